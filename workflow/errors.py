@@ -1,0 +1,114 @@
+"""One exception tree for everything the engine refuses.
+
+::
+
+    WorkflowError                      root: catch this to catch everything caseclock raises
+    ├── DefinitionError                a definition or override file is invalid (file, path, every problem)
+    ├── CalendarError                  a calendar file is invalid, or a year is unknown in strict mode
+    ├── UnknownItem                    no definition with that id (or version)
+    ├── CaseNotFound                   no such case, or it lies outside the caller's org subtree
+    ├── TransitionNotAllowed           unknown trigger, not allowed in this state, extension refused
+    ├── Forbidden                      the actor lacks the role
+    ├── MissingData                    required data fields are absent or invalid
+    ├── VersionConflict                expected version is stale, or a concurrent writer won
+    └── IdempotencyMismatch            an idempotency key reused for a different call
+
+The API maps each class to one HTTP status in a single handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class WorkflowError(Exception):
+    """Root of every error caseclock raises on purpose."""
+
+    code = "workflow_error"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a file: where (path of keys, line when known) and what."""
+
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.path or "<root>"
+        if self.line is not None:
+            where = f"line {self.line}: {where}"
+        return f"{where}: {self.message}"
+
+
+class DefinitionError(WorkflowError):
+    """A definition (or override) file is invalid. Lists every problem found, not only the first."""
+
+    code = "definition_invalid"
+
+    def __init__(self, source: str, problems: Iterable[Problem] | str) -> None:
+        if isinstance(problems, str):
+            problems = [Problem("", problems)]
+        self.source = source
+        self.problems: list[Problem] = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{source}: {len(self.problems)} problem(s)\n{lines}")
+
+
+class CalendarError(WorkflowError):
+    """A calendar override file is invalid, or a date falls in an unknown year in strict mode."""
+
+    code = "calendar_error"
+
+
+class UnknownItem(WorkflowError):
+    code = "unknown_item"
+
+
+class CaseNotFound(WorkflowError):
+    code = "case_not_found"
+
+
+class TransitionNotAllowed(WorkflowError):
+    code = "transition_not_allowed"
+
+
+class Forbidden(WorkflowError):
+    code = "forbidden"
+
+
+class MissingData(WorkflowError):
+    """Required data is missing or has the wrong type. ``fields`` maps each field to its problem."""
+
+    code = "missing_data"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        self.fields = dict(fields or {})
+        super().__init__(message)
+
+
+class VersionConflict(WorkflowError):
+    code = "version_conflict"
+
+
+class IdempotencyMismatch(WorkflowError):
+    """An idempotency key was reused for a different call."""
+
+    code = "idempotency_mismatch"
+
+
+__all__ = [
+    "CalendarError",
+    "CaseNotFound",
+    "DefinitionError",
+    "Forbidden",
+    "IdempotencyMismatch",
+    "MissingData",
+    "Problem",
+    "TransitionNotAllowed",
+    "UnknownItem",
+    "VersionConflict",
+    "WorkflowError",
+]

@@ -1,0 +1,522 @@
+"""Legal time: deadlines counted as the law counts them (DESIGN.md, "Legal time", rules 1-10).
+
+Everything here is a pure function of (start, limit, calendar, pauses, extensions, ratio): no wall
+clock, no I/O. A clock's persisted state is a :class:`ClockState`; :func:`evaluate` derives its
+deadlines and the instants at which its SLA level changes; :func:`sla_at` reads the level at an
+instant. The state changes (start, pause, resume, restart, extend, stop) return new states.
+
+Counting, in short:
+
+* the day of the starting event is not counted (民法典 第二百零一条);
+* ``N working days``: the N-th working day after the start date (行政许可法 第八十二条);
+* ``N days``: the N-th calendar day after it, moved to the next working day when that is a rest day
+  (民法典 第二百零三条, 民事诉讼法 第八十五条);
+* ``N months``: the same day-of-month N months on, or the month's last day (民法典 第二百零二条),
+  then the rest-day move; for pauses and commitments it is the natural days up to that unmoved day,
+  fixed when the clock starts;
+* a deadline is the whole last day: overdue from 00:00 of the following day (Asia/Shanghai).
+"""
+
+from __future__ import annotations
+
+import calendar as _stdcal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from .calendar import WorkingCalendar
+from .errors import CalendarError, TransitionNotAllowed
+from .limits import Limit, Unit
+
+TZ = ZoneInfo("Asia/Shanghai")
+DEFAULT_RATIO = Fraction(2, 3)
+ONE_DAY = timedelta(days=1)
+_MAX_SCAN = 3660  # no legal period here spans ten years of days; guards against a broken calendar
+
+
+class ClockKind(StrEnum):
+    OFFICE = "office"  # the office's own work: compressed to the commitment, escalated
+    PARTY = "party"  # a party's right (answer, supplement): never compressed or escalated to staff
+    EXTERNAL = "external"  # another body's time (a court): tracked like a party clock
+
+
+class Status(StrEnum):
+    NOT_STARTED = "not_started"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+class Level(StrEnum):
+    """Escalation levels, in the order they fall due."""
+
+    WARNING = "warning"
+    OVERDUE = "overdue"
+    OVER_STATUTORY = "over_statutory"
+    EXPIRED = "expired"
+
+
+class Sla(StrEnum):
+    ON_TRACK = "on_track"
+    WARNING = "warning"
+    OVERDUE = "overdue"
+    OVER_STATUTORY = "over_statutory"
+    EXPIRED = "expired"
+    MET = "met"
+    MET_LATE = "met_late"
+    MET_OVER_STATUTORY = "met_over_statutory"
+
+
+def midnight(day: date) -> datetime:
+    """00:00 of ``day`` in Asia/Shanghai."""
+    return datetime.combine(day, time(0), TZ)
+
+
+def local_date(instant: datetime) -> date:
+    """The Asia/Shanghai calendar date of an aware instant (naive ones are taken as Shanghai time)."""
+    if instant.tzinfo is None:
+        return instant.date()
+    return instant.astimezone(TZ).date()
+
+
+def add_months(day: date, months: int) -> date:
+    """Same day-of-month ``months`` later, or that month's last day where it has none."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, _stdcal.monthrange(year, month)[1]))
+
+
+class Counter:
+    """Counts days on a calendar and remembers whether it touched a year with no official data.
+
+    With ``strict=True`` it refuses (``CalendarError``) instead of counting such a year with
+    weekends only.
+    """
+
+    def __init__(self, calendar: WorkingCalendar, *, strict: bool = False) -> None:
+        self.calendar = calendar
+        self.strict = strict
+        self.provisional = False
+        self._official: dict[int, bool] = {}
+
+    def is_workday(self, day: date) -> bool:
+        official = self._official.get(day.year)
+        if official is None:
+            official = self._official[day.year] = bool(self.calendar.is_official(day.year))
+        if not official:
+            if self.strict:
+                raise CalendarError(
+                    f"no official working-day calendar for {day.year}: load the State Council "
+                    f"notice as an override file (strict calendar refuses to guess)"
+                )
+            self.provisional = True
+        return bool(self.calendar.is_workday(day))
+
+    def counts(self, day: date, unit: Unit) -> bool:
+        return unit is not Unit.WORKING_DAYS or self.is_workday(day)
+
+    def nth_after(self, start: date, n: int, unit: Unit) -> date:
+        """The ``n``-th counted day after ``start`` (working days, or natural days unmoved)."""
+        if n <= 0:
+            return start
+        if unit is not Unit.WORKING_DAYS:
+            return start + timedelta(days=n)
+        day, found = start, 0
+        for _ in range(_MAX_SCAN * 2):
+            day += ONE_DAY
+            if self.is_workday(day):
+                found += 1
+                if found == n:
+                    return day
+        raise CalendarError(f"no {n} working days found after {start}")
+
+    def count_between(self, after: date, upto: date, unit: Unit) -> int:
+        """Counted days in (after, upto]."""
+        if upto <= after:
+            return 0
+        if unit is not Unit.WORKING_DAYS:
+            return (upto - after).days
+        return sum(
+            1 for i in range(1, (upto - after).days + 1) if self.is_workday(after + timedelta(i))
+        )
+
+    def off_rest(self, day: date) -> date:
+        """``day`` if it is a working day, else the first working day after it (rule 3)."""
+        for _ in range(_MAX_SCAN):
+            if self.is_workday(day):
+                return day
+            day += ONE_DAY
+        raise CalendarError(f"no working day found from {day}")
+
+    def previous_workday(self, day: date) -> date:
+        """The last working day strictly before ``day``."""
+        for _ in range(_MAX_SCAN):
+            day -= ONE_DAY
+            if self.is_workday(day):
+                return day
+        raise CalendarError(f"no working day found before {day}")
+
+
+# --- the clock's persisted state ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClockSpec:
+    """What a definition says about a clock (a plain value; the definition model builds it)."""
+
+    name: str
+    limit: Limit
+    kind: ClockKind = ClockKind.OFFICE
+    commitment: Limit | None = None
+    ratio: Fraction = DEFAULT_RATIO
+    grace: Limit | None = None
+    max_extension: Limit | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A running span: consumes the counted days in (start, stop]; ``stop`` None while running."""
+
+    start: date
+    stop: date | None = None
+
+
+@dataclass(frozen=True)
+class ClockState:
+    """Everything needed to recompute a clock's deadlines; stored with the case."""
+
+    name: str
+    limit: Limit
+    kind: ClockKind = ClockKind.OFFICE
+    commitment: Limit | None = None
+    ratio: Fraction = DEFAULT_RATIO
+    grace: Limit | None = None
+    max_extension: Limit | None = None
+    status: Status = Status.NOT_STARTED
+    started_on: date | None = None
+    segments: tuple[Segment, ...] = ()
+    extensions: tuple[Limit, ...] = ()
+    stopped_on: date | None = None
+    run: int = 0
+    fired: frozenset[Level] = field(default_factory=frozenset)
+    held_level: Sla | None = None  # the level a paused clock keeps
+    label: str = ""
+
+    @classmethod
+    def from_spec(cls, spec: ClockSpec, limit: Limit | None = None) -> ClockState:
+        return cls(
+            name=spec.name,
+            limit=limit or spec.limit,
+            kind=spec.kind,
+            commitment=spec.commitment,
+            ratio=spec.ratio,
+            grace=spec.grace,
+            max_extension=spec.max_extension,
+            label=spec.label,
+        )
+
+    @property
+    def counting_unit(self) -> Unit:
+        """Working days for working-day limits, natural days otherwise."""
+        return Unit.WORKING_DAYS if self.limit.unit is Unit.WORKING_DAYS else Unit.DAYS
+
+    @property
+    def compressed(self) -> bool:
+        return self.kind is ClockKind.OFFICE
+
+
+# --- units ---------------------------------------------------------------------------------------
+
+
+def _units(start: date, limits: Iterable[Limit]) -> int:
+    """Counted units of several limits of one family, months fixed as natural days from ``start``."""
+    units, months = 0, 0
+    for lim in limits:
+        if lim.unit is Unit.MONTHS:
+            months += lim.n
+        else:
+            units += lim.n
+    if months:
+        units += (add_months(start, months) - start).days
+    return units
+
+
+def statutory_units(state: ClockState) -> int:
+    """The statutory limit in counted units, extensions included (rule 4 and rule 8)."""
+    assert state.started_on is not None
+    return _units(state.started_on, (state.limit, *state.extensions))
+
+
+def commitment_units(state: ClockState) -> int:
+    """floor(ratio x statutory), at least 1, or the definition's own (shorter) commitment (rule 6)."""
+    assert state.started_on is not None
+    total = statutory_units(state)
+    if state.commitment is not None:
+        base = _units(state.started_on, [state.commitment])
+        extra = total - _units(state.started_on, [state.limit])
+        units = base + int(state.ratio * extra)
+    else:
+        units = int(state.ratio * total)  # Fraction truncates toward zero: floor for positives
+    return max(1, min(units, total))
+
+
+def commitment_for(limit: Limit, ratio: Fraction, start: date | None = None) -> int:
+    """floor(ratio x units) (at least 1) for a limit; months use ``start`` (default: a 31-day month)."""
+    units = _units(start or date(2024, 1, 1), [limit])
+    return max(1, int(ratio * units))
+
+
+# --- derived values ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Deadlines of a clock at its current state. Dates are last allowed days."""
+
+    statutory_due: date | None = None
+    commitment_due: date | None = None
+    warning_at: datetime | None = None
+    overdue_at: datetime | None = None
+    over_statutory_at: datetime | None = None
+    expires_at: datetime | None = None
+    statutory_units: int | None = None
+    commitment_units: int | None = None
+    used_units: int = 0
+    provisional: bool = False
+
+    def level_instants(self, kind: ClockKind) -> list[tuple[Level, datetime]]:
+        """The escalation levels this clock will reach, with the instant each falls due."""
+        if kind is not ClockKind.OFFICE:
+            return [(Level.EXPIRED, self.expires_at)] if self.expires_at else []
+        pairs = [
+            (Level.WARNING, self.warning_at),
+            (Level.OVERDUE, self.overdue_at),
+            (Level.OVER_STATUTORY, self.over_statutory_at),
+        ]
+        return [(lvl, at) for lvl, at in pairs if at is not None]
+
+
+def _locate(
+    segments: Sequence[Segment], units: int, unit: Unit, counter: Counter, project: bool
+) -> date | None:
+    """The day on which ``units`` counted days are used up, walking the running segments."""
+    remaining = units
+    for i, seg in enumerate(segments):
+        last = i == len(segments) - 1
+        if seg.stop is None or (last and project):
+            return counter.nth_after(seg.start, remaining, unit)
+        used = counter.count_between(seg.start, seg.stop, unit)
+        if used >= remaining:
+            return counter.nth_after(seg.start, remaining, unit)
+        remaining -= used
+    return None
+
+
+def used_units(state: ClockState, counter: Counter, today: date | None = None) -> int:
+    """Counted units consumed so far (pauses excluded); an open segment counts up to ``today``."""
+    unit = state.counting_unit
+    total = 0
+    for seg in state.segments:
+        end = seg.stop if seg.stop is not None else today
+        if end is not None:
+            total += counter.count_between(seg.start, end, unit)
+    return total
+
+
+def evaluate(
+    state: ClockState, calendar: WorkingCalendar, *, strict: bool = False, today: date | None = None
+) -> Derived:
+    """Deadlines and level instants of a clock. A paused clock has no due dates until it resumes."""
+    if state.status is Status.NOT_STARTED or state.started_on is None:
+        return Derived()
+    counter = Counter(calendar, strict=strict)
+    unit = state.counting_unit
+    project = state.status is not Status.PAUSED
+    s_units = statutory_units(state)
+    used = used_units(state, counter, today)
+    raw = _locate(state.segments, s_units, unit, counter, project)
+    if raw is None:
+        return Derived(
+            statutory_units=s_units,
+            commitment_units=commitment_units(state) if state.compressed else None,
+            used_units=used,
+            provisional=counter.provisional,
+        )
+    statutory_due = counter.off_rest(raw) if unit is Unit.DAYS else raw
+    if not state.compressed:
+        last = statutory_due
+        if state.grace is not None:
+            last = counter.nth_after(last, _units(last, [state.grace]), Unit.DAYS)
+        return Derived(
+            statutory_due=statutory_due,
+            expires_at=midnight(last + ONE_DAY),
+            statutory_units=s_units,
+            used_units=used,
+            provisional=counter.provisional,
+        )
+    c_units = commitment_units(state)
+    c_raw = _locate(state.segments, c_units, unit, counter, True)
+    assert c_raw is not None
+    commitment_due = min(counter.off_rest(c_raw) if unit is Unit.DAYS else c_raw, statutory_due)
+    return Derived(
+        statutory_due=statutory_due,
+        commitment_due=commitment_due,
+        warning_at=midnight(counter.previous_workday(commitment_due)),
+        overdue_at=midnight(commitment_due + ONE_DAY),
+        over_statutory_at=midnight(statutory_due + ONE_DAY),
+        statutory_units=s_units,
+        commitment_units=c_units,
+        used_units=used,
+        provisional=counter.provisional,
+    )
+
+
+def sla_at(state: ClockState, derived: Derived, now: datetime) -> Sla:
+    """The SLA level of a clock at ``now``."""
+    if state.status is Status.NOT_STARTED:
+        return Sla.ON_TRACK
+    if state.status is Status.PAUSED:
+        return state.held_level or Sla.ON_TRACK
+    if state.status is Status.STOPPED:
+        return _stopped_sla(state, derived)
+    level = Sla.ON_TRACK
+    for lvl, at in derived.level_instants(state.kind):
+        if now >= at:
+            level = Sla(lvl.value)
+    return level
+
+
+def _stopped_sla(state: ClockState, derived: Derived) -> Sla:
+    stop = state.stopped_on
+    if stop is None or derived.statutory_due is None:
+        return Sla.MET
+    if not state.compressed:
+        assert derived.expires_at is not None
+        return Sla.MET if midnight(stop) < derived.expires_at else Sla.EXPIRED
+    if derived.commitment_due is not None and stop <= derived.commitment_due:
+        return Sla.MET
+    if stop <= derived.statutory_due:
+        return Sla.MET_LATE
+    return Sla.MET_OVER_STATUTORY
+
+
+def remaining_units(
+    state: ClockState, derived: Derived, calendar: WorkingCalendar, today: date
+) -> int | None:
+    """Counted units left after ``today`` up to the statutory last day (negative when past)."""
+    if derived.statutory_due is None:
+        return None
+    counter = Counter(calendar)
+    unit = state.counting_unit
+    if derived.statutory_due >= today:
+        return counter.count_between(today, derived.statutory_due, unit)
+    return -counter.count_between(derived.statutory_due, today, unit)
+
+
+# --- state changes (each returns a new state) ----------------------------------------------------
+
+
+def start(state: ClockState, on: date) -> ClockState:
+    """Start (or start afresh) a clock on the event day ``on`` (not counted)."""
+    return replace(
+        state,
+        status=Status.RUNNING,
+        started_on=on,
+        segments=(Segment(on),),
+        extensions=(),
+        stopped_on=None,
+        run=state.run + 1,
+        fired=frozenset(),
+        held_level=None,
+    )
+
+
+def pause(state: ClockState, on: date, level: Sla) -> ClockState:
+    """Pause a running clock on ``on`` (that day is still counted); it keeps ``level``."""
+    if state.status is not Status.RUNNING:
+        return state
+    last = state.segments[-1]
+    return replace(
+        state,
+        status=Status.PAUSED,
+        segments=(*state.segments[:-1], Segment(last.start, max(on, last.start))),
+        held_level=level,
+    )
+
+
+def resume(state: ClockState, on: date) -> ClockState:
+    """Resume a paused clock: the remaining units count from the day after ``on``."""
+    if state.status is not Status.PAUSED:
+        return state
+    return replace(
+        state,
+        status=Status.RUNNING,
+        segments=(*state.segments, Segment(on)),
+        held_level=None,
+    )
+
+
+def stop(state: ClockState, on: date) -> ClockState:
+    """Stop a clock for good on ``on``."""
+    if state.status is Status.RUNNING:
+        last = state.segments[-1]
+        segments = (*state.segments[:-1], Segment(last.start, max(on, last.start)))
+    elif state.status is Status.PAUSED:
+        segments = state.segments
+    else:
+        return state
+    return replace(state, status=Status.STOPPED, segments=segments, stopped_on=on, held_level=None)
+
+
+def extend(
+    state: ClockState, by: Limit, *, today: date, derived: Derived, maximum: Limit | None = None
+) -> ClockState:
+    """Add an approved extension (rule 8). Refused, never clamped, beyond the cumulative maximum
+    or once the current statutory deadline has passed."""
+    if state.status not in (Status.RUNNING, Status.PAUSED) or state.started_on is None:
+        raise TransitionNotAllowed(f"clock {state.name!r} is not running: nothing to extend")
+    if by.unit.family != state.limit.unit.family:
+        raise TransitionNotAllowed(
+            f"clock {state.name!r} counts {state.limit.unit.family} days; cannot extend it by {by}"
+        )
+    if derived.statutory_due is not None and today > derived.statutory_due:
+        raise TransitionNotAllowed(
+            f"the statutory deadline of {state.name!r} ({derived.statutory_due}) has passed: "
+            "an extension must be approved before it"
+        )
+    cap = maximum or state.max_extension
+    if cap is not None:
+        base = _units(state.started_on, [state.limit])
+        asked = _units(state.started_on, (state.limit, *state.extensions, by)) - base
+        allowed = _units(state.started_on, (state.limit, cap)) - base
+        if asked > allowed:
+            granted = " + ".join(str(e) for e in state.extensions) or "nothing"
+            raise TransitionNotAllowed(
+                f"extending {state.name!r} by {by} exceeds its maximum extension of {cap} "
+                f"(already granted: {granted})"
+            )
+    return replace(state, extensions=(*state.extensions, by))
+
+
+def mark_fired(state: ClockState, level: Level) -> ClockState:
+    return replace(state, fired=state.fired | {level})
+
+
+def statutory_deadline(start_on: date, limit: Limit, calendar: WorkingCalendar) -> date:
+    """Convenience: the statutory last day of ``limit`` counted from the event day ``start_on``."""
+    d = evaluate(start(ClockState(name="_", limit=limit), start_on), calendar)
+    assert d.statutory_due is not None
+    return d.statutory_due
+
+
+def commitment_deadline(
+    start_on: date, limit: Limit, calendar: WorkingCalendar, ratio: Fraction = DEFAULT_RATIO
+) -> date:
+    """Convenience: the committed last day (⅔ by default) of ``limit`` from ``start_on``."""
+    d = evaluate(start(ClockState(name="_", limit=limit, ratio=ratio), start_on), calendar)
+    assert d.commitment_due is not None
+    return d.commitment_due

@@ -1,0 +1,98 @@
+"""Time limits as the law writes them: ``N working days``, ``N days``, ``N months``.
+
+Chinese forms are accepted too: ``N个工作日``, ``N日`` / ``N天``, ``N个月``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from fractions import Fraction
+
+
+class Unit(StrEnum):
+    WORKING_DAYS = "working_days"
+    DAYS = "days"
+    MONTHS = "months"
+
+    @property
+    def family(self) -> str:
+        """Working days count working days; days and months count natural days."""
+        return "working" if self is Unit.WORKING_DAYS else "natural"
+
+
+_EN = re.compile(r"^\s*(\d+)\s*(working\s+days?|workdays?|days?|months?)\s*$", re.IGNORECASE)
+_ZH = re.compile(r"^\s*(\d+)\s*(个工作日|工作日|日|天|个月|月)\s*$")
+_ZH_UNITS = {
+    "个工作日": Unit.WORKING_DAYS,
+    "工作日": Unit.WORKING_DAYS,
+    "日": Unit.DAYS,
+    "天": Unit.DAYS,
+    "个月": Unit.MONTHS,
+    "月": Unit.MONTHS,
+}
+_LABELS = {Unit.WORKING_DAYS: "个工作日", Unit.DAYS: "日", Unit.MONTHS: "个月"}
+
+
+@dataclass(frozen=True, order=True)
+class Limit:
+    """A whole number of units. ``Limit.parse("5 working days")``."""
+
+    n: int
+    unit: Unit
+
+    @classmethod
+    def parse(cls, text: object) -> Limit:
+        if isinstance(text, Limit):
+            return text
+        if not isinstance(text, str):
+            raise ValueError(
+                f"a limit must be text like '5 working days', '15 days' or '3 months', got {text!r}"
+            )
+        m = _EN.match(text)
+        if m:
+            word = m.group(2).lower()
+            if word.startswith("work"):
+                unit = Unit.WORKING_DAYS
+            elif word.startswith("day"):
+                unit = Unit.DAYS
+            else:
+                unit = Unit.MONTHS
+            n = int(m.group(1))
+        else:
+            m = _ZH.match(text)
+            if not m:
+                raise ValueError(
+                    f"cannot read limit {text!r}: write 'N working days', 'N days' or 'N months' "
+                    "(or N个工作日, N日, N个月)"
+                )
+            n, unit = int(m.group(1)), _ZH_UNITS[m.group(2)]
+        if n < 1:
+            raise ValueError(f"a limit must be at least 1 unit, got {text!r}")
+        return cls(n, unit)
+
+    def __str__(self) -> str:
+        word = {Unit.WORKING_DAYS: "working day", Unit.DAYS: "day", Unit.MONTHS: "month"}[self.unit]
+        return f"{self.n} {word}{'' if self.n == 1 else 's'}"
+
+    @property
+    def label(self) -> str:
+        """Chinese form, as clerks read it: ``5个工作日``."""
+        return f"{self.n}{_LABELS[self.unit]}"
+
+
+def parse_ratio(value: object) -> Fraction:
+    """``2/3``, ``"2/3"``, ``0.5`` → a Fraction in (0, 1]."""
+    try:
+        if isinstance(value, Fraction):
+            r = value
+        elif isinstance(value, float):
+            r = Fraction(value).limit_denominator(1000)
+        else:
+            r = Fraction(str(value).strip())
+    except (ValueError, ZeroDivisionError) as exc:
+        raise ValueError(f"cannot read ratio {value!r}: write it like 2/3") from exc
+    if not (0 < r <= 1):
+        raise ValueError(f"a commitment ratio must be in (0, 1], got {value!r}")
+    return r

@@ -125,6 +125,16 @@ class ChineseCalendar:
     def add_override(self, override: CalendarOverride) -> None:
         self.overrides[override.year] = override
 
+    def load_file(self, path: str | Path, /) -> int:
+        """Read, validate and add an override file; returns the year it covers."""
+        override = read_override(path)
+        self.add_override(override)
+        return override.year
+
+    def load_folder(self, folder: str | Path) -> list[int]:
+        """Load every ``*.yaml`` override in a folder (sorted)."""
+        return [self.load_file(p) for p in sorted(Path(folder).glob("*.y*ml"))]
+
     def library_knows(self, year: int) -> bool:
         try:
             chinese_calendar.is_workday(date(year, 6, 1))

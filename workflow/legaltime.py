@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import calendar as _stdcal
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from fractions import Fraction
@@ -202,7 +202,6 @@ class ClockState:
     extensions: tuple[Limit, ...] = ()
     stopped_on: date | None = None
     run: int = 0
-    fired: frozenset[Level] = field(default_factory=frozenset)
     held_level: Sla | None = None  # the level a paused clock keeps
     label: str = ""
 
@@ -233,16 +232,20 @@ class ClockState:
 
 
 def _units(start: date, limits: Iterable[Limit]) -> int:
-    """Counted units of several limits of one family, months fixed as natural days from ``start``."""
-    units, months = 0, 0
+    """Counted units of several limits of one family, months fixed as natural days from ``start``.
+
+    Natural days and months are walked in order from ``start``: each month limit is added to the
+    unmoved day reached so far (rule 4; rule 8: an extension adds to the unmoved last day).
+    """
+    units, day = 0, start
     for lim in limits:
         if lim.unit is Unit.MONTHS:
-            months += lim.n
+            day = add_months(day, lim.n)
+        elif lim.unit is Unit.DAYS:
+            day += timedelta(days=lim.n)
         else:
             units += lim.n
-    if months:
-        units += (add_months(start, months) - start).days
-    return units
+    return units + (day - start).days
 
 
 def statutory_units(state: ClockState) -> int:
@@ -350,7 +353,8 @@ def evaluate(
     if not state.compressed:
         last = statutory_due
         if state.grace is not None:
-            last = counter.nth_after(last, _units(last, [state.grace]), Unit.DAYS)
+            g_unit = Unit.WORKING_DAYS if state.grace.unit is Unit.WORKING_DAYS else Unit.DAYS
+            last = counter.nth_after(last, _units(last, [state.grace]), g_unit)
         return Derived(
             statutory_due=statutory_due,
             expires_at=midnight(last + ONE_DAY),
@@ -394,6 +398,8 @@ def _stopped_sla(state: ClockState, derived: Derived) -> Sla:
     stop = state.stopped_on
     if stop is None or derived.statutory_due is None:
         return Sla.MET
+    if state.segments and state.segments[-1].stop is not None:
+        stop = min(stop, state.segments[-1].stop)  # stopped while paused: counting ended at the pause
     if not state.compressed:
         assert derived.expires_at is not None
         return Sla.MET if midnight(stop) < derived.expires_at else Sla.EXPIRED
@@ -430,7 +436,6 @@ def start(state: ClockState, on: date) -> ClockState:
         extensions=(),
         stopped_on=None,
         run=state.run + 1,
-        fired=frozenset(),
         held_level=None,
     )
 
@@ -500,10 +505,6 @@ def extend(
                 f"(already granted: {granted})"
             )
     return replace(state, extensions=(*state.extensions, by))
-
-
-def mark_fired(state: ClockState, level: Level) -> ClockState:
-    return replace(state, fired=state.fired | {level})
 
 
 def statutory_deadline(start_on: date, limit: Limit, calendar: WorkingCalendar) -> date:

@@ -1,0 +1,192 @@
+"""An in-memory store: the fake that passes the same contract tests as the SQL store.
+
+One lock serialises units of work (like SQLite's single writer); a unit of work works on copies
+and publishes them only on ``commit()``, so a rejected call leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+
+from workflow.errors import VersionConflict
+from workflow.model import CaseRecord, Deadline, Event, OutboxMessage
+from workflow.ports import CaseQuery, IdempotencyRecord
+
+_FAR = datetime.max
+
+
+class _State:
+    def __init__(self) -> None:
+        self.cases: dict[str, CaseRecord] = {}
+        self.events: dict[str, list[Event]] = {}
+        self.deadlines: dict[tuple[str, str, int, str], Deadline] = {}
+        self.outbox: list[OutboxMessage] = []
+        self.idempotency: dict[str, IdempotencyRecord] = {}
+        self.sequences: dict[str, int] = {}
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._state = _State()
+        self._lock = threading.RLock()
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+    def earliest_pending_due(self) -> datetime | None:
+        with self._lock:
+            dues = [d.due_at for d in self._state.deadlines.values() if d.state == "pending"]
+        return min(dues) if dues else None
+
+    # for tests and the outbox delivery
+    def outbox(self) -> list[OutboxMessage]:
+        with self._lock:
+            return list(self._state.outbox)
+
+
+class MemoryUnitOfWork:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._work: _State | None = None
+
+    def __enter__(self) -> MemoryUnitOfWork:
+        self._store._lock.acquire()
+        self._work = copy.deepcopy(self._store._state)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._work = None
+        self._store._lock.release()
+
+    @property
+    def s(self) -> _State:
+        assert self._work is not None, "use the unit of work inside a with block"
+        return self._work
+
+    def commit(self) -> None:
+        self._store._state = self.s
+        self._work = copy.deepcopy(self.s)
+
+    # cases
+    def get_case(self, case_id: str, *, for_update: bool = False) -> CaseRecord | None:
+        rec = self.s.cases.get(case_id)
+        return copy.deepcopy(rec) if rec is not None else None
+
+    def lock_case(self, case_id: str) -> CaseRecord | None:
+        return self.get_case(case_id, for_update=True)
+
+    def add_case(self, record: CaseRecord) -> None:
+        self.s.cases[record.id] = copy.deepcopy(record)
+
+    def save_case(self, record: CaseRecord, expected_version: int) -> None:
+        cur = self.s.cases.get(record.id)
+        if cur is None or cur.version != expected_version:
+            raise VersionConflict(f"case {record.id} changed meanwhile: reload it")
+        self.s.cases[record.id] = copy.deepcopy(record)
+
+    def query_cases(self, query: CaseQuery) -> list[CaseRecord]:
+        out = []
+        for r in self.s.cases.values():
+            if query.orgs is not None and r.org not in query.orgs:
+                continue
+            if query.item_id is not None and r.item_id != query.item_id:
+                continue
+            if query.state is not None and r.state != query.state:
+                continue
+            if query.states is not None and (r.item_id, r.state) not in query.states:
+                continue
+            if query.sla is not None and r.sla != query.sla:
+                continue
+            if query.assignee is not None and r.assignee != query.assignee:
+                continue
+            if query.parent_id is not None and r.parent_id != query.parent_id:
+                continue
+            if query.open is True and r.closed_at is not None:
+                continue
+            if query.open is False and r.closed_at is None:
+                continue
+            if query.opened_from is not None and r.opened_at < query.opened_from:
+                continue
+            if query.opened_to is not None and r.opened_at >= query.opened_to:
+                continue
+            if query.closed_from is not None and (r.closed_at is None or r.closed_at < query.closed_from):
+                continue
+            if query.closed_to is not None and (r.closed_at is None or r.closed_at >= query.closed_to):
+                continue
+            out.append(r)
+        if query.order == "urgent":
+            out.sort(key=lambda r: (r.due_at is None, r.due_at or r.opened_at, r.opened_at, r.id))
+        else:
+            out.sort(key=lambda r: (r.opened_at, r.id))
+        if query.after is not None:
+            ids = [r.id for r in out]
+            out = out[ids.index(query.after) + 1:] if query.after in ids else []
+        if query.limit is not None:
+            out = out[: query.limit]
+        return [copy.deepcopy(r) for r in out]
+
+    def next_number(self, key: str) -> int:
+        n = self.s.sequences.get(key, 0) + 1
+        self.s.sequences[key] = n
+        return n
+
+    # history
+    def append_event(self, event: Event) -> None:
+        self.s.events.setdefault(event.case_id, []).append(event)
+
+    def events(self, case_id: str) -> list[Event]:
+        return list(self.s.events.get(case_id, []))
+
+    # deadlines
+    def replace_deadlines(self, case_id: str, wanted: Sequence[Deadline]) -> None:
+        keys = {d.key for d in wanted}
+        for key, row in self.s.deadlines.items():
+            if key[0] == case_id and row.state == "pending" and key not in keys:
+                row.state = "cancelled"
+        for d in wanted:
+            row = self.s.deadlines.get(d.key)
+            if row is None:
+                self.s.deadlines[d.key] = copy.copy(d)
+            elif row.state != "fired":
+                row.state, row.due_at = "pending", d.due_at
+
+    def due_case_ids(self, now: datetime, limit: int) -> list[str]:
+        first: dict[str, datetime] = {}
+        for d in self.s.deadlines.values():
+            if d.state == "pending" and d.due_at <= now:
+                if d.case_id not in first or d.due_at < first[d.case_id]:
+                    first[d.case_id] = d.due_at
+        return sorted(first, key=lambda c: (first[c], c))[:limit]
+
+    def pending_due(self, case_id: str, now: datetime) -> list[Deadline]:
+        return [
+            copy.copy(d)
+            for d in self.s.deadlines.values()
+            if d.case_id == case_id and d.state == "pending" and d.due_at <= now
+        ]
+
+    def mark_deadline(self, deadline: Deadline, state: str, seen_at: datetime | None) -> None:
+        row = self.s.deadlines[deadline.key]
+        row.state, row.seen_at = state, seen_at
+
+    def deadlines(self, case_id: str) -> list[Deadline]:
+        rows = [copy.copy(d) for d in self.s.deadlines.values() if d.case_id == case_id]
+        return sorted(rows, key=lambda d: (d.due_at, d.clock, d.level))
+
+    # outbox and idempotency
+    def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
+        for m in messages:
+            m.id = len(self.s.outbox) + 1
+            self.s.outbox.append(copy.deepcopy(m))
+
+    def get_idempotency(self, key: str) -> IdempotencyRecord | None:
+        return copy.deepcopy(self.s.idempotency.get(key))
+
+    def put_idempotency(self, record: IdempotencyRecord) -> None:
+        self.s.idempotency[record.key] = copy.deepcopy(record)

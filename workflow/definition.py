@@ -1,0 +1,680 @@
+"""Definitions: YAML → safe load → validated, frozen model.
+
+A definition is one item or case type (see docs/definitions.md for every key). ``load_file`` and
+``parse_definition`` refuse a bad file with :class:`~workflow.errors.DefinitionError` naming the
+file, the field path, the line, and every problem found (not only the first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import DefinitionError, Problem
+from .legaltime import DEFAULT_RATIO, ClockKind, ClockSpec, commitment_for
+from .limits import Limit, Unit, parse_ratio
+
+KINDS = ("service_item", "dispute_case", "bundle")
+FIELD_TYPES = ("string", "text", "date", "integer", "number", "money", "boolean", "choice")
+LIMIT_STATUSES = ("verified", "secondary", "unverified", "office")
+ROLES = ("clerk", "examiner", "supervisor", "leader", "admin", "system")
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: str = "string"
+    label: str = ""
+    required: bool = False
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LimitChoice:
+    """A limit chosen by a data field at clock start (e.g. online vs paper filing)."""
+
+    field: str
+    cases: Mapping[str, Limit]
+    default: Limit
+
+    def pick(self, data: Mapping[str, Any]) -> Limit:
+        return self.cases.get(str(data.get(self.field, "")), self.default)
+
+    @property
+    def longest(self) -> Limit:
+        return max([self.default, *self.cases.values()], key=lambda lim: commitment_for(lim, Fraction(1)))
+
+
+@dataclass(frozen=True)
+class ClockDef:
+    name: str
+    limit: Limit
+    start: str
+    stop: tuple[str, ...] = ()
+    label: str = ""
+    kind: ClockKind = ClockKind.OFFICE
+    commitment: Limit | None = None
+    main: bool = False
+    on_expire: str | None = None
+    start_from: str | None = None
+    grace: Limit | None = None
+    max_extension: Limit | None = None
+    status: str | None = None
+    basis: str | None = None
+    limit_choice: LimitChoice | None = None
+    step: bool = False  # a state's own `limit`: started on entering it, stopped on leaving
+
+    def spec(self, ratio: Fraction, data: Mapping[str, Any] | None = None) -> ClockSpec:
+        limit = self.limit_choice.pick(data or {}) if self.limit_choice else self.limit
+        return ClockSpec(
+            name=self.name,
+            limit=limit,
+            kind=self.kind,
+            commitment=self.commitment,
+            ratio=ratio,
+            grace=self.grace,
+            max_extension=self.max_extension,
+            label=self.label,
+        )
+
+
+@dataclass(frozen=True)
+class StateDef:
+    name: str
+    label: str = ""
+    final: bool = False
+    roles: tuple[str, ...] = ()
+    pauses: tuple[str, ...] = ()
+    restarts: tuple[str, ...] = ()
+    limit: Limit | None = None
+
+
+@dataclass(frozen=True)
+class TransitionDef:
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    label: str = ""
+    roles: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    fields: tuple[FieldSpec, ...] = ()
+    extend: Mapping[str, Limit] = field(default_factory=dict)
+
+    @property
+    def required_fields(self) -> tuple[str, ...]:
+        names = list(self.requires)
+        names += [f.name for f in self.fields if f.required and f.name not in names]
+        return tuple(names)
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    label: str
+    field: str | None = None
+    agg: str = "sum"
+
+
+@dataclass(frozen=True)
+class Definition:
+    id: str
+    version: int
+    name: str
+    kind: str
+    legal_basis: tuple[str, ...]
+    initial: str
+    states: Mapping[str, StateDef]
+    transitions: tuple[TransitionDef, ...]
+    clocks: Mapping[str, ClockDef]
+    commitment_ratio: Fraction = DEFAULT_RATIO
+    number_prefix: str = ""
+    description: str = ""
+    fields: tuple[FieldSpec, ...] = ()
+    figures: tuple[Figure, ...] = ()
+    children: tuple[str, ...] = ()
+    open_roles: tuple[str, ...] = ("clerk", "system", "admin")
+    source: str = ""
+    content_hash: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.id, self.version)
+
+    @property
+    def final_states(self) -> tuple[str, ...]:
+        return tuple(n for n, s in self.states.items() if s.final)
+
+    @property
+    def main_clock(self) -> str | None:
+        """The clock reports use: the one marked ``main``, else the first that starts in the
+        initial state and stops in the final ones."""
+        for c in self.clocks.values():
+            if c.main:
+                return c.name
+        finals = set(self.final_states)
+        for c in self.clocks.values():
+            if c.kind is ClockKind.OFFICE and not c.step and c.start == self.initial and finals & set(c.stop):
+                return c.name
+        for c in self.clocks.values():
+            if c.kind is ClockKind.OFFICE and not c.step:
+                return c.name
+        return None
+
+    def transitions_from(self, state: str) -> list[TransitionDef]:
+        return [t for t in self.transitions if state in t.sources]
+
+    def transition(self, trigger: str, state: str) -> TransitionDef | None:
+        for t in self.transitions:
+            if t.trigger == trigger and state in t.sources:
+                return t
+        return None
+
+    def label_of(self, state: str) -> str:
+        s = self.states.get(state)
+        return (s.label if s else "") or state
+
+    @property
+    def triggers(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for t in self.transitions:
+            seen.setdefault(t.trigger)
+        return tuple(seen)
+
+
+# --- YAML with line numbers ----------------------------------------------------------------------
+
+
+def _lines(node: yaml.Node, path: str, out: dict[str, int]) -> None:
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            key = str(k.value)
+            sub = f"{path}.{key}" if path else key
+            out[sub] = k.start_mark.line + 1
+            _lines(v, sub, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _lines(v, f"{path}[{i}]", out)
+
+
+def read_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
+    """Safe-load YAML and map each key path to its line. Syntax errors become DefinitionError."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        raise DefinitionError(source, [Problem("", f"not valid YAML: {exc.problem}", line)]) from None
+    except yaml.YAMLError as exc:
+        raise DefinitionError(source, [Problem("", f"not valid YAML: {exc}")]) from None
+    lines: dict[str, int] = {}
+    if node is not None:
+        _lines(node, "", lines)
+    return data, lines
+
+
+# --- the validator -------------------------------------------------------------------------------
+
+
+class _Collector:
+    def __init__(self, lines: dict[str, int]) -> None:
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def add(self, path: str, message: str) -> None:
+        line = self.lines.get(path)
+        probe = path
+        while line is None and probe:
+            probe = probe.rsplit(".", 1)[0] if "." in probe else probe.split("[")[0]
+            line = self.lines.get(probe)
+            if probe == path.split(".")[0]:
+                break
+        self.problems.append(Problem(path, message, line))
+
+    def limit(self, value: Any, path: str) -> Limit | None:
+        try:
+            return Limit.parse(value)
+        except ValueError as exc:
+            self.add(path, str(exc))
+            return None
+
+    def names(self, value: Any, path: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        self.add(path, f"must be a name or a list of names, got {value!r}")
+        return ()
+
+    def keys(self, value: Mapping[str, Any], allowed: set[str], path: str) -> None:
+        for k in value:
+            if k not in allowed:
+                self.add(f"{path}.{k}" if path else str(k), f"unknown key {k!r} (allowed: {', '.join(sorted(allowed))})")
+
+
+_TOP = {
+    "id", "version", "name", "kind", "legal_basis", "commitment_ratio", "initial", "states",
+    "transitions", "clocks", "number_prefix", "description", "fields", "figures", "children",
+    "open_roles", "status", "notes",
+}
+_STATE = {"label", "final", "roles", "pauses", "restarts", "limit", "limit_status", "basis", "description"}
+_TRANS = {"trigger", "source", "dest", "label", "roles", "requires", "fields", "extend", "description"}
+_CLOCK = {
+    "limit", "start", "stop", "label", "commitment", "main", "party", "external", "on_expire",
+    "start_from", "grace", "max_extension", "status", "basis", "notes",
+}
+_FIELD = {"name", "type", "label", "required", "choices", "description"}
+
+
+def _fields(c: _Collector, value: Any, path: str) -> tuple[FieldSpec, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        c.add(path, "must be a list of fields ({name, type, label, required})")
+        return ()
+    out = []
+    for i, f in enumerate(value):
+        p = f"{path}[{i}]"
+        if not isinstance(f, dict):
+            c.add(p, "a field is a mapping with name, type, label, required")
+            continue
+        c.keys(f, _FIELD, p)
+        name = f.get("name")
+        if not isinstance(name, str) or not _ID.match(name):
+            c.add(f"{p}.name", f"a field name is snake_case, got {name!r}")
+            continue
+        ftype = f.get("type", "string")
+        if ftype not in FIELD_TYPES:
+            c.add(f"{p}.type", f"unknown type {ftype!r} (one of {', '.join(FIELD_TYPES)})")
+        choices = f.get("choices") or []
+        if ftype == "choice" and (not isinstance(choices, list) or not choices):
+            c.add(f"{p}.choices", "a choice field lists its choices")
+            choices = []
+        out.append(
+            FieldSpec(
+                name=name,
+                type=str(ftype),
+                label=str(f.get("label", "")),
+                required=bool(f.get("required", False)),
+                choices=tuple(str(x) for x in choices) if isinstance(choices, list) else (),
+            )
+        )
+    return tuple(out)
+
+
+def _limit_choice(c: _Collector, value: Mapping[str, Any], path: str) -> LimitChoice | None:
+    c.keys(value, {"field", "cases", "default"}, path)
+    fld, cases, default = value.get("field"), value.get("cases"), value.get("default")
+    if not isinstance(fld, str):
+        c.add(f"{path}.field", "name the data field that chooses the limit")
+    if not isinstance(cases, dict) or not cases:
+        c.add(f"{path}.cases", "map each value of the field to a limit")
+        cases = {}
+    parsed = {str(k): c.limit(v, f"{path}.cases.{k}") for k, v in cases.items()}
+    dflt = c.limit(default, f"{path}.default") if default is not None else None
+    if None in parsed.values() or not isinstance(fld, str):
+        return None
+    limits = {k: v for k, v in parsed.items() if v is not None}
+    if dflt is None:
+        dflt = max(limits.values(), key=lambda lim: commitment_for(lim, Fraction(1))) if limits else None
+    if dflt is None:
+        return None
+    families = {lim.unit.family for lim in [dflt, *limits.values()]}
+    if len(families) > 1:
+        c.add(path, "all limits a field chooses between must count the same kind of days")
+    return LimitChoice(field=fld, cases=limits, default=dflt)
+
+
+def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, int] | None = None) -> Definition:
+    """Validate a parsed document and build the frozen model, or raise with every problem."""
+    c = _Collector(lines or {})
+    if not isinstance(data, dict):
+        raise DefinitionError(source, [Problem("", "a definition is a mapping (id, version, name, kind, states, …)", 1)])
+    c.keys(data, _TOP, "")
+    did = data.get("id")
+    if not isinstance(did, str) or not _ID.match(did):
+        c.add("id", f"id must be snake_case text, got {did!r}")
+        did = str(did)
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        c.add("version", f"version must be a whole number ≥ 1, got {version!r}")
+        version = 1
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        c.add("name", "name (the item's Chinese name) is required")
+        name = did
+    kind = data.get("kind", "service_item")
+    if kind not in KINDS:
+        c.add("kind", f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    basis = data.get("legal_basis", [])
+    if isinstance(basis, str):
+        basis = [basis]
+    if not isinstance(basis, list) or not all(isinstance(b, str) for b in basis):
+        c.add("legal_basis", "legal_basis is a list of citations")
+        basis = []
+    ratio = DEFAULT_RATIO
+    if "commitment_ratio" in data:
+        try:
+            ratio = parse_ratio(data["commitment_ratio"])
+        except ValueError as exc:
+            c.add("commitment_ratio", str(exc))
+
+    # states
+    raw_states = data.get("states")
+    states: dict[str, StateDef] = {}
+    if not isinstance(raw_states, dict) or not raw_states:
+        c.add("states", "states is a mapping of state names to {label, final, …}")
+        raw_states = {}
+    for sname, sval in raw_states.items():
+        p = f"states.{sname}"
+        if not isinstance(sname, str) or not _ID.match(sname):
+            c.add(p, f"state names are snake_case and flat (no nesting), got {sname!r}")
+            continue
+        if sval is None:
+            sval = {}
+        if not isinstance(sval, dict):
+            c.add(p, "a state is a mapping {label, final, roles, pauses, restarts, limit}")
+            continue
+        c.keys(sval, _STATE, p)
+        lim = c.limit(sval["limit"], f"{p}.limit") if sval.get("limit") is not None else None
+        states[sname] = StateDef(
+            name=sname,
+            label=str(sval.get("label", "")),
+            final=bool(sval.get("final", False)),
+            roles=c.names(sval.get("roles"), f"{p}.roles"),
+            pauses=c.names(sval.get("pauses"), f"{p}.pauses"),
+            restarts=c.names(sval.get("restarts"), f"{p}.restarts"),
+            limit=lim,
+        )
+    initial = data.get("initial")
+    if not isinstance(initial, str) or initial not in states:
+        if states:
+            c.add("initial", f"initial state {initial!r} is not one of the states")
+        initial = next(iter(states), "")
+    finals = [s for s, v in states.items() if v.final]
+    if states and not finals:
+        c.add("states", "no state is final: a case could never close")
+
+    # transitions
+    raw_trans = data.get("transitions")
+    transitions: list[TransitionDef] = []
+    if not isinstance(raw_trans, list):
+        c.add("transitions", "transitions is a list of {trigger, source, dest, roles, …}")
+        raw_trans = []
+    seen: dict[tuple[str, str], int] = {}
+    non_final = [s for s, v in states.items() if not v.final]
+    for i, t in enumerate(raw_trans):
+        p = f"transitions[{i}]"
+        if not isinstance(t, dict):
+            c.add(p, "a transition is a mapping {trigger, source, dest}")
+            continue
+        c.keys(t, _TRANS, p)
+        trig = t.get("trigger")
+        if not isinstance(trig, str) or not _ID.match(trig):
+            c.add(f"{p}.trigger", f"trigger must be snake_case, got {trig!r}")
+            continue
+        src = t.get("source")
+        if src == "*":
+            sources = tuple(non_final)
+        else:
+            sources = c.names(src, f"{p}.source")
+            if not sources:
+                c.add(f"{p}.source", "source names a state, a list of states, or \"*\"")
+        for s in sources:
+            if s not in states:
+                c.add(f"{p}.source", f"unknown state {s!r}")
+            elif (trig, s) in seen:
+                c.add(f"{p}", f"trigger {trig!r} from state {s!r} is already defined by transitions[{seen[(trig, s)]}]")
+            else:
+                seen[(trig, s)] = i
+        dest = t.get("dest")
+        if not isinstance(dest, str) or dest not in states:
+            c.add(f"{p}.dest", f"unknown state {dest!r}")
+            dest = str(dest)
+        roles = c.names(t.get("roles"), f"{p}.roles")
+        for r in roles:
+            if r not in ROLES:
+                c.add(f"{p}.roles", f"unknown role {r!r} (one of {', '.join(ROLES)})")
+        extend: dict[str, Limit] = {}
+        raw_ext = t.get("extend") or {}
+        if not isinstance(raw_ext, dict):
+            c.add(f"{p}.extend", "extend maps a clock name to the limit it adds")
+            raw_ext = {}
+        for ck, cv in raw_ext.items():
+            lim = c.limit(cv, f"{p}.extend.{ck}")
+            if lim is not None:
+                extend[str(ck)] = lim
+        transitions.append(
+            TransitionDef(
+                trigger=trig,
+                sources=tuple(sources),
+                dest=dest,
+                label=str(t.get("label", "")),
+                roles=roles,
+                requires=c.names(t.get("requires"), f"{p}.requires"),
+                fields=_fields(c, t.get("fields"), f"{p}.fields"),
+                extend=extend,
+            )
+        )
+
+    # clocks
+    raw_clocks = data.get("clocks") or {}
+    clocks: dict[str, ClockDef] = {}
+    if not isinstance(raw_clocks, dict):
+        c.add("clocks", "clocks is a mapping of clock names to {limit, start, stop}")
+        raw_clocks = {}
+    triggers = {t.trigger for t in transitions}
+    for cname, cval in raw_clocks.items():
+        p = f"clocks.{cname}"
+        if not isinstance(cname, str) or not _ID.match(cname):
+            c.add(p, f"clock names are snake_case, got {cname!r}")
+            continue
+        if not isinstance(cval, dict):
+            c.add(p, "a clock is a mapping {limit, start, stop, …}")
+            continue
+        c.keys(cval, _CLOCK, p)
+        choice = None
+        raw_limit = cval.get("limit")
+        if isinstance(raw_limit, dict):
+            choice = _limit_choice(c, raw_limit, f"{p}.limit")
+            lim = choice.longest if choice else None
+        elif raw_limit is None:
+            c.add(f"{p}.limit", "a clock needs a limit, e.g. '5 working days'")
+            lim = None
+        else:
+            lim = c.limit(raw_limit, f"{p}.limit")
+        start = cval.get("start")
+        if not isinstance(start, str) or start not in states:
+            c.add(f"{p}.start", f"unknown state {start!r}")
+        stop = c.names(cval.get("stop"), f"{p}.stop")
+        for s in stop:
+            if s not in states:
+                c.add(f"{p}.stop", f"unknown state {s!r}")
+        party, external = bool(cval.get("party")), bool(cval.get("external"))
+        if party and external:
+            c.add(p, "a clock is party or external, not both")
+        ckind = ClockKind.PARTY if party else ClockKind.EXTERNAL if external else ClockKind.OFFICE
+        commitment = c.limit(cval["commitment"], f"{p}.commitment") if cval.get("commitment") is not None else None
+        grace = c.limit(cval["grace"], f"{p}.grace") if cval.get("grace") is not None else None
+        max_ext = c.limit(cval["max_extension"], f"{p}.max_extension") if cval.get("max_extension") is not None else None
+        on_expire = cval.get("on_expire")
+        if on_expire is not None and on_expire not in triggers:
+            c.add(f"{p}.on_expire", f"unknown trigger {on_expire!r}")
+        if on_expire is not None and ckind is ClockKind.OFFICE:
+            c.add(f"{p}.on_expire", "only party and external clocks expire: mark it party: true or external: true")
+        if ckind is not ClockKind.OFFICE and commitment is not None:
+            c.add(f"{p}.commitment", "party and external clocks are never compressed: no commitment")
+        status = cval.get("status")
+        if status is not None and status not in LIMIT_STATUSES:
+            c.add(f"{p}.status", f"status must be one of {', '.join(LIMIT_STATUSES)}")
+        if lim is not None:
+            if commitment is not None:
+                if commitment.unit.family != lim.unit.family:
+                    c.add(f"{p}.commitment", f"commitment {commitment} must count the same days as the limit {lim}")
+                elif commitment_for(commitment, Fraction(1)) > commitment_for(lim, ratio) and not (
+                    commitment.unit == lim.unit and commitment.n <= int(ratio * lim.n)
+                ):
+                    c.add(
+                        f"{p}.commitment",
+                        f"commitment {commitment} is longer than {ratio} of the statutory {lim} "
+                        f"(at most {commitment_for(lim, ratio)} {'working days' if lim.unit is Unit.WORKING_DAYS else 'days'})",
+                    )
+            for ext_path, ext in [(f"{p}.max_extension", max_ext), (f"{p}.grace", grace)]:
+                if ext is not None and ext_path.endswith("max_extension") and ext.unit.family != lim.unit.family:
+                    c.add(ext_path, f"{ext} does not count the same days as the limit {lim}")
+        clocks[cname] = ClockDef(
+            name=cname,
+            limit=lim or Limit(1, Unit.DAYS),
+            start=str(start),
+            stop=stop,
+            label=str(cval.get("label", "")),
+            kind=ckind,
+            commitment=commitment,
+            main=bool(cval.get("main", False)),
+            on_expire=on_expire,
+            start_from=cval.get("start_from"),
+            grace=grace,
+            max_extension=max_ext,
+            status=status,
+            basis=cval.get("basis"),
+            limit_choice=choice,
+        )
+    for sname, st in states.items():
+        if st.limit is not None:
+            if sname in clocks:
+                c.add(f"states.{sname}.limit", f"a clock named {sname!r} exists already: rename one")
+            else:
+                clocks[sname] = ClockDef(name=sname, limit=st.limit, start=sname, label=st.label, step=True)
+        for ck in st.pauses + st.restarts:
+            if ck not in clocks and ck not in raw_clocks:
+                c.add(f"states.{sname}", f"unknown clock {ck!r} in pauses/restarts")
+    if sum(1 for x in clocks.values() if x.main) > 1:
+        c.add("clocks", "only one clock may be main")
+    for i, t in enumerate(transitions):
+        for ck, lim in t.extend.items():
+            clk = clocks.get(ck)
+            if clk is None:
+                c.add(f"transitions[{i}].extend.{ck}", f"unknown clock {ck!r}")
+            elif lim.unit.family != clk.limit.unit.family:
+                c.add(f"transitions[{i}].extend.{ck}", f"{lim} does not count the same days as the limit {clk.limit}")
+
+    # reachability: every state reachable; every non-final state can reach a final one
+    if initial in states:
+        graph: dict[str, set[str]] = {s: set() for s in states}
+        for t in transitions:
+            for s in t.sources:
+                if s in graph and t.dest in states:
+                    graph[s].add(t.dest)
+        reach = _closure(graph, {initial})
+        for s in states:
+            if s not in reach:
+                c.add(f"states.{s}", f"state {s!r} cannot be reached from the initial state {initial!r}")
+        reverse: dict[str, set[str]] = {s: set() for s in states}
+        for s, dests in graph.items():
+            for d in dests:
+                reverse[d].add(s)
+        can_finish = _closure(reverse, set(finals))
+        for s in states:
+            if s in reach and s not in can_finish:
+                c.add(f"states.{s}", f"no way from state {s!r} to a final state")
+        for s in finals:
+            if graph[s]:
+                pass  # leaving a final state is allowed (e.g. reopening); it stays final while there
+
+    fields = _fields(c, data.get("fields"), "fields")
+    figures: list[Figure] = []
+    for i, f in enumerate(data.get("figures") or []):
+        p = f"figures[{i}]"
+        if not isinstance(f, dict) or not isinstance(f.get("name"), str):
+            c.add(p, "a figure is {name, label, field, agg: sum|count}")
+            continue
+        agg = f.get("agg", "sum")
+        if agg not in ("sum", "count"):
+            c.add(f"{p}.agg", "agg is sum or count")
+        figures.append(Figure(name=f["name"], label=str(f.get("label", f["name"])), field=f.get("field"), agg=agg))
+    children = c.names(data.get("children"), "children")
+    if kind == "bundle" and not children:
+        c.add("children", "a bundle lists its child items")
+    if kind != "bundle" and children:
+        c.add("children", "only a bundle has children")
+    open_roles = c.names(data.get("open_roles"), "open_roles") or ("clerk", "system", "admin")
+
+    if c.problems:
+        raise DefinitionError(source, c.problems)
+    return Definition(
+        id=did,
+        version=version,
+        name=str(name),
+        kind=str(kind),
+        legal_basis=tuple(basis),
+        initial=initial,
+        states=states,
+        transitions=tuple(transitions),
+        clocks=clocks,
+        commitment_ratio=ratio,
+        number_prefix=str(data.get("number_prefix", "") or ""),
+        description=str(data.get("description", "") or ""),
+        fields=fields,
+        figures=tuple(figures),
+        children=children,
+        open_roles=open_roles,
+        source=source,
+        content_hash=content_hash(data),
+        raw=data,
+    )
+
+
+def _closure(graph: Mapping[str, set[str]], seeds: set[str]) -> set[str]:
+    seen, todo = set(seeds), list(seeds)
+    while todo:
+        for nxt in graph.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def content_hash(data: Any) -> str:
+    """A stable hash of a definition's content (key order and formatting do not matter)."""
+    import json
+
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def load_text(text: str, source: str = "<definition>") -> Definition:
+    data, lines = read_yaml(text, source)
+    return parse_definition(data, source, lines)
+
+
+def load_file(path: str | Path) -> Definition:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DefinitionError(str(path), f"cannot read: {exc.strerror}") from None
+    return load_text(text, str(path))
+
+
+def iter_files(paths: list[str | Path] | tuple[str | Path, ...]) -> Iterator[Path]:
+    """YAML files in the given files and folders (folders: *.yaml and *.yml, sorted, not recursive
+    into ``overrides/``)."""
+    for p in map(Path, paths):
+        if p.is_dir():
+            yield from sorted(x for x in p.iterdir() if x.suffix in (".yaml", ".yml") and x.is_file())
+        elif p.exists():
+            yield p
+        else:
+            raise DefinitionError(str(p), "no such file or folder")

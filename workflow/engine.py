@@ -1,0 +1,869 @@
+"""The ``Engine``: the use cases every caller goes through (library, HTTP API, scheduler).
+
+One call is one unit of work: replay a known idempotency key → load the case → expected version →
+org scope → trigger allowed here → role → required data → next state from the compiled machine →
+clocks start / pause / resume / stop / extend → deadlines recomputed → audit event appended →
+outbox rows → case written with a version check → commit → listeners told the earliest deadline.
+A rejected call leaves the case exactly as it was, history included.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import legaltime as lt
+from .calendar import WorkingCalendar
+from .definition import ClockDef, Definition, FieldSpec, TransitionDef
+from .errors import (
+    CaseNotFound,
+    Forbidden,
+    IdempotencyMismatch,
+    MissingData,
+    TransitionNotAllowed,
+    UnknownItem,
+    VersionConflict,
+)
+from .escalation import EscalationPolicy
+from .legaltime import TZ, ClockKind, ClockState, Level, Sla, Status
+from .model import (
+    SYSTEM,
+    Actor,
+    Case,
+    CaseRecord,
+    Clock,
+    Deadline,
+    Escalation,
+    Event,
+    OutboxMessage,
+    clock_from_dict,
+    clock_to_dict,
+)
+from .orgs import OrgTree
+from .ports import CaseQuery, DeadlineListener, IdempotencyRecord, Store, UnitOfWork
+from .registry import Registry
+
+_SLA_RANK = {
+    "on_track": 0, "met": 0, "warning": 1, "met_late": 1, "expired": 1,
+    "overdue": 2, "over_statutory": 3, "met_over_statutory": 3,
+}
+
+
+class OverridableCalendar(WorkingCalendar, Protocol):
+    """A calendar that can load an office's override file (returns the year it covers)."""
+
+    def load_file(self, path: str | Path, /) -> int: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineSettings:
+    """Typed, frozen configuration (environment variables are read only at the edge)."""
+
+    commitment_ratio: Fraction = lt.DEFAULT_RATIO
+    strict_calendar: bool = False
+    number_pattern: str = "{prefix}-{org}-{year}-{seq:05d}"
+    number_patterns: Mapping[str, str] = field(default_factory=dict)  # by "org:item", "org" or "item"
+    sweep_batch: int = 500
+    escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
+
+
+def _default_now() -> datetime:
+    return datetime.now(TZ)
+
+
+def _fingerprint(*parts: Any) -> str:
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- record (de)serialisation for idempotent replays ---------------------------------------------
+
+
+def record_to_dict(r: CaseRecord) -> dict[str, Any]:
+    return {
+        "id": r.id, "number": r.number, "item_id": r.item_id,
+        "definition_version": r.definition_version, "state": r.state, "version": r.version,
+        "org": r.org, "assignee": r.assignee, "data": copy.deepcopy(r.data),
+        "clocks": {k: clock_to_dict(v) for k, v in r.clocks.items()},
+        "opened_at": r.opened_at.isoformat(), "started_on": r.started_on.isoformat(),
+        "closed_at": r.closed_at.isoformat() if r.closed_at else None, "sla": r.sla,
+        "due_at": r.due_at.isoformat() if r.due_at else None, "parent_id": r.parent_id,
+        "created_by": r.created_by, "last_hash": r.last_hash, "seq": r.seq,
+    }
+
+
+def record_from_dict(d: Mapping[str, Any]) -> CaseRecord:
+    return CaseRecord(
+        id=d["id"], number=d["number"], item_id=d["item_id"],
+        definition_version=int(d["definition_version"]), state=d["state"], version=int(d["version"]),
+        org=d["org"], assignee=d.get("assignee"), data=copy.deepcopy(dict(d.get("data") or {})),
+        clocks={k: clock_from_dict(v) for k, v in (d.get("clocks") or {}).items()},
+        opened_at=datetime.fromisoformat(d["opened_at"]),
+        started_on=date.fromisoformat(d["started_on"]),
+        closed_at=datetime.fromisoformat(d["closed_at"]) if d.get("closed_at") else None,
+        sla=d.get("sla", "on_track"),
+        due_at=datetime.fromisoformat(d["due_at"]) if d.get("due_at") else None,
+        parent_id=d.get("parent_id"), created_by=d.get("created_by", ""),
+        last_hash=d.get("last_hash", ""), seq=int(d.get("seq", 0)),
+    )
+
+
+# --- data checks ----------------------------------------------------------------------------------
+
+
+def _check_value(spec: FieldSpec, value: Any) -> str | None:
+    t = spec.type
+    if t in ("string", "text"):
+        return None if isinstance(value, str) else "must be text"
+    if t == "date":
+        if isinstance(value, date):
+            return None
+        if isinstance(value, str):
+            try:
+                date.fromisoformat(value)
+                return None
+            except ValueError:
+                pass
+        return "must be a date (YYYY-MM-DD)"
+    if t == "integer":
+        return None if isinstance(value, int) and not isinstance(value, bool) else "must be a whole number"
+    if t in ("number", "money"):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return "must not be negative" if t == "money" and value < 0 else None
+        return "must be a number"
+    if t == "boolean":
+        return None if isinstance(value, bool) else "must be true or false"
+    if t == "choice":
+        return None if str(value) in spec.choices else f"must be one of {', '.join(spec.choices)}"
+    return None
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, (str, list, dict)) and not (value.strip() if isinstance(value, str) else value))
+
+
+def check_data(
+    required: Iterable[str], specs: Iterable[FieldSpec], given: Mapping[str, Any], merged: Mapping[str, Any]
+) -> None:
+    """Raise MissingData naming every absent required field and every value of the wrong type."""
+    problems: dict[str, str] = {}
+    for name in required:
+        if _empty(merged.get(name)):
+            problems[name] = "required"
+    for spec in specs:
+        if spec.name in given and not _empty(given[spec.name]):
+            err = _check_value(spec, given[spec.name])
+            if err:
+                problems[spec.name] = err
+    if problems:
+        detail = "; ".join(f"{k}: {v}" for k, v in problems.items())
+        raise MissingData(f"data missing or invalid: {detail}", problems)
+
+
+def _jsonable(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not data:
+        return {}
+    if not isinstance(data, Mapping):
+        raise MissingData("data must be a mapping of field names to values", {"data": "must be an object"})
+    return json.loads(json.dumps(dict(data), ensure_ascii=False, default=str))
+
+
+# --- the engine -----------------------------------------------------------------------------------
+
+
+class Engine:
+    """The use cases. Built by ``adapters.build_engine``; starts no thread or scheduler."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        registry: Registry,
+        calendar: WorkingCalendar,
+        now: Callable[[], datetime] | None = None,
+        orgs: OrgTree | None = None,
+        settings: EngineSettings | None = None,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.calendar = calendar
+        self._now = now or _default_now
+        self.orgs = orgs or OrgTree()
+        self.settings = settings or EngineSettings()
+        self.listeners: list[DeadlineListener] = []
+
+    # -- time ----------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        t = self._now()
+        if t.tzinfo is None:  # freezegun and naive clocks give UTC wall time
+            t = t.replace(tzinfo=lt.ZoneInfo("UTC"))
+        return t.astimezone(TZ)
+
+    def today(self) -> date:
+        return self.now().date()
+
+    # -- definitions ---------------------------------------------------------------------------
+
+    def definitions(self) -> list[Definition]:
+        """Every loaded definition (each version), by id then version."""
+        return self.registry.all()
+
+    def definition(self, item_id: str, version: int | None = None) -> Definition:
+        return self.registry.get(item_id, version)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def get_case(self, case_id: str, actor: Actor | None = None) -> Case:
+        with self.store.unit_of_work() as uow:
+            rec = self._load(uow, case_id, actor)
+            children = self._children_ids(uow, rec)
+        return self._view(rec, children)
+
+    def history(self, case_id: str, actor: Actor | None = None) -> list[Event]:
+        with self.store.unit_of_work() as uow:
+            self._load(uow, case_id, actor)
+            return uow.events(case_id)
+
+    def deadlines(self, case_id: str, actor: Actor | None = None) -> list[Deadline]:
+        with self.store.unit_of_work() as uow:
+            self._load(uow, case_id, actor)
+            return uow.deadlines(case_id)
+
+    def list_cases(self, actor: Actor | None = None, **filters: Any) -> list[Case]:
+        """Cases in the actor's org subtree (all when ``actor`` is None), filtered by ``item_id``,
+        ``state``, ``org`` (that org's subtree), ``sla``, ``assignee``, ``open``, ``parent_id``,
+        ``opened_from``/``opened_to``, ``closed_from``/``closed_to``, ``order``, ``after``,
+        ``limit``."""
+        query = self._query(actor, **filters)
+        with self.store.unit_of_work() as uow:
+            records = uow.query_cases(query)
+        return [self._view(r) for r in records]
+
+    def worklist(self, actor: Actor, **filters: Any) -> list[Case]:
+        """Open cases waiting on the actor: assigned to them, or in a state worked by one of their
+        roles and not assigned to someone else; most urgent first."""
+        pairs = frozenset(
+            (d.id, s.name)
+            for d in self.registry.all()
+            for s in d.states.values()
+            if not s.final and actor.roles.intersection(s.roles)
+        )
+        filters.setdefault("order", "urgent")
+        filters["open"] = True
+        with self.store.unit_of_work() as uow:
+            mine = uow.query_cases(self._query(actor, assignee=actor.id, **filters))
+            by_role = uow.query_cases(self._query(actor, states=pairs, **filters)) if pairs else []
+        seen: dict[str, CaseRecord] = {r.id: r for r in mine}
+        for r in by_role:
+            if r.id not in seen and (r.assignee in (None, "", actor.id)):
+                seen[r.id] = r
+        far = datetime.max.replace(tzinfo=TZ)
+        ordered = sorted(seen.values(), key=lambda r: (r.due_at or far, r.opened_at, r.id))
+        return [self._view(r) for r in ordered]
+
+    def available_triggers(self, case_id: str, *, actor: Actor) -> list[str]:
+        """Triggers this actor may fire now, in definition order (data they require is supplied
+        with the call, so a trigger that needs data is listed)."""
+        with self.store.unit_of_work() as uow:
+            rec = self._load(uow, case_id, actor)
+        defn = self.registry.get(rec.item_id, rec.definition_version)
+        out: list[str] = []
+        today = self.today()
+        for trig in defn.triggers:
+            t = defn.transition(trig, rec.state)
+            if t is None or not actor.has_any(t.roles):
+                continue
+            try:
+                self._check_extensions(rec, t, today)
+            except TransitionNotAllowed:
+                continue
+            out.append(trig)
+        return out
+
+    # -- opening -------------------------------------------------------------------------------
+
+    def open_case(
+        self,
+        item_id: str,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | None = None,
+        org: str | None = None,
+        idempotency_key: str | None = None,
+        started_on: date | None = None,
+        reason: str | None = None,
+        assignee: str | None = None,
+    ) -> Case:
+        """Open a case of the newest version of ``item_id`` in ``org`` (default: the actor's).
+
+        ``started_on`` back-dates the legal start (a postal filing): it needs a ``reason`` and
+        cannot be in the future; the clocks count from it."""
+        given = _jsonable(data)
+        org = org or actor.org
+        fp = _fingerprint("open", item_id, given, org, actor.id, str(started_on), reason)
+        with self.store.unit_of_work() as uow:
+            replay = self._replay(uow, idempotency_key, fp)
+            if replay is not None:
+                return self._view(replay)
+            defn = self.registry.get(item_id)
+            if org not in self.orgs:
+                raise UnknownItem(f"unknown org {org!r}")
+            if not self.orgs.covers(actor.org, org):
+                raise Forbidden(f"actor {actor.id} of org {actor.org} cannot open cases for org {org}")
+            if not actor.has_any(defn.open_roles):
+                raise Forbidden(f"opening {item_id} needs one of the roles {', '.join(defn.open_roles)}")
+            check_data([f.name for f in defn.fields if f.required], defn.fields, given, given)
+            now = self.now()
+            start_day = now.date()
+            if started_on is not None:
+                if started_on > start_day:
+                    raise MissingData("the legal start date cannot be in the future", {"started_on": "in the future"})
+                if started_on < start_day and not (reason or "").strip():
+                    raise MissingData("a back-dated opening needs a reason", {"reason": "required"})
+                start_day = started_on
+            rec = self._new_record(uow, defn, org, given, now, start_day, actor, assignee)
+            extra = {"started_on": start_day.isoformat(), "reason": reason} if started_on else {}
+            self._append(uow, rec, "opened", None, actor, now, None, defn.initial, {**given, **extra})
+            uow.add_case(rec)
+            self._write_deadlines(uow, rec, defn)
+            if defn.kind == "bundle":
+                for child_id in defn.children:
+                    child_def = self.registry.get(child_id)
+                    child = self._new_record(uow, child_def, org, given, now, start_day, actor, assignee)
+                    child.parent_id = rec.id
+                    self._append(uow, child, "opened", None, actor, now, None, child_def.initial,
+                                 {**given, **extra, "bundle": rec.id})
+                    uow.add_case(child)
+                    self._write_deadlines(uow, child, child_def)
+            self._remember(uow, idempotency_key, fp, rec, now)
+            uow.commit()
+        self._deadlines_changed()
+        return self.get_case(rec.id)
+
+    def _new_record(
+        self, uow: UnitOfWork, defn: Definition, org: str, data: dict[str, Any], now: datetime,
+        start_day: date, actor: Actor, assignee: str | None,
+    ) -> CaseRecord:
+        seq = uow.next_number(f"{org}:{defn.id}:{start_day.year}")
+        pattern = (
+            self.settings.number_patterns.get(f"{org}:{defn.id}")
+            or self.settings.number_patterns.get(defn.id)
+            or self.settings.number_patterns.get(org)
+            or self.settings.number_pattern
+        )
+        number = pattern.format(
+            prefix=defn.number_prefix or defn.id.upper(), org=org, item=defn.id,
+            year=start_day.year, seq=seq,
+        )
+        rec = CaseRecord(
+            id=uuid.uuid4().hex, number=number, item_id=defn.id, definition_version=defn.version,
+            state=defn.initial, version=1, org=org, assignee=assignee, data=dict(data), clocks={},
+            opened_at=now, started_on=start_day, created_by=actor.id,
+        )
+        for name, cdef in defn.clocks.items():
+            rec.clocks[name] = ClockState.from_spec(cdef.spec(self._ratio(defn), data))
+        self._enter(defn, rec, None, defn.initial, start_day, now)
+        self._refresh(rec, defn, now)
+        return rec
+
+    # -- firing --------------------------------------------------------------------------------
+
+    def fire(
+        self,
+        case_id: str,
+        trigger: str,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Case:
+        given = _jsonable(data)
+        fp = _fingerprint("fire", case_id, trigger, given, actor.id, expected_version)
+        with self.store.unit_of_work() as uow:
+            replay = self._replay(uow, idempotency_key, fp)
+            if replay is not None:
+                return self._view(replay)
+            rec = uow.get_case(case_id, for_update=True)
+            if rec is None:
+                raise CaseNotFound(f"no case {case_id!r}")
+            if expected_version is not None and rec.version != expected_version:
+                raise VersionConflict(
+                    f"case {rec.number} is at version {rec.version}, not {expected_version}: reload it"
+                )
+            if not self.orgs.covers(actor.org, rec.org):
+                raise CaseNotFound(f"no case {case_id!r}")
+            defn = self.registry.get(rec.item_id, rec.definition_version)
+            now = self.now()
+            before = rec.version
+            self._transition(uow, rec, defn, trigger, actor, given, now)
+            uow.save_case(rec, before)
+            self._after_close(uow, rec, defn, now)
+            self._remember(uow, idempotency_key, fp, rec, now)
+            uow.commit()
+        self._deadlines_changed()
+        return self.get_case(case_id)
+
+    def _transition(
+        self, uow: UnitOfWork, rec: CaseRecord, defn: Definition, trigger: str, actor: Actor,
+        given: dict[str, Any], now: datetime,
+    ) -> None:
+        """Check and apply one transition to ``rec`` in place (the caller saves it)."""
+        t = defn.transition(trigger, rec.state)
+        if t is None:
+            if trigger not in defn.triggers:
+                raise TransitionNotAllowed(f"{defn.name} has no action {trigger!r}")
+            raise TransitionNotAllowed(
+                f"{trigger!r} is not allowed while the case is {defn.label_of(rec.state)} ({rec.state})"
+            )
+        if not actor.has_any(t.roles):
+            raise Forbidden(f"{trigger!r} needs one of the roles {', '.join(t.roles)}")
+        merged = {**rec.data, **given}
+        check_data(t.required_fields, t.fields, given, merged)
+        dest = self.registry.machine(defn.id, defn.version).next_state(rec.state, trigger)
+        if dest is None:  # the compiled machine and the model disagree: never expected
+            raise TransitionNotAllowed(f"{trigger!r} is not allowed from {rec.state}")
+        today = now.date()
+        # validate extensions before touching anything
+        self._check_extensions(rec, t, today)
+        source = rec.state
+        rec.data = merged
+        if source != dest:
+            self._leave(defn, rec, source, dest, today, now)
+            self._enter(defn, rec, source, dest, today, now)
+        for clock_name, by in t.extend.items():
+            st = rec.clocks[clock_name]
+            derived = lt.evaluate(st, self.calendar, strict=self.settings.strict_calendar, today=today)
+            rec.clocks[clock_name] = lt.extend(st, by, today=today, derived=derived)
+        rec.state = dest
+        rec.version += 1
+        if defn.states[dest].final and rec.closed_at is None:
+            rec.closed_at = now
+        elif not defn.states[dest].final:
+            rec.closed_at = None
+        self._refresh(rec, defn, now)
+        ext = {"extended": {k: str(v) for k, v in t.extend.items()}} if t.extend else {}
+        self._append(uow, rec, "transition", trigger, actor, now, source, dest, {**given, **ext})
+        self._write_deadlines(uow, rec, defn)
+
+    def _check_extensions(self, rec: CaseRecord, t: TransitionDef, today: date) -> None:
+        for clock_name, by in t.extend.items():
+            st = rec.clocks.get(clock_name)
+            if st is None:
+                raise TransitionNotAllowed(f"no clock {clock_name!r} to extend")
+            derived = lt.evaluate(st, self.calendar, strict=self.settings.strict_calendar, today=today)
+            lt.extend(st, by, today=today, derived=derived)
+
+    # -- clock effects of a state change ------------------------------------------------------
+
+    def _clock_def(self, defn: Definition, name: str) -> ClockDef:
+        return defn.clocks[name]
+
+    def _leave(self, defn: Definition, rec: CaseRecord, source: str, dest: str, today: date, now: datetime) -> None:
+        s = defn.states[source]
+        d = defn.states[dest]
+        for name in s.restarts:
+            st = rec.clocks[name]
+            if dest not in defn.clocks[name].stop and name not in d.pauses and st.status is not Status.NOT_STARTED:
+                rec.clocks[name] = lt.start(st, today)
+        for name in s.pauses:
+            st = rec.clocks[name]
+            if name not in d.pauses and name not in d.restarts and dest not in defn.clocks[name].stop:
+                rec.clocks[name] = lt.resume(st, today)
+        if s.limit is not None and source in rec.clocks:
+            rec.clocks[source] = lt.stop(rec.clocks[source], today)
+
+    def _enter(self, defn: Definition, rec: CaseRecord, source: str | None, dest: str, today: date, now: datetime) -> None:
+        d = defn.states[dest]
+        for name, cdef in defn.clocks.items():
+            st = rec.clocks[name]
+            if cdef.step:
+                if name == dest:
+                    rec.clocks[name] = lt.start(ClockState.from_spec(cdef.spec(self._ratio(defn), rec.data)), today)
+                    rec.clocks[name] = _keep_run(rec.clocks[name], st)
+                continue
+            if dest in cdef.stop:
+                rec.clocks[name] = lt.stop(st, today)
+            elif dest == cdef.start and st.status in (Status.NOT_STARTED, Status.STOPPED):
+                fresh = ClockState.from_spec(cdef.spec(self._ratio(defn), rec.data))
+                rec.clocks[name] = _keep_run(lt.start(fresh, self._start_day(cdef, rec, today)), st)
+        for name in (*d.pauses, *d.restarts):
+            st = rec.clocks[name]
+            if st.status is Status.RUNNING:
+                level = self._sla(st, now, today)
+                rec.clocks[name] = lt.pause(st, today, level)
+
+    def _start_day(self, cdef: ClockDef, rec: CaseRecord, today: date) -> date:
+        if cdef.start_from:
+            raw = rec.data.get(cdef.start_from)
+            if isinstance(raw, str):
+                try:
+                    return date.fromisoformat(raw)
+                except ValueError:
+                    raise MissingData(
+                        f"{cdef.start_from} must be a date (YYYY-MM-DD)", {cdef.start_from: "must be a date"}
+                    ) from None
+            if isinstance(raw, date):
+                return raw
+        if rec.version == 1 and cdef.start == rec.state:
+            return rec.started_on
+        return today
+
+    def _ratio(self, defn: Definition) -> Fraction:
+        if "commitment_ratio" in defn.raw:
+            return defn.commitment_ratio
+        return self.settings.commitment_ratio
+
+    # -- derived values ----------------------------------------------------------------------
+
+    def _derive(self, st: ClockState, today: date | None = None) -> lt.Derived:
+        return lt.evaluate(st, self.calendar, strict=self.settings.strict_calendar, today=today)
+
+    def _sla(self, st: ClockState, now: datetime, today: date) -> Sla:
+        return lt.sla_at(st, self._derive(st, today), now)
+
+    def _refresh(self, rec: CaseRecord, defn: Definition, now: datetime) -> None:
+        """Recompute the case's summary level and its most urgent instant."""
+        today = now.date()
+        worst, worst_rank, due = "on_track", -1, None
+        main = defn.main_clock
+        for name, st in rec.clocks.items():
+            if st.status is Status.NOT_STARTED:
+                continue
+            derived = self._derive(st, today)
+            level = lt.sla_at(st, derived, now).value
+            if st.status is Status.STOPPED and name != main:
+                continue
+            rank = _SLA_RANK.get(level, 0)
+            if rank > worst_rank or (rank == worst_rank and name == main):
+                worst, worst_rank = level, rank
+            if st.status is Status.RUNNING:
+                at = derived.overdue_at if st.kind is ClockKind.OFFICE else derived.expires_at
+                if at is not None and (due is None or at < due):
+                    due = at
+        rec.sla = worst
+        rec.due_at = due
+
+    def _wanted_deadlines(self, rec: CaseRecord) -> list[Deadline]:
+        out: list[Deadline] = []
+        for name, st in rec.clocks.items():
+            if st.status is not Status.RUNNING:
+                continue
+            derived = self._derive(st)
+            for level, at in derived.level_instants(st.kind):
+                out.append(Deadline(rec.id, name, st.run, level.value, at, org=rec.org, item_id=rec.item_id))
+        return out
+
+    def _write_deadlines(self, uow: UnitOfWork, rec: CaseRecord, defn: Definition) -> None:
+        uow.replace_deadlines(rec.id, self._wanted_deadlines(rec))
+
+    def _view(self, rec: CaseRecord, children: Iterable[str] = ()) -> Case:
+        defn = self.registry.get(rec.item_id, rec.definition_version)
+        now = self.now()
+        today = now.date()
+        clocks: dict[str, Clock] = {}
+        for name, st in rec.clocks.items():
+            derived = self._derive(st, today)
+            clocks[name] = Clock(
+                name=name,
+                label=st.label or name,
+                kind=st.kind.value,
+                status=st.status.value,
+                statutory_due=derived.statutory_due,
+                commitment_due=derived.commitment_due,
+                sla=lt.sla_at(st, derived, now).value,
+                provisional=derived.provisional,
+                party=st.kind is ClockKind.PARTY,
+                external=st.kind is ClockKind.EXTERNAL,
+                limit=str(st.limit),
+                started_on=st.started_on,
+                stopped_on=st.stopped_on,
+                statutory_units=derived.statutory_units,
+                commitment_units=derived.commitment_units,
+                used_units=derived.used_units,
+                remaining_units=lt.remaining_units(st, derived, self.calendar, today)
+                if st.status is Status.RUNNING else None,
+                unit=st.counting_unit.value,
+                warning_at=derived.warning_at,
+                overdue_at=derived.overdue_at,
+                over_statutory_at=derived.over_statutory_at,
+                expires_at=derived.expires_at,
+                extensions=tuple(str(e) for e in st.extensions),
+                paused_spans=_paused_spans(st),
+                run=st.run,
+            )
+        return Case(
+            id=rec.id, number=rec.number, item_id=rec.item_id,
+            definition_version=rec.definition_version, state=rec.state, version=rec.version,
+            org=rec.org, assignee=rec.assignee, data=copy.deepcopy(rec.data), clocks=clocks,
+            opened_at=rec.opened_at, closed_at=rec.closed_at, state_label=defn.label_of(rec.state),
+            item_name=defn.name, kind=defn.kind, final=defn.states[rec.state].final,
+            sla=rec.sla if rec.closed_at else self._current_sla(rec, defn, now),
+            parent_id=rec.parent_id, children=tuple(children), started_on=rec.started_on,
+            main_clock=defn.main_clock,
+        )
+
+    def _current_sla(self, rec: CaseRecord, defn: Definition, now: datetime) -> str:
+        probe = copy.copy(rec)
+        self._refresh(probe, defn, now)
+        return probe.sla
+
+    # -- other operations ----------------------------------------------------------------------
+
+    def assign(self, case_id: str, assignee: str | None, *, actor: Actor,
+               expected_version: int | None = None, reason: str | None = None) -> Case:
+        """Set or change the officer in charge (承办人). Supervisors, leaders and admins only."""
+        if not actor.has_any(("supervisor", "leader", "admin")):
+            raise Forbidden("assigning a case needs the supervisor, leader or admin role")
+        with self.store.unit_of_work() as uow:
+            rec = uow.get_case(case_id, for_update=True)
+            if rec is None:
+                raise CaseNotFound(f"no case {case_id!r}")
+            if expected_version is not None and rec.version != expected_version:
+                raise VersionConflict(f"case {rec.number} is at version {rec.version}, not {expected_version}")
+            if not self.orgs.covers(actor.org, rec.org):
+                raise CaseNotFound(f"no case {case_id!r}")
+            before, old = rec.version, rec.assignee
+            rec.assignee = assignee or None
+            rec.version += 1
+            self._append(uow, rec, "assigned", None, actor, self.now(), rec.state, rec.state,
+                         {"from": old, "to": rec.assignee, "reason": reason})
+            uow.save_case(rec, before)
+            uow.commit()
+        return self.get_case(case_id)
+
+    def load_calendar(self, path: str | Path) -> list[str]:
+        """Load an override file into the calendar and recompute every open clock it touches.
+        Returns the ids of the cases whose deadlines changed (each gets an audit event)."""
+        loader = getattr(self.calendar, "load_file", None)
+        if loader is None:
+            raise TransitionNotAllowed("this engine's calendar does not take override files")
+        year = int(loader(path))
+        return self.recompute_calendar(year, source=str(path))
+
+    def recompute_calendar(self, year: int, *, source: str = "") -> list[str]:
+        changed: list[str] = []
+        now = self.now()
+        with self.store.unit_of_work() as uow:
+            for rec in uow.query_cases(CaseQuery(open=True)):
+                rec = uow.get_case(rec.id, for_update=True) or rec
+                diffs: dict[str, Any] = {}
+                for name, st in rec.clocks.items():
+                    if st.status not in (Status.RUNNING, Status.PAUSED) or st.started_on is None:
+                        continue
+                    if st.started_on.year > year:
+                        continue
+                    d = self._derive(st)
+                    if d.statutory_due is None or d.statutory_due.year < year - 1:
+                        continue
+                    diffs[name] = {
+                        "statutory_due": str(d.statutory_due),
+                        "commitment_due": str(d.commitment_due) if d.commitment_due else None,
+                        "provisional": d.provisional,
+                    }
+                if not diffs:
+                    continue
+                defn = self.registry.get(rec.item_id, rec.definition_version)
+                old_deadlines = {(x.clock, x.level): x.due_at for x in uow.deadlines(rec.id) if x.state == "pending"}
+                new = self._wanted_deadlines(rec)
+                if {(x.clock, x.level): x.due_at for x in new} == old_deadlines and not any(
+                    v["provisional"] for v in diffs.values()
+                ):
+                    continue
+                self._refresh(rec, defn, now)
+                self._append(uow, rec, "calendar_recomputed", None, SYSTEM, now, rec.state, rec.state,
+                             {"year": year, "source": source, "clocks": diffs})
+                uow.replace_deadlines(rec.id, new)
+                uow.save_case(rec, rec.version)
+                changed.append(rec.id)
+            uow.commit()
+        self._deadlines_changed()
+        return changed
+
+    # -- the sweep -----------------------------------------------------------------------------
+
+    def sweep(self, *, batch: int | None = None) -> list[Escalation]:
+        """Fire every level that has come due, each exactly once, oldest first. Party and external
+        clocks' ``on_expire`` transitions run in the same unit of work (as the system actor)."""
+        size = batch or self.settings.sweep_batch
+        fired: list[Escalation] = []
+        while True:
+            progressed = False
+            with self.store.unit_of_work() as uow:
+                now = self.now()
+                ids = uow.due_case_ids(now, size)
+                if not ids:
+                    break
+                for case_id in ids:
+                    rec = uow.lock_case(case_id)
+                    if rec is None:
+                        continue
+                    progressed |= self._sweep_case(uow, rec, now, fired)
+                uow.commit()
+            if not progressed:
+                break
+        if fired:
+            self._deadlines_changed()
+        fired.sort(key=lambda e: (e.due, e.case_id, e.clock, _LEVEL_ORDER[e.level]))
+        return fired
+
+    def _sweep_case(self, uow: UnitOfWork, rec: CaseRecord, now: datetime, fired: list[Escalation]) -> bool:
+        due = sorted(uow.pending_due(rec.id, now), key=lambda d: (d.due_at, _LEVEL_ORDER[d.level]))
+        if not due:
+            return False
+        defn = self.registry.get(rec.item_id, rec.definition_version)
+        before = rec.version
+        for dl in due:
+            st = rec.clocks.get(dl.clock)
+            if st is None or st.run != dl.run or st.status is not Status.RUNNING:
+                uow.mark_deadline(dl, "cancelled", now)
+                continue
+            instants = dict(self._derive(st).level_instants(st.kind))
+            at = instants.get(Level(dl.level))
+            if at is None or at > now:  # the calendar moved it: the rewrite below re-arms it
+                uow.mark_deadline(dl, "cancelled", now)
+                continue
+            uow.mark_deadline(dl, "fired", now)
+            esc = Escalation(case_id=rec.id, clock=dl.clock, level=dl.level, due=at, seen=now,
+                             org=rec.org, item_id=rec.item_id, number=rec.number, run=dl.run)
+            fired.append(esc)
+            self._append(uow, rec, "escalation", None, SYSTEM, now, rec.state, rec.state,
+                         {"clock": dl.clock, "level": dl.level, "due": at.isoformat(),
+                          "seen": now.isoformat(), "run": dl.run})
+            audience = self.settings.escalation.audience(
+                dl.level, rec=rec, state_roles=defn.states[rec.state].roles,
+                parent_org=self.orgs.parent(rec.org),
+            )
+            uow.add_outbox([OutboxMessage(
+                topic="escalation", case_id=rec.id, created_at=now,
+                payload={**esc.to_dict(), "item_name": defn.name, "state": rec.state,
+                         "state_label": defn.label_of(rec.state), "clock_label": st.label or dl.clock,
+                         "audience": audience},
+            )])
+            cdef = defn.clocks.get(dl.clock)
+            if dl.level == Level.EXPIRED.value and cdef is not None and cdef.on_expire:
+                t = defn.transition(cdef.on_expire, rec.state)
+                if t is not None:
+                    self._transition(uow, rec, defn, cdef.on_expire, SYSTEM, {}, now)
+        self._refresh(rec, defn, now)
+        uow.save_case(rec, before)
+        self._write_deadlines(uow, rec, defn)
+        if rec.version != before:
+            self._after_close(uow, rec, defn, now)
+        return True
+
+    # -- bundles -------------------------------------------------------------------------------
+
+    def _children_ids(self, uow: UnitOfWork, rec: CaseRecord) -> list[str]:
+        defn = self.registry.get(rec.item_id, rec.definition_version)
+        if defn.kind != "bundle":
+            return []
+        return [c.id for c in uow.query_cases(CaseQuery(parent_id=rec.id))]
+
+    def _after_close(self, uow: UnitOfWork, rec: CaseRecord, defn: Definition, now: datetime) -> None:
+        """When a bundle's last child closes, fire the bundle's ``children_closed`` (system)."""
+        if rec.parent_id is None or not defn.states[rec.state].final:
+            return
+        parent = uow.get_case(rec.parent_id, for_update=True)
+        if parent is None:
+            return
+        siblings = uow.query_cases(CaseQuery(parent_id=parent.id))
+        outcomes = {}
+        for sib in siblings:
+            s = sib if sib.id != rec.id else rec
+            sdef = self.registry.get(s.item_id, s.definition_version)
+            if not sdef.states[s.state].final:
+                return
+            outcomes[s.item_id] = s.state
+        pdef = self.registry.get(parent.item_id, parent.definition_version)
+        if pdef.transition("children_closed", parent.state) is None:
+            return
+        before = parent.version
+        self._transition(uow, parent, pdef, "children_closed", SYSTEM, {"children_outcomes": outcomes}, now)
+        uow.save_case(parent, before)
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _load(self, uow: UnitOfWork, case_id: str, actor: Actor | None) -> CaseRecord:
+        rec = uow.get_case(case_id)
+        if rec is None or (actor is not None and not self.orgs.covers(actor.org, rec.org)):
+            raise CaseNotFound(f"no case {case_id!r}")
+        return rec
+
+    def _query(self, actor: Actor | None, **filters: Any) -> CaseQuery:
+        allowed = set(CaseQuery.__dataclass_fields__) - {"orgs"}
+        unknown = set(filters) - allowed - {"org"}
+        if unknown:
+            raise TypeError(f"unknown filters: {', '.join(sorted(unknown))}")
+        org = filters.pop("org", None)
+        scope: frozenset[str] | None = None
+        if actor is not None:
+            scope = self.orgs.subtree(actor.org)
+        if org is not None:
+            sub = self.orgs.subtree(org)
+            scope = sub if scope is None else scope & sub
+        return CaseQuery(orgs=scope, **filters)
+
+    def _append(self, uow: UnitOfWork, rec: CaseRecord, kind: str, trigger: str | None, actor: Actor,
+                at: datetime, from_state: str | None, to_state: str | None, data: Mapping[str, Any]) -> Event:
+        ev = Event(case_id=rec.id, seq=rec.seq + 1, kind=kind, trigger=trigger, actor_id=actor.id,
+                   at=at, from_state=from_state, to_state=to_state, data=_jsonable(data),
+                   prev_hash=rec.last_hash)
+        ev = Event(**{**ev.__dict__, "hash": ev.compute_hash()})
+        rec.seq, rec.last_hash = ev.seq, ev.hash
+        uow.append_event(ev)
+        return ev
+
+    def _replay(self, uow: UnitOfWork, key: str | None, fingerprint: str) -> CaseRecord | None:
+        if not key:
+            return None
+        found = uow.get_idempotency(key)
+        if found is None:
+            return None
+        if found.fingerprint != fingerprint:
+            raise IdempotencyMismatch(f"idempotency key {key!r} was used for a different call")
+        return record_from_dict(found.result)
+
+    def _remember(self, uow: UnitOfWork, key: str | None, fingerprint: str, rec: CaseRecord, now: datetime) -> None:
+        if key:
+            uow.put_idempotency(IdempotencyRecord(key, fingerprint, rec.id, record_to_dict(rec), now))
+
+    def _deadlines_changed(self) -> None:
+        if not self.listeners:
+            return
+        earliest = self.store.earliest_pending_due()
+        for listener in self.listeners:
+            try:
+                listener(earliest)
+            except Exception:  # noqa: BLE001 - a listener never breaks a committed call
+                pass
+
+
+_LEVEL_ORDER = {"warning": 0, "overdue": 1, "over_statutory": 2, "expired": 3}
+
+
+def _keep_run(new: ClockState, old: ClockState) -> ClockState:
+    """A clock started again continues its run numbering (so deadline rows never collide)."""
+    from dataclasses import replace
+
+    return replace(new, run=old.run + 1)
+
+
+def _paused_spans(st: ClockState) -> tuple[tuple[date, date | None], ...]:
+    spans: list[tuple[date, date | None]] = []
+    segs = st.segments
+    for a, b in zip(segs, segs[1:], strict=False):
+        if a.stop is not None:
+            spans.append((a.stop, b.start))
+    if st.status is Status.PAUSED and segs and segs[-1].stop is not None:
+        spans.append((segs[-1].stop, None))
+    return tuple(spans)

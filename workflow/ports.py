@@ -1,0 +1,128 @@
+"""The ports the core needs; adapters implement them (memory, SQL, APScheduler, notifiers).
+
+The core never opens a database, a socket or a scheduler itself: ``build_engine`` hands it
+objects that satisfy these Protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol
+
+from .model import CaseRecord, Deadline, Event, OutboxMessage
+
+Now = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """Filters for listing cases. ``orgs`` None means unscoped; an empty set matches nothing."""
+
+    orgs: frozenset[str] | None = None
+    item_id: str | None = None
+    state: str | None = None
+    states: frozenset[tuple[str, str]] | None = None  # (item_id, state) pairs: worklists
+    sla: str | None = None
+    assignee: str | None = None
+    parent_id: str | None = None
+    open: bool | None = None  # True: not closed; False: closed
+    opened_from: datetime | None = None
+    opened_to: datetime | None = None
+    closed_from: datetime | None = None
+    closed_to: datetime | None = None
+    order: str = "opened"  # opened (oldest first, by id) | urgent (earliest due first)
+    after: str | None = None  # cursor: the id of the last case of the previous page
+    limit: int | None = None
+
+
+@dataclass
+class IdempotencyRecord:
+    key: str
+    fingerprint: str
+    case_id: str
+    result: dict[str, Any]  # the case as the call left it (CaseRecord snapshot, JSON-safe)
+    created_at: datetime
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the ``with`` block without ``commit()`` rolls everything back."""
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    # cases
+    def get_case(self, case_id: str, *, for_update: bool = False) -> CaseRecord | None: ...
+
+    def lock_case(self, case_id: str) -> CaseRecord | None:
+        """Lock the case for this transaction, skipping it (None) when another holds it."""
+        ...
+
+    def add_case(self, record: CaseRecord) -> None: ...
+
+    def save_case(self, record: CaseRecord, expected_version: int) -> None:
+        """Write the case if its stored version is still ``expected_version`` (else VersionConflict)."""
+        ...
+
+    def query_cases(self, query: CaseQuery) -> list[CaseRecord]: ...
+
+    def next_number(self, key: str) -> int:
+        """The next value of a named sequence (case numbers per org, item and year)."""
+        ...
+
+    # history
+    def append_event(self, event: Event) -> None: ...
+
+    def events(self, case_id: str) -> list[Event]: ...
+
+    # deadlines
+    def replace_deadlines(self, case_id: str, wanted: Sequence[Deadline]) -> None:
+        """Make the case's pending deadlines exactly ``wanted``: rows already fired stay fired
+        (and are not re-created), pending rows not wanted become cancelled."""
+        ...
+
+    def due_case_ids(self, now: datetime, limit: int) -> list[str]:
+        """Cases with pending deadlines due at ``now``, earliest first."""
+        ...
+
+    def pending_due(self, case_id: str, now: datetime) -> list[Deadline]: ...
+
+    def mark_deadline(self, deadline: Deadline, state: str, seen_at: datetime | None) -> None: ...
+
+    def deadlines(self, case_id: str) -> list[Deadline]: ...
+
+    # outbox and idempotency
+    def add_outbox(self, messages: Sequence[OutboxMessage]) -> None: ...
+
+    def get_idempotency(self, key: str) -> IdempotencyRecord | None: ...
+
+    def put_idempotency(self, record: IdempotencyRecord) -> None: ...
+
+
+class Store(Protocol):
+    """Where cases live. ``unit_of_work()`` opens one transaction."""
+
+    def unit_of_work(self) -> UnitOfWork: ...
+
+    def earliest_pending_due(self) -> datetime | None: ...
+
+
+class Notifier(Protocol):
+    """Delivers one outbox message (raise to have it retried)."""
+
+    def send(self, message: OutboxMessage) -> None: ...
+
+
+DeadlineListener = Callable[[datetime | None], None]
+"""Called after a commit that changed deadlines, with the earliest pending due time
+(the scheduler re-arms its one-shot wake-up)."""

@@ -1,0 +1,156 @@
+"""Loaded definitions by (id, version), each compiled once into a shared transitions Machine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from transitions import Machine, MachineError
+
+from .definition import ClockDef, Definition, iter_files, load_file
+from .errors import DefinitionError, Problem, UnknownItem
+from .legaltime import commitment_for
+
+
+class _Token:
+    """The plain object a shared Machine fires on: just a ``state`` attribute."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+class CompiledMachine:
+    """One flat ``Machine(model=None, auto_transitions=False)`` per definition version, shared by
+    every case of it (DESIGN: a Machine per case grows with the number of cases)."""
+
+    def __init__(self, definition: Definition) -> None:
+        self.definition = definition
+        self.machine = Machine(
+            model=None,
+            states=list(definition.states),
+            transitions=[
+                {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest}
+                for t in definition.transitions
+            ],
+            initial=definition.initial,
+            auto_transitions=False,
+            send_event=False,
+        )
+
+    def next_state(self, state: str, trigger: str) -> str | None:
+        """The state ``trigger`` leads to from ``state``, or None where it is not allowed."""
+        event = self.machine.events.get(trigger)
+        if event is None:
+            return None
+        token = _Token(state)
+        try:
+            event.trigger(token)
+        except MachineError:
+            return None
+        return token.state
+
+
+class Registry:
+    """Definitions by id and version; the newest version of an id is the one new cases use."""
+
+    def __init__(self) -> None:
+        self._defs: dict[tuple[str, int], Definition] = {}
+        self._machines: dict[tuple[str, int], CompiledMachine] = {}
+
+    def add(self, definition: Definition) -> None:
+        old = self._defs.get(definition.key)
+        if old is not None and old.content_hash != definition.content_hash:
+            raise DefinitionError(
+                definition.source,
+                [Problem("version", f"{definition.id} version {definition.version} is already loaded "
+                         f"from {old.source} with different content: a changed rule needs a new version")],
+            )
+        self._defs[definition.key] = definition
+        self._machines.pop(definition.key, None)
+
+    def load(self, paths: Iterable[str | Path]) -> list[Definition]:
+        """Load files and folders; every invalid file is reported together."""
+        loaded: list[Definition] = []
+        errors: list[DefinitionError] = []
+        for f in iter_files(tuple(paths)):
+            try:
+                d = load_file(f)
+            except DefinitionError as exc:
+                errors.append(exc)
+                continue
+            loaded.append(d)
+        if errors:
+            if len(errors) == 1:
+                raise errors[0]
+            problems = [Problem(e.source + (f":{p.path}" if p.path else ""), p.message, p.line) for e in errors for p in e.problems]
+            raise DefinitionError(f"{len(errors)} definition files", problems)
+        for d in loaded:
+            self.add(d)
+        self.finish()
+        return loaded
+
+    def finish(self) -> None:
+        """Cross-file checks: bundle children exist; a bundle with no clock gets one as long as
+        its longest child's main clock."""
+        for key, d in list(self._defs.items()):
+            if d.kind != "bundle":
+                continue
+            problems = [Problem("children", f"unknown child item {c!r}") for c in d.children if not self.has(c)]
+            if problems:
+                raise DefinitionError(d.source, problems)
+            if not any(not c.step for c in d.clocks.values()):
+                longest = None
+                for child_id in d.children:
+                    child = self.get(child_id)
+                    main = child.main_clock
+                    if main is None:
+                        continue
+                    c = child.clocks[main]
+                    lim = c.limit_choice.longest if c.limit_choice else c.limit
+                    if longest is None or commitment_for(lim, Fraction(1)) > commitment_for(longest, Fraction(1)):
+                        longest = lim
+                if longest is not None:
+                    clock = ClockDef(
+                        name="handling", limit=longest, start=d.initial, stop=d.final_states,
+                        label="一次办时限", main=True, status="office",
+                        basis="一件事一次办：与最长的子事项时限相同",
+                    )
+                    self._defs[key] = replace(d, clocks={**d.clocks, "handling": clock})
+
+    def has(self, item_id: str) -> bool:
+        return any(k[0] == item_id for k in self._defs)
+
+    def get(self, item_id: str, version: int | None = None) -> Definition:
+        if version is None:
+            versions = [v for (i, v) in self._defs if i == item_id]
+            if not versions:
+                raise UnknownItem(f"no definition {item_id!r}")
+            version = max(versions)
+        d = self._defs.get((item_id, version))
+        if d is None:
+            raise UnknownItem(f"no definition {item_id!r} version {version}")
+        return d
+
+    def machine(self, item_id: str, version: int) -> CompiledMachine:
+        key = (item_id, version)
+        m = self._machines.get(key)
+        if m is None:
+            m = self._machines[key] = CompiledMachine(self.get(item_id, version))
+        return m
+
+    def all(self) -> list[Definition]:
+        return [self._defs[k] for k in sorted(self._defs)]
+
+    def latest(self) -> list[Definition]:
+        out: dict[str, Definition] = {}
+        for (i, _v), d in sorted(self._defs.items()):
+            out[i] = d
+        return list(out.values())
+
+    def raw(self) -> dict[tuple[str, int], dict[str, Any]]:
+        return {k: dict(d.raw) for k, d in self._defs.items()}

@@ -190,3 +190,29 @@ class MemoryUnitOfWork:
 
     def put_idempotency(self, record: IdempotencyRecord) -> None:
         self.s.idempotency[record.key] = copy.deepcopy(record)
+
+    def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        due = [
+            m for m in self.s.outbox
+            if m.state == "pending" and (m.next_attempt_at or m.created_at) <= now
+        ]
+        return [copy.deepcopy(m) for m in due[:limit]]
+
+    def update_outbox(self, message: OutboxMessage) -> None:
+        for i, m in enumerate(self.s.outbox):
+            if m.id == message.id:
+                self.s.outbox[i] = copy.deepcopy(message)
+                return
+
+    def list_outbox(self, state: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+        rows = [m for m in self.s.outbox if state is None or m.state == state]
+        return [copy.deepcopy(m) for m in rows[:limit]]
+
+    def fired_deadlines(self, seen_from: datetime, seen_to: datetime) -> list[Deadline]:
+        return sorted(
+            (
+                copy.copy(d) for d in self.s.deadlines.values()
+                if d.state == "fired" and d.seen_at is not None and seen_from <= d.seen_at < seen_to
+            ),
+            key=lambda d: (d.seen_at, d.case_id),
+        )

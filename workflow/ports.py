@@ -108,6 +108,21 @@ class UnitOfWork(Protocol):
 
     def put_idempotency(self, record: IdempotencyRecord) -> None: ...
 
+    def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Pending messages whose ``next_attempt_at`` (or creation) is due, oldest first, locked
+        for this transaction (PostgreSQL: SKIP LOCKED)."""
+        ...
+
+    def update_outbox(self, message: OutboxMessage) -> None:
+        """Write back a message's state, attempts, next_attempt_at and last_error."""
+        ...
+
+    def list_outbox(self, state: str | None = None, limit: int = 100) -> list[OutboxMessage]: ...
+
+    def fired_deadlines(self, seen_from: datetime, seen_to: datetime) -> list[Deadline]:
+        """Deadlines fired with ``seen_at`` in [seen_from, seen_to) (reports: escalations by level)."""
+        ...
+
 
 class Store(Protocol):
     """Where cases live. ``unit_of_work()`` opens one transaction."""

@@ -48,6 +48,7 @@ def build_engine(
     url: str = "memory://",
     *,
     definitions: Iterable[str | Path] | str | Path | None = None,
+    overrides: Iterable[str | Path] = (),
     calendar: Any | None = None,
     calendar_overrides: Iterable[str | Path] = (),
     strict_calendar: bool = False,
@@ -58,13 +59,16 @@ def build_engine(
 ) -> Engine:
     """Build an engine on ``url`` (``memory://``, ``sqlite:///file.db``, ``postgresql+psycopg://…``).
 
-    ``definitions``: files or folders to load instead of the bundled ones. ``calendar_overrides``:
+    ``definitions``: files or folders to load instead of the bundled ones. ``overrides``: the
+    office's override files or folders (limits, commitments, roles, labels). ``calendar_overrides``:
     override files (one year's State Council notice each) to load into the calendar.
     """
     if isinstance(definitions, (str, Path)):
         definitions = [definitions]
     registry = Registry()
     registry.load(list(definitions) if definitions is not None else [bundled_definitions()])
+    if overrides:
+        registry.apply_overrides(list(overrides))
     if calendar is None:
         calendar = ChineseCalendar(strict=strict_calendar)
     for path in calendar_overrides:

@@ -122,6 +122,29 @@ class Registry:
                     )
                     self._defs[key] = replace(d, clocks={**d.clocks, "handling": clock})
 
+    def apply_overrides(self, paths: Iterable[str | Path]) -> list[Definition]:
+        """Apply an office's override files (see ``workflow.overrides``). An override with a
+        ``version`` publishes a new version (running cases keep theirs); without one it replaces
+        the version it changes."""
+        from .overrides import apply_override, read_override
+
+        out: list[Definition] = []
+        for f in iter_files(tuple(paths)):
+            data, source = read_override(f)
+            try:
+                base = self.get(data["override"], data.get("base_version"))
+            except UnknownItem as exc:
+                raise DefinitionError(source, [Problem("override", str(exc))]) from None
+            result = apply_override(base, data, source)
+            if result.key == base.key:
+                self._defs[base.key] = result
+                self._machines.pop(base.key, None)
+            else:
+                self.add(result)
+            out.append(result)
+        self.finish()
+        return out
+
     def has(self, item_id: str) -> bool:
         return any(k[0] == item_id for k in self._defs)
 

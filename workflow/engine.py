@@ -663,7 +663,8 @@ class Engine:
             raise Forbidden("migrating cases needs the admin role")
         if not (reason or "").strip():
             raise MissingData("a migration needs a reason", {"reason": "required"})
-        old, new = self.registry.get(item_id, from_version), self.registry.get(item_id, to_version)
+        self.registry.get(item_id, from_version)  # UnknownItem when the source version is absent
+        new = self.registry.get(item_id, to_version)
         mapping = dict(state_map or {})
         wanted = set(case_ids) if case_ids is not None else None
         now = self.now()

@@ -95,6 +95,8 @@ class StateDef:
     pauses: tuple[str, ...] = ()
     restarts: tuple[str, ...] = ()
     limit: Limit | None = None
+    limit_status: str | None = None
+    basis: str | None = None
 
 
 @dataclass(frozen=True)
@@ -397,7 +399,11 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
             pauses=c.names(sval.get("pauses"), f"{p}.pauses"),
             restarts=c.names(sval.get("restarts"), f"{p}.restarts"),
             limit=lim,
+            limit_status=sval.get("limit_status"),
+            basis=sval.get("basis"),
         )
+        if sval.get("limit_status") is not None and sval["limit_status"] not in LIMIT_STATUSES:
+            c.add(f"{p}.limit_status", f"limit_status must be one of {', '.join(LIMIT_STATUSES)}")
     initial = data.get("initial")
     if not isinstance(initial, str) or initial not in states:
         if states:
@@ -556,7 +562,8 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
             if sname in clocks:
                 c.add(f"states.{sname}.limit", f"a clock named {sname!r} exists already: rename one")
             else:
-                clocks[sname] = ClockDef(name=sname, limit=st.limit, start=sname, label=st.label, step=True)
+                clocks[sname] = ClockDef(name=sname, limit=st.limit, start=sname, label=st.label, step=True,
+                                         status=st.limit_status, basis=st.basis)
         for ck in st.pauses + st.restarts:
             if ck not in clocks and ck not in raw_clocks:
                 c.add(f"states.{sname}", f"unknown clock {ck!r} in pauses/restarts")

@@ -435,6 +435,7 @@ class Engine:
         today = now.date()
         # validate extensions before touching anything
         self._check_extensions(rec, t, today)
+        before = _snapshot(rec)
         source = rec.state
         rec.data = merged
         if source != dest:
@@ -452,7 +453,8 @@ class Engine:
             rec.closed_at = None
         self._refresh(rec, defn, now)
         ext = {"extended": {k: str(v) for k, v in t.extend.items()}} if t.extend else {}
-        self._append(uow, rec, "transition", trigger, actor, now, source, dest, {**given, **ext})
+        self._append(uow, rec, "transition", trigger, actor, now, source, dest,
+                     {**given, **ext, BEFORE: before})
         self._write_deadlines(uow, rec, defn)
 
     def _check_extensions(self, rec: CaseRecord, t: TransitionDef, today: date) -> None:
@@ -625,13 +627,7 @@ class Engine:
         if not actor.has_any(("supervisor", "leader", "admin")):
             raise Forbidden("assigning a case needs the supervisor, leader or admin role")
         with self.store.unit_of_work() as uow:
-            rec = uow.get_case(case_id, for_update=True)
-            if rec is None:
-                raise CaseNotFound(f"no case {case_id!r}")
-            if expected_version is not None and rec.version != expected_version:
-                raise VersionConflict(f"case {rec.number} is at version {rec.version}, not {expected_version}")
-            if not self.orgs.covers(actor.org, rec.org):
-                raise CaseNotFound(f"no case {case_id!r}")
+            rec = self._load_for_update(uow, case_id, actor, expected_version)
             before, old = rec.version, rec.assignee
             rec.assignee = assignee or None
             rec.version += 1
@@ -640,6 +636,110 @@ class Engine:
             uow.save_case(rec, before)
             uow.commit()
         return self.get_case(case_id)
+
+    def transfer(self, case_id: str, to_org: str, *, actor: Actor, reason: str,
+                 expected_version: int | None = None) -> Case:
+        """Move a case to another org (移送) with a reason. Its clocks go on; the history and a
+        notification to both orgs record it; the old org loses access."""
+        if not actor.has_any(("supervisor", "leader", "admin")):
+            raise Forbidden("transferring a case needs the supervisor, leader or admin role")
+        if not (reason or "").strip():
+            raise MissingData("a transfer needs a reason", {"reason": "required"})
+        if to_org not in self.orgs:
+            raise MissingData(f"unknown org {to_org!r}", {"to_org": "unknown org"})
+        now = self.now()
+        with self.store.unit_of_work() as uow:
+            rec = self._load_for_update(uow, case_id, actor, expected_version)
+            if rec.closed_at is not None:
+                raise TransitionNotAllowed(f"case {rec.number} is closed: it cannot be transferred")
+            if to_org == rec.org:
+                raise TransitionNotAllowed(f"case {rec.number} is already in org {to_org}")
+            before, from_org = rec.version, rec.org
+            rec.org, rec.assignee = to_org, None
+            rec.version += 1
+            self._append(uow, rec, "transferred", None, actor, now, rec.state, rec.state,
+                         {"from_org": from_org, "to_org": to_org, "reason": reason})
+            uow.save_case(rec, before)
+            self._write_deadlines(uow, rec, self.registry.get(rec.item_id, rec.definition_version))
+            uow.add_outbox([OutboxMessage(
+                topic="transferred", case_id=rec.id, created_at=now,
+                payload={"case_id": rec.id, "number": rec.number, "from_org": from_org, "to_org": to_org,
+                         "reason": reason, "audience": [{"role": "supervisor", "org": from_org},
+                                                        {"role": "supervisor", "org": to_org}]},
+            )])
+            uow.commit()
+        return self.get_case(case_id)
+
+    def correct(self, case_id: str, *, actor: Actor, reason: str,
+                expected_version: int | None = None) -> Case:
+        """Reverse the case's last transition (a supervisor's correction of a mistake). History
+        keeps both the mistake and the correction; state, data and clocks return to what they
+        were; escalations already fired stay on the record. A correction cannot be corrected."""
+        if not actor.has_any(("supervisor", "leader", "admin")):
+            raise Forbidden("correcting a case needs the supervisor, leader or admin role")
+        if not (reason or "").strip():
+            raise MissingData("a correction needs a reason", {"reason": "required"})
+        now = self.now()
+        with self.store.unit_of_work() as uow:
+            rec = self._load_for_update(uow, case_id, actor, expected_version)
+            last = next((e for e in reversed(uow.events(case_id)) if e.kind in ("transition", "corrected")), None)
+            if last is None:
+                raise TransitionNotAllowed(f"case {rec.number} has no transition to correct")
+            if last.kind == "corrected":
+                raise TransitionNotAllowed("the last change was a correction: a correction cannot be corrected")
+            snap = last.data.get(BEFORE)
+            if not isinstance(snap, dict):
+                raise TransitionNotAllowed("this transition was recorded without what came before it")
+            defn = self.registry.get(rec.item_id, rec.definition_version)
+            before, wrong = rec.version, rec.state
+            rec.state = snap["state"]
+            rec.data = copy.deepcopy(snap["data"])
+            rec.clocks = {k: clock_from_dict(v) for k, v in snap["clocks"].items()}
+            rec.closed_at = datetime.fromisoformat(snap["closed_at"]) if snap.get("closed_at") else None
+            rec.version += 1
+            self._refresh(rec, defn, now)
+            self._append(uow, rec, "corrected", None, actor, now, wrong, rec.state,
+                         {"reverses": last.seq, "trigger": last.trigger, "reason": reason})
+            uow.save_case(rec, before)
+            self._write_deadlines(uow, rec, defn)
+            uow.commit()
+        self._deadlines_changed()
+        return self.get_case(case_id)
+
+    def suspend(self, org: str, first: date, last: date, *, actor: Actor, reason: str) -> list[str]:
+        """Declare an office-wide suspension (force majeure, system outage): the days ``first`` to
+        ``last`` are not counted by any clock of the org's open cases (the org and its subtree).
+        Recorded on each case; returns the ids of the cases it touched."""
+        if not actor.has_any(("admin",)):
+            raise Forbidden("declaring a suspension needs the admin role")
+        if not (reason or "").strip():
+            raise MissingData("a suspension needs a reason", {"reason": "required"})
+        if org not in self.orgs or not self.orgs.covers(actor.org, org):
+            raise MissingData(f"unknown org {org!r} or outside your orgs", {"org": "unknown org"})
+        if last < first:
+            raise MissingData("a suspension ends on or after its first day", {"last": "before first"})
+        now = self.now()
+        touched: list[str] = []
+        with self.store.unit_of_work() as uow:
+            for r in uow.query_cases(CaseQuery(open=True, orgs=self.orgs.subtree(org))):
+                rec = uow.get_case(r.id, for_update=True) or r
+                changed = False
+                for name, st in rec.clocks.items():
+                    if st.status in (Status.RUNNING, Status.PAUSED):
+                        rec.clocks[name] = lt.suspend(st, first, last)
+                        changed = True
+                if not changed:
+                    continue
+                defn = self.registry.get(rec.item_id, rec.definition_version)
+                self._refresh(rec, defn, now)
+                self._append(uow, rec, "suspended", None, actor, now, rec.state, rec.state,
+                             {"org": org, "first": first.isoformat(), "last": last.isoformat(), "reason": reason})
+                uow.save_case(rec, rec.version)
+                self._write_deadlines(uow, rec, defn)
+                touched.append(rec.id)
+            uow.commit()
+        self._deadlines_changed()
+        return touched
 
     def migrate(
         self,
@@ -870,6 +970,17 @@ class Engine:
 
     # -- plumbing ------------------------------------------------------------------------------
 
+    def _load_for_update(self, uow: UnitOfWork, case_id: str, actor: Actor,
+                         expected_version: int | None) -> CaseRecord:
+        rec = uow.get_case(case_id, for_update=True)
+        if rec is None:
+            raise CaseNotFound(f"no case {case_id!r}")
+        if expected_version is not None and rec.version != expected_version:
+            raise VersionConflict(f"case {rec.number} is at version {rec.version}, not {expected_version}: reload it")
+        if not self.orgs.covers(actor.org, rec.org):
+            raise CaseNotFound(f"no case {case_id!r}")
+        return rec
+
     def _load(self, uow: UnitOfWork, case_id: str, actor: Actor | None) -> CaseRecord:
         rec = uow.get_case(case_id)
         if rec is None or (actor is not None and not self.orgs.covers(actor.org, rec.org)):
@@ -923,6 +1034,18 @@ class Engine:
                 listener(earliest)
             except Exception:  # noqa: BLE001 - a listener never breaks a committed call
                 pass
+
+
+BEFORE = "_before"  # key of a transition event's data holding the case as it was (for corrections)
+
+
+def _snapshot(rec: CaseRecord) -> dict[str, Any]:
+    return {
+        "state": rec.state,
+        "data": copy.deepcopy(rec.data),
+        "clocks": {k: clock_to_dict(v) for k, v in rec.clocks.items()},
+        "closed_at": rec.closed_at.isoformat() if rec.closed_at else None,
+    }
 
 
 _LEVEL_ORDER = {"warning": 0, "overdue": 1, "over_statutory": 2, "expired": 3}

@@ -93,12 +93,16 @@ class Counter:
     """Counts days on a calendar and remembers whether it touched a year with no official data.
 
     With ``strict=True`` it refuses (``CalendarError``) instead of counting such a year with
-    weekends only.
+    weekends only. ``excluded`` days (an office-wide suspension) are never counted, in either unit,
+    and a deadline never lands on one.
     """
 
-    def __init__(self, calendar: WorkingCalendar, *, strict: bool = False) -> None:
+    def __init__(
+        self, calendar: WorkingCalendar, *, strict: bool = False, excluded: frozenset[date] = frozenset()
+    ) -> None:
         self.calendar = calendar
         self.strict = strict
+        self.excluded = excluded
         self.provisional = False
         self._official: dict[int, bool] = {}
 
@@ -116,37 +120,37 @@ class Counter:
         return bool(self.calendar.is_workday(day))
 
     def counts(self, day: date, unit: Unit) -> bool:
+        if day in self.excluded:
+            return False
         return unit is not Unit.WORKING_DAYS or self.is_workday(day)
 
     def nth_after(self, start: date, n: int, unit: Unit) -> date:
         """The ``n``-th counted day after ``start`` (working days, or natural days unmoved)."""
         if n <= 0:
             return start
-        if unit is not Unit.WORKING_DAYS:
+        if unit is not Unit.WORKING_DAYS and not self.excluded:
             return start + timedelta(days=n)
         day, found = start, 0
         for _ in range(_MAX_SCAN * 2):
             day += ONE_DAY
-            if self.is_workday(day):
+            if self.counts(day, unit):
                 found += 1
                 if found == n:
                     return day
-        raise CalendarError(f"no {n} working days found after {start}")
+        raise CalendarError(f"no {n} counted days found after {start}")
 
     def count_between(self, after: date, upto: date, unit: Unit) -> int:
         """Counted days in (after, upto]."""
         if upto <= after:
             return 0
-        if unit is not Unit.WORKING_DAYS:
+        if unit is not Unit.WORKING_DAYS and not self.excluded:
             return (upto - after).days
-        return sum(
-            1 for i in range(1, (upto - after).days + 1) if self.is_workday(after + timedelta(i))
-        )
+        return sum(1 for i in range(1, (upto - after).days + 1) if self.counts(after + timedelta(i), unit))
 
     def off_rest(self, day: date) -> date:
         """``day`` if it is a working day, else the first working day after it (rule 3)."""
         for _ in range(_MAX_SCAN):
-            if self.is_workday(day):
+            if self.is_workday(day) and day not in self.excluded:
                 return day
             day += ONE_DAY
         raise CalendarError(f"no working day found from {day}")
@@ -155,9 +159,17 @@ class Counter:
         """The last working day strictly before ``day``."""
         for _ in range(_MAX_SCAN):
             day -= ONE_DAY
-            if self.is_workday(day):
+            if self.is_workday(day) and day not in self.excluded:
                 return day
         raise CalendarError(f"no working day found before {day}")
+
+
+def excluded_days(spans: Iterable[tuple[date, date]]) -> frozenset[date]:
+    """Every day of the given inclusive spans."""
+    out: set[date] = set()
+    for a, b in spans:
+        out.update(a + timedelta(days=i) for i in range((b - a).days + 1))
+    return frozenset(out)
 
 
 # --- the clock's persisted state ---------------------------------------------------------------
@@ -204,6 +216,7 @@ class ClockState:
     run: int = 0
     held_level: Sla | None = None  # the level a paused clock keeps
     label: str = ""
+    suspended: tuple[tuple[date, date], ...] = ()  # office-wide suspensions: days not counted
 
     @classmethod
     def from_spec(cls, spec: ClockSpec, limit: Limit | None = None) -> ClockState:
@@ -336,7 +349,7 @@ def evaluate(
     """Deadlines and level instants of a clock. A paused clock has no due dates until it resumes."""
     if state.status is Status.NOT_STARTED or state.started_on is None:
         return Derived()
-    counter = Counter(calendar, strict=strict)
+    counter = Counter(calendar, strict=strict, excluded=excluded_days(state.suspended))
     unit = state.counting_unit
     project = state.status is not Status.PAUSED
     s_units = statutory_units(state)
@@ -416,7 +429,7 @@ def remaining_units(
     """Counted units left after ``today`` up to the statutory last day (negative when past)."""
     if derived.statutory_due is None:
         return None
-    counter = Counter(calendar)
+    counter = Counter(calendar, excluded=excluded_days(state.suspended))
     unit = state.counting_unit
     if derived.statutory_due >= today:
         return counter.count_between(today, derived.statutory_due, unit)
@@ -505,6 +518,14 @@ def extend(
                 f"(already granted: {granted})"
             )
     return replace(state, extensions=(*state.extensions, by))
+
+
+def suspend(state: ClockState, first: date, last: date) -> ClockState:
+    """Exclude the days ``first``..``last`` (inclusive) from the clock's count (office-wide
+    suspension: force majeure, system outage)."""
+    if last < first:
+        raise ValueError(f"a suspension ends on or after it starts: {first} .. {last}")
+    return replace(state, suspended=(*state.suspended, (first, last)))
 
 
 def statutory_deadline(start_on: date, limit: Limit, calendar: WorkingCalendar) -> date:

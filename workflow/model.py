@@ -269,6 +269,7 @@ def clock_to_dict(c: ClockState) -> dict[str, Any]:
         "stopped_on": c.stopped_on.isoformat() if c.stopped_on else None,
         "run": c.run,
         "held_level": c.held_level.value if c.held_level else None,
+        "suspended": [[a.isoformat(), b.isoformat()] for a, b in c.suspended],
     }
 
 
@@ -298,6 +299,7 @@ def clock_from_dict(d: Mapping[str, Any]) -> ClockState:
         stopped_on=_day(d.get("stopped_on")),
         run=int(d.get("run", 0)),
         held_level=Sla(d["held_level"]) if d.get("held_level") else None,
+        suspended=tuple((date.fromisoformat(a), date.fromisoformat(b)) for a, b in d.get("suspended", [])),
     )
 
 

@@ -121,9 +121,13 @@ class ChineseCalendar:
 
     strict: bool = False
     overrides: dict[int, CalendarOverride] = field(default_factory=dict)
+    generation: int = 0  # bumped on every change, so cached deadlines are recomputed
+    _known: dict[int, bool] = field(default_factory=dict, repr=False, compare=False)
 
     def add_override(self, override: CalendarOverride) -> None:
         self.overrides[override.year] = override
+        self.generation += 1
+        self._known.clear()
 
     def load_file(self, path: str | Path, /) -> int:
         """Read, validate and add an override file; returns the year it covers."""
@@ -136,11 +140,15 @@ class ChineseCalendar:
         return [self.load_file(p) for p in sorted(Path(folder).glob("*.y*ml"))]
 
     def library_knows(self, year: int) -> bool:
-        try:
-            chinese_calendar.is_workday(date(year, 6, 1))
-        except NotImplementedError:
-            return False
-        return True
+        known = self._known.get(year)
+        if known is None:
+            try:
+                chinese_calendar.is_workday(date(year, 6, 1))
+                known = True
+            except NotImplementedError:
+                known = False
+            self._known[year] = known
+        return known
 
     def is_official(self, year: int, /) -> bool:
         return year in self.overrides or self.library_knows(year)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
 
@@ -24,9 +25,24 @@ class _State:
         self.cases: dict[str, CaseRecord] = {}
         self.events: dict[str, list[Event]] = {}
         self.deadlines: dict[tuple[str, str, int, str], Deadline] = {}
+        self.by_case: dict[str, frozenset[tuple[str, str, int, str]]] = {}
         self.outbox: list[OutboxMessage] = []
         self.idempotency: dict[str, IdempotencyRecord] = {}
         self.sequences: dict[str, int] = {}
+
+
+def _fork(state: _State) -> _State:
+    """A copy a unit of work may change freely: containers are copied, stored values are never
+    mutated in place (every write stores a fresh copy), so sharing them is safe."""
+    new = _State()
+    new.cases = dict(state.cases)
+    new.events = dict(state.events)  # lists are replaced, never appended to in place
+    new.deadlines = dict(state.deadlines)
+    new.by_case = dict(state.by_case)
+    new.outbox = list(state.outbox)
+    new.idempotency = dict(state.idempotency)
+    new.sequences = dict(state.sequences)
+    return new
 
 
 class MemoryStore:
@@ -55,7 +71,7 @@ class MemoryUnitOfWork:
 
     def __enter__(self) -> MemoryUnitOfWork:
         self._store._lock.acquire()
-        self._work = copy.deepcopy(self._store._state)
+        self._work = _fork(self._store._state)
         return self
 
     def __exit__(
@@ -71,24 +87,24 @@ class MemoryUnitOfWork:
 
     def commit(self) -> None:
         self._store._state = self.s
-        self._work = copy.deepcopy(self.s)
+        self._work = _fork(self.s)
 
     # cases
     def get_case(self, case_id: str, *, for_update: bool = False) -> CaseRecord | None:
         rec = self.s.cases.get(case_id)
-        return copy.deepcopy(rec) if rec is not None else None
+        return rec.copy() if rec is not None else None
 
     def lock_case(self, case_id: str) -> CaseRecord | None:
         return self.get_case(case_id, for_update=True)
 
     def add_case(self, record: CaseRecord) -> None:
-        self.s.cases[record.id] = copy.deepcopy(record)
+        self.s.cases[record.id] = record.copy()
 
     def save_case(self, record: CaseRecord, expected_version: int) -> None:
         cur = self.s.cases.get(record.id)
         if cur is None or cur.version != expected_version:
             raise VersionConflict(f"case {record.id} changed meanwhile: reload it")
-        self.s.cases[record.id] = copy.deepcopy(record)
+        self.s.cases[record.id] = record.copy()
 
     def query_cases(self, query: CaseQuery) -> list[CaseRecord]:
         out = []
@@ -129,7 +145,7 @@ class MemoryUnitOfWork:
             out = out[ids.index(query.after) + 1:] if query.after in ids else []
         if query.limit is not None:
             out = out[: query.limit]
-        return [copy.deepcopy(r) for r in out]
+        return [r.copy() for r in out]
 
     def next_number(self, key: str) -> int:
         n = self.s.sequences.get(key, 0) + 1
@@ -138,7 +154,7 @@ class MemoryUnitOfWork:
 
     # history
     def append_event(self, event: Event) -> None:
-        self.s.events.setdefault(event.case_id, []).append(event)
+        self.s.events[event.case_id] = [*self.s.events.get(event.case_id, ()), event]
 
     def events(self, case_id: str) -> list[Event]:
         return list(self.s.events.get(case_id, []))
@@ -146,15 +162,18 @@ class MemoryUnitOfWork:
     # deadlines
     def replace_deadlines(self, case_id: str, wanted: Sequence[Deadline]) -> None:
         keys = {d.key for d in wanted}
-        for key, row in self.s.deadlines.items():
-            if key[0] == case_id and row.state == "pending" and key not in keys:
-                row.state = "cancelled"
+        mine = self.s.by_case.get(case_id, frozenset())
+        for key in mine:
+            row = self.s.deadlines[key]
+            if row.state == "pending" and key not in keys:
+                self.s.deadlines[key] = replace(row, state="cancelled")
+        self.s.by_case[case_id] = mine | keys
         for d in wanted:
             row = self.s.deadlines.get(d.key)
             if row is None:
                 self.s.deadlines[d.key] = copy.copy(d)
             elif row.state != "fired":
-                row.state, row.due_at = "pending", d.due_at
+                self.s.deadlines[d.key] = replace(row, state="pending", due_at=d.due_at)
 
     def due_case_ids(self, now: datetime, limit: int) -> list[str]:
         first: dict[str, datetime] = {}
@@ -165,18 +184,15 @@ class MemoryUnitOfWork:
         return sorted(first, key=lambda c: (first[c], c))[:limit]
 
     def pending_due(self, case_id: str, now: datetime) -> list[Deadline]:
-        return [
-            copy.copy(d)
-            for d in self.s.deadlines.values()
-            if d.case_id == case_id and d.state == "pending" and d.due_at <= now
-        ]
+        rows = (self.s.deadlines[k] for k in self.s.by_case.get(case_id, ()))
+        return [copy.copy(d) for d in rows if d.state == "pending" and d.due_at <= now]
 
     def mark_deadline(self, deadline: Deadline, state: str, seen_at: datetime | None) -> None:
         row = self.s.deadlines[deadline.key]
-        row.state, row.seen_at = state, seen_at
+        self.s.deadlines[deadline.key] = replace(row, state=state, seen_at=seen_at)
 
     def deadlines(self, case_id: str) -> list[Deadline]:
-        rows = [copy.copy(d) for d in self.s.deadlines.values() if d.case_id == case_id]
+        rows = [copy.copy(self.s.deadlines[k]) for k in self.s.by_case.get(case_id, ())]
         return sorted(rows, key=lambda d: (d.due_at, d.clock, d.level))
 
     # outbox and idempotency

@@ -199,6 +199,7 @@ class Engine:
         self.orgs = orgs or OrgTree()
         self.settings = settings or EngineSettings()
         self.listeners: list[DeadlineListener] = []
+        self._derived: dict[tuple[Any, ...], lt.Derived] = {}
 
     # -- time ----------------------------------------------------------------------------------
 
@@ -409,9 +410,10 @@ class Engine:
             uow.save_case(rec, before)
             self._after_close(uow, rec, defn, now)
             self._remember(uow, idempotency_key, fp, rec, now)
+            children = self._children_ids(uow, rec)
             uow.commit()
         self._deadlines_changed()
-        return self.get_case(case_id)
+        return self._view(rec, children)
 
     def _transition(
         self, uow: UnitOfWork, rec: CaseRecord, defn: Definition, trigger: str, actor: Actor,
@@ -443,8 +445,7 @@ class Engine:
             self._enter(defn, rec, source, dest, today, now)
         for clock_name, by in t.extend.items():
             st = rec.clocks[clock_name]
-            derived = lt.evaluate(st, self.calendar, strict=self.settings.strict_calendar, today=today)
-            rec.clocks[clock_name] = lt.extend(st, by, today=today, derived=derived)
+            rec.clocks[clock_name] = lt.extend(st, by, today=today, derived=self._derive(st, today))
         rec.state = dest
         rec.version += 1
         if defn.states[dest].final and rec.closed_at is None:
@@ -462,8 +463,7 @@ class Engine:
             st = rec.clocks.get(clock_name)
             if st is None:
                 raise TransitionNotAllowed(f"no clock {clock_name!r} to extend")
-            derived = lt.evaluate(st, self.calendar, strict=self.settings.strict_calendar, today=today)
-            lt.extend(st, by, today=today, derived=derived)
+            lt.extend(st, by, today=today, derived=self._derive(st, today))
 
     # -- clock effects of a state change ------------------------------------------------------
 
@@ -528,7 +528,17 @@ class Engine:
     # -- derived values ----------------------------------------------------------------------
 
     def _derive(self, st: ClockState, today: date | None = None) -> lt.Derived:
-        return lt.evaluate(st, self.calendar, strict=self.settings.strict_calendar, today=today)
+        """``legaltime.evaluate``, memoised: clock states are immutable values, and the cache is
+        keyed by the calendar's generation (it changes when an override is loaded)."""
+        key = (st, today, getattr(self.calendar, "generation", 0))
+        hit = self._derived.get(key)
+        if hit is None:
+            if len(self._derived) >= 20_000:
+                self._derived.clear()
+            hit = self._derived[key] = lt.evaluate(
+                st, self.calendar, strict=self.settings.strict_calendar, today=today
+            )
+        return hit
 
     def _sla(self, st: ClockState, now: datetime, today: date) -> Sla:
         return lt.sla_at(st, self._derive(st, today), now)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
@@ -247,6 +248,10 @@ class CaseRecord:
     created_by: str = ""
     last_hash: str = ""
     seq: int = 0
+
+    def copy(self) -> CaseRecord:
+        """An independent copy (clock states are immutable values and are shared)."""
+        return replace(self, data=copy.deepcopy(self.data), clocks=dict(self.clocks))
 
 
 # --- clock state (de)serialisation (JSON-safe dicts, for stores) ---------------------------------

@@ -1,0 +1,392 @@
+"""The monthly report: how the office did, per org (rolled up the org tree) and item. PURE.
+
+Computed from case records and fired deadlines only (the adapter gathers them through the store);
+dates come from the definition's main clock through ``legaltime.evaluate`` — nothing here counts
+days itself. Measures (DESIGN.md, "Measures the reports show"):
+
+=====================  ==========================  ==================================================
+key                    中文                          meaning
+=====================  ==========================  ==================================================
+opened                 新收件数                      cases opened in the month
+closed                 办结数                        cases closed in the month
+measured               纳入时限统计数                 closed cases with a stopped main clock (the rates'
+                                                     denominator)
+on_time_rate           按时办结率                     closed within the statutory limit, extensions
+                                                     included (main clock ``met`` or ``met_late``)
+commitment_rate        承诺时限内办结率               closed within 承诺时限 (main clock ``met``)
+early_rate             提前办结率                     counting ended before the commitment's last day
+avg_compression        平均用时比                     mean of counted units used (pauses excluded) ÷
+                                                     statutory units (extensions included), against
+                                                     the target ratio (⅔ by default): met when ≤ target
+open_breaches          月末超期未结数                 cases open at 24:00 of the month's last day whose
+                                                     main clock was then overdue or over_statutory
+escalations            预警/超期次数                  fired deadlines seen in the month, by level
+figures                definition figures           sum / count of a data field over the cases closed
+                                                     in the month
+=====================  ==========================  ==================================================
+
+A line's ``scope`` is ``total`` (the org and every org under it) or ``own`` (the org's own cases,
+given only for an org whose subtree has other orgs with data). Item ``*`` is every item together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any
+
+from . import legaltime as lt
+from .calendar import WorkingCalendar
+from .definition import Definition
+from .legaltime import TZ, ClockState, Segment, Sla, Status
+from .model import CaseRecord, Deadline
+from .orgs import OrgTree
+
+LEVELS = ("warning", "overdue", "over_statutory", "expired")
+ALL_ITEMS = "*"
+
+HEADINGS: dict[str, str] = {
+    "month": "统计月份",
+    "org": "单位代码",
+    "org_name": "单位",
+    "scope": "范围",
+    "item_id": "事项代码",
+    "item_name": "事项",
+    "opened": "新收件数",
+    "closed": "办结数",
+    "measured": "纳入时限统计数",
+    "on_time": "按时办结数",
+    "on_time_rate": "按时办结率",
+    "commitment_met": "承诺时限内办结数",
+    "commitment_rate": "承诺时限内办结率",
+    "early": "提前办结数",
+    "early_rate": "提前办结率",
+    "avg_compression": "平均用时比（已用÷法定）",
+    "compression_target": "压缩目标",
+    "compression_met": "达到压缩目标",
+    "open_breaches": "月末超期未结数",
+    "escalations.warning": "黄色预警次数",
+    "escalations.overdue": "超承诺时限次数",
+    "escalations.over_statutory": "超法定时限次数",
+    "escalations.expired": "期限届满次数",
+}
+SCOPE_NAMES = {"total": "合计（含下级）", "own": "本级"}
+
+
+# --- per-case outcomes ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a closed case did on its main clock."""
+
+    on_time: bool
+    commitment_met: bool
+    early: bool
+    used: int
+    statutory: int
+
+
+def _counting_end(st: ClockState) -> date | None:
+    """The last counted day of a stopped clock (a clock stopped while paused ended at the pause)."""
+    if st.segments and st.segments[-1].stop is not None:
+        return st.segments[-1].stop
+    return st.stopped_on
+
+
+def outcome(st: ClockState, calendar: WorkingCalendar, *, strict: bool = False) -> Outcome | None:
+    """The outcome of a stopped office clock; None when it cannot be measured."""
+    if st.status is not Status.STOPPED or st.started_on is None or not st.compressed:
+        return None
+    d = lt.evaluate(st, calendar, strict=strict)
+    end = _counting_end(st)
+    if d.statutory_due is None or d.commitment_due is None or not d.statutory_units or end is None:
+        return None
+    level = lt.sla_at(st, d, lt.midnight(end))  # a stopped clock's level does not depend on "now"
+    return Outcome(
+        on_time=level in (Sla.MET, Sla.MET_LATE),
+        commitment_met=level is Sla.MET,
+        early=end < d.commitment_due,
+        used=d.used_units,
+        statutory=d.statutory_units,
+    )
+
+
+def as_of(st: ClockState, day: date) -> ClockState | None:
+    """The clock as it stood at the end of ``day`` (segments after it dropped; one running past it
+    reopened). None when it had not started then, or when its current run started later (the
+    earlier run is not kept). Extensions are taken as recorded now."""
+    if st.status is Status.NOT_STARTED or st.started_on is None or st.started_on > day:
+        return None
+    kept = [s for s in st.segments if s.start <= day]
+    if not kept:
+        return None
+    last = kept[-1]
+    if last.stop is None or last.stop > day:
+        kept[-1] = Segment(last.start, None)
+        return replace(st, segments=tuple(kept), status=Status.RUNNING, stopped_on=None, held_level=None)
+    whole = len(kept) == len(st.segments)
+    if whole and st.status is Status.STOPPED and st.stopped_on is not None and st.stopped_on <= day:
+        return replace(st, segments=tuple(kept))
+    return replace(st, segments=tuple(kept), status=Status.PAUSED, stopped_on=None)
+
+
+def level_at_end_of(st: ClockState, day: date, calendar: WorkingCalendar, *, strict: bool = False) -> Sla | None:
+    """The SLA level of a clock at 24:00 of ``day`` (the last instant of that day)."""
+    then = as_of(st, day)
+    if then is None:
+        return None
+    instant = lt.midnight(day + timedelta(days=1)) - timedelta(microseconds=1)
+    if then.status is Status.PAUSED:
+        # a paused clock keeps the level it had reached on its pause day
+        pause_day = then.segments[-1].stop
+        assert pause_day is not None
+        running = replace(then, segments=(*then.segments[:-1], Segment(then.segments[-1].start, None)),
+                          status=Status.RUNNING)
+        d = lt.evaluate(running, calendar, strict=strict)
+        return lt.sla_at(running, d, lt.midnight(pause_day))
+    d = lt.evaluate(then, calendar, strict=strict)
+    return lt.sla_at(then, d, instant)
+
+
+# --- tallies -------------------------------------------------------------------------------------
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        return Decimal(str(value))
+    if isinstance(value, str):
+        try:
+            return Decimal(value.strip())
+        except InvalidOperation:
+            return None
+    return None
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, (str, list, dict)) and not value)
+
+
+@dataclass
+class Tally:
+    opened: int = 0
+    closed: int = 0
+    measured: int = 0
+    on_time: int = 0
+    commitment_met: int = 0
+    early: int = 0
+    compression_sum: Fraction = Fraction(0)
+    open_breaches: int = 0
+    escalations: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
+    figures: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, o: Tally) -> None:
+        self.opened += o.opened
+        self.closed += o.closed
+        self.measured += o.measured
+        self.on_time += o.on_time
+        self.commitment_met += o.commitment_met
+        self.early += o.early
+        self.compression_sum += o.compression_sum
+        self.open_breaches += o.open_breaches
+        for k, v in o.escalations.items():
+            self.escalations[k] = self.escalations.get(k, 0) + v
+        for k, dv in o.figures.items():
+            self.figures[k] = self.figures.get(k, Decimal(0)) + dv
+
+    def empty(self) -> bool:
+        return not (self.opened or self.closed or self.open_breaches or any(self.escalations.values()))
+
+    def measures(self, target: Fraction) -> dict[str, Any]:
+        def rate(n: int) -> float | None:
+            return round(n / self.measured, 4) if self.measured else None
+
+        avg = self.compression_sum / self.measured if self.measured else None
+        return {
+            "opened": self.opened,
+            "closed": self.closed,
+            "measured": self.measured,
+            "on_time": self.on_time,
+            "on_time_rate": rate(self.on_time),
+            "commitment_met": self.commitment_met,
+            "commitment_rate": rate(self.commitment_met),
+            "early": self.early,
+            "early_rate": rate(self.early),
+            "avg_compression": round(float(avg), 4) if avg is not None else None,
+            "compression_target": str(target),
+            "compression_met": (avg <= target) if avg is not None else None,
+            "open_breaches": self.open_breaches,
+            "escalations": dict(self.escalations),
+            "figures": {k: _plain(v) for k, v in sorted(self.figures.items())},
+        }
+
+
+def _plain(v: Decimal) -> int | float:
+    return int(v) if v == v.to_integral_value() else float(v)
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    org: str
+    org_name: str
+    scope: str  # total | own
+    item_id: str  # "*" for every item
+    item_name: str
+    measures: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"org": self.org, "org_name": self.org_name, "scope": self.scope, "item_id": self.item_id,
+                "item_name": self.item_name, **self.measures}
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    month: str  # YYYY-MM
+    generated_at: datetime
+    lines: tuple[ReportLine, ...]
+    figure_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # item → name → label
+
+    def line(self, org: str, item_id: str = ALL_ITEMS, scope: str = "total") -> ReportLine | None:
+        for ln in self.lines:
+            if ln.org == org and ln.item_id == item_id and ln.scope == scope:
+                return ln
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "month": self.month,
+            "generated_at": self.generated_at.isoformat(),
+            "figure_labels": {k: dict(v) for k, v in self.figure_labels.items()},
+            "lines": [ln.to_dict() for ln in self.lines],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> MonthlyReport:
+        lines = []
+        for x in d.get("lines", []):
+            x = dict(x)
+            head = {k: x.pop(k) for k in ("org", "org_name", "scope", "item_id", "item_name")}
+            lines.append(ReportLine(measures=x, **head))
+        return cls(month=d["month"], generated_at=datetime.fromisoformat(d["generated_at"]),
+                   lines=tuple(lines), figure_labels=d.get("figure_labels") or {})
+
+
+def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    """[00:00 of the 1st, 00:00 of the next month's 1st), Asia/Shanghai."""
+    first = date(year, month, 1)
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    return lt.midnight(first), lt.midnight(nxt)
+
+
+def monthly_report(
+    year: int,
+    month: int,
+    *,
+    cases: Iterable[CaseRecord],
+    fired: Iterable[Deadline],
+    definition: Callable[[str, int], Definition],
+    orgs: OrgTree,
+    calendar: WorkingCalendar,
+    generated_at: datetime,
+    default_ratio: Fraction = lt.DEFAULT_RATIO,
+    strict: bool = False,
+) -> MonthlyReport:
+    """The report of ``year``-``month``. ``cases``: every case opened in the month, closed in it,
+    or open at its end (duplicates are ignored); ``fired``: the deadlines fired (seen) in it."""
+    start, end = month_bounds(year, month)
+    last_day = (end - timedelta(days=1)).date()
+    own: dict[tuple[str, str], Tally] = {}
+    names: dict[str, str] = {}
+    targets: dict[str, Fraction] = {}
+    labels: dict[str, dict[str, str]] = {}
+
+    def tally(org: str, item: str) -> Tally:
+        return own.setdefault((org, item), Tally())
+
+    seen: set[str] = set()
+    for rec in cases:
+        if rec.id in seen:
+            continue
+        seen.add(rec.id)
+        defn = definition(rec.item_id, rec.definition_version)
+        names.setdefault(rec.item_id, defn.name)
+        targets.setdefault(rec.item_id, defn.commitment_ratio if "commitment_ratio" in defn.raw else default_ratio)
+        if defn.figures:
+            labels.setdefault(rec.item_id, {f.name: f.label for f in defn.figures})
+        t = tally(rec.org, rec.item_id)
+        opened_at = rec.opened_at.astimezone(TZ)
+        closed_at = rec.closed_at.astimezone(TZ) if rec.closed_at else None
+        if start <= opened_at < end:
+            t.opened += 1
+        main = defn.main_clock
+        st = rec.clocks.get(main) if main else None
+        if closed_at is not None and start <= closed_at < end:
+            t.closed += 1
+            if st is not None:
+                o = outcome(st, calendar, strict=strict)
+                if o is not None:
+                    t.measured += 1
+                    t.on_time += o.on_time
+                    t.commitment_met += o.commitment_met
+                    t.early += o.early
+                    t.compression_sum += Fraction(o.used, o.statutory)
+            for fig in defn.figures:
+                value = rec.data.get(fig.field) if fig.field else None
+                if fig.agg == "count":
+                    add = Decimal(1) if fig.field is None or not _empty(value) else None
+                else:
+                    add = _number(value)
+                if add is not None:
+                    t.figures[fig.name] = t.figures.get(fig.name, Decimal(0)) + add
+                elif fig.agg == "sum":
+                    t.figures.setdefault(fig.name, Decimal(0))
+        open_at_end = opened_at < end and (closed_at is None or closed_at >= end)
+        if open_at_end and st is not None and st.compressed:
+            level = level_at_end_of(st, last_day, calendar, strict=strict)
+            if level in (Sla.OVERDUE, Sla.OVER_STATUTORY):
+                t.open_breaches += 1
+    for dl in fired:
+        if dl.seen_at is None or not (start <= dl.seen_at.astimezone(TZ) < end):
+            continue
+        t = tally(dl.org, dl.item_id)
+        t.escalations[dl.level] = t.escalations.get(dl.level, 0) + 1
+        if dl.item_id not in names:
+            try:
+                names[dl.item_id] = definition(dl.item_id, 0).name
+            except Exception:  # noqa: BLE001 - an item no longer loaded keeps its id as name
+                names[dl.item_id] = dl.item_id
+
+    # roll up: every org with data and each of its ancestors
+    totals: dict[tuple[str, str], Tally] = {}
+    for (org, item), t in own.items():
+        for up in (org, *orgs.ancestors(org)):
+            for key in ((up, item), (up, ALL_ITEMS)):
+                totals.setdefault(key, Tally()).add(t)
+    own_all: dict[tuple[str, str], Tally] = {}
+    for (org, item), t in own.items():
+        own_all.setdefault((org, item), Tally()).add(t)
+        own_all.setdefault((org, ALL_ITEMS), Tally()).add(t)
+
+    def depth(org: str) -> int:
+        return len(orgs.ancestors(org))
+
+    lines: list[ReportLine] = []
+    for org, item in sorted(totals, key=lambda k: (depth(k[0]), k[0], k[1] != ALL_ITEMS, k[1])):
+        total = totals[(org, item)]
+        target = targets.get(item, default_ratio)
+        item_name = "全部事项" if item == ALL_ITEMS else names.get(item, item)
+        lines.append(ReportLine(org, orgs.name(org), "total", item, item_name, total.measures(target)))
+        mine = own_all.get((org, item))
+        if mine is not None and mine.measures(target) != total.measures(target):
+            lines.append(ReportLine(org, orgs.name(org), "own", item, item_name, mine.measures(target)))
+    return MonthlyReport(
+        month=f"{year:04d}-{month:02d}", generated_at=generated_at, lines=tuple(lines), figure_labels=labels,
+    )

@@ -530,7 +530,10 @@ class Engine:
     def _derive(self, st: ClockState, today: date | None = None) -> lt.Derived:
         """``legaltime.evaluate``, memoised: clock states are immutable values, and the cache is
         keyed by the calendar's generation (it changes when an override is loaded)."""
-        key = (st, today, getattr(self.calendar, "generation", 0))
+        generation = getattr(self.calendar, "generation", None)
+        if generation is None:  # a calendar that cannot say when it changed is never cached
+            return lt.evaluate(st, self.calendar, strict=self.settings.strict_calendar, today=today)
+        key = (st, today, generation)
         hit = self._derived.get(key)
         if hit is None:
             if len(self._derived) >= 20_000:
@@ -830,46 +833,63 @@ class Engine:
 
     def load_calendar(self, path: str | Path) -> list[str]:
         """Load an override file into the calendar and recompute every open clock it touches.
-        Returns the ids of the cases whose deadlines changed (each gets an audit event)."""
+        Returns the ids of the cases whose deadlines or provisional marks changed; each gets a
+        ``calendar_recomputed`` event with the old and new dates."""
         loader = getattr(self.calendar, "load_file", None)
         if loader is None:
             raise TransitionNotAllowed("this engine's calendar does not take override files")
+        before = self._open_clock_dates()
         year = int(loader(path))
-        return self.recompute_calendar(year, source=str(path))
+        return self._recompute(before, year, str(path))
 
-    def recompute_calendar(self, year: int, *, source: str = "") -> list[str]:
+    def recompute_calendar(self, year: int, *, source: str = "",
+                           before: Mapping[str, dict[str, Any]] | None = None) -> list[str]:
+        """Recompute open clocks after the calendar changed by other means (``before``: the
+        dates from ``_open_clock_dates()`` taken before the change; without it, every open clock
+        that reaches into ``year`` is rewritten)."""
+        return self._recompute(before, year, source)
+
+    def _clock_dates(self, rec: CaseRecord) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, st in rec.clocks.items():
+            if st.status in (Status.RUNNING, Status.PAUSED):
+                d = self._derive(st)
+                out[name] = {
+                    "statutory_due": d.statutory_due.isoformat() if d.statutory_due else None,
+                    "commitment_due": d.commitment_due.isoformat() if d.commitment_due else None,
+                    "provisional": d.provisional,
+                }
+        return out
+
+    def _open_clock_dates(self) -> dict[str, dict[str, Any]]:
+        with self.store.unit_of_work() as uow:
+            return {r.id: self._clock_dates(r) for r in uow.query_cases(CaseQuery(open=True))}
+
+    def _recompute(self, before: Mapping[str, dict[str, Any]] | None, year: int, source: str) -> list[str]:
         changed: list[str] = []
         now = self.now()
         with self.store.unit_of_work() as uow:
-            for rec in uow.query_cases(CaseQuery(open=True)):
-                rec = uow.get_case(rec.id, for_update=True) or rec
-                diffs: dict[str, Any] = {}
-                for name, st in rec.clocks.items():
-                    if st.status not in (Status.RUNNING, Status.PAUSED) or st.started_on is None:
+            for r in uow.query_cases(CaseQuery(open=True)):
+                rec = uow.get_case(r.id, for_update=True) or r
+                new_dates = self._clock_dates(rec)
+                if before is not None:
+                    old_dates = before.get(rec.id, {})
+                    if new_dates == old_dates:
                         continue
-                    if st.started_on.year > year:
+                else:
+                    old_dates = {}
+                    if not any(v["statutory_due"] and int(v["statutory_due"][:4]) >= year
+                               for v in new_dates.values()):
                         continue
-                    d = self._derive(st)
-                    if d.statutory_due is None or d.statutory_due.year < year - 1:
-                        continue
-                    diffs[name] = {
-                        "statutory_due": str(d.statutory_due),
-                        "commitment_due": str(d.commitment_due) if d.commitment_due else None,
-                        "provisional": d.provisional,
-                    }
-                if not diffs:
-                    continue
                 defn = self.registry.get(rec.item_id, rec.definition_version)
-                old_deadlines = {(x.clock, x.level): x.due_at for x in uow.deadlines(rec.id) if x.state == "pending"}
-                new = self._wanted_deadlines(rec)
-                if {(x.clock, x.level): x.due_at for x in new} == old_deadlines and not any(
-                    v["provisional"] for v in diffs.values()
-                ):
-                    continue
                 self._refresh(rec, defn, now)
+                clocks = {
+                    name: {"before": old_dates.get(name), "after": new}
+                    for name, new in new_dates.items() if old_dates.get(name) != new
+                }
                 self._append(uow, rec, "calendar_recomputed", None, SYSTEM, now, rec.state, rec.state,
-                             {"year": year, "source": source, "clocks": diffs})
-                uow.replace_deadlines(rec.id, new)
+                             {"year": year, "source": source, "clocks": clocks})
+                uow.replace_deadlines(rec.id, self._wanted_deadlines(rec))
                 uow.save_case(rec, rec.version)
                 changed.append(rec.id)
             uow.commit()

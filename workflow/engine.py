@@ -754,6 +754,25 @@ class Engine:
         self._deadlines_changed()
         return touched
 
+    def record_event(self, case_id: str, kind: str, data: Mapping[str, Any], *, actor: Actor,
+                     within: Callable[[UnitOfWork], None] | None = None) -> Event:
+        """Append an event that is not a transition (``attached``: a file on the case;
+        ``document_issued``) to the case's hash-chained history. Staff of an org covering the
+        case only; the engine's own kinds cannot be recorded this way. ``within`` runs inside the
+        same unit of work before it commits (an adapter writes its own row there)."""
+        if kind in ENGINE_EVENT_KINDS or not kind.replace("_", "").isalnum() or not kind.islower():
+            raise TransitionNotAllowed(f"events of kind {kind!r} cannot be recorded by hand")
+        if not actor.has_any(("clerk", "examiner", "supervisor", "leader", "admin", "system")):
+            raise Forbidden("recording on a case needs a staff role")
+        with self.store.unit_of_work() as uow:
+            rec = self._load_for_update(uow, case_id, actor, None)
+            ev = self._append(uow, rec, kind, None, actor, self.now(), rec.state, rec.state, data)
+            if within is not None:
+                within(uow)
+            uow.save_case(rec, rec.version)
+            uow.commit()
+        return ev
+
     def migrate(
         self,
         item_id: str,
@@ -1067,6 +1086,11 @@ class Engine:
 
 
 BEFORE = "_before"  # key of a transition event's data holding the case as it was (for corrections)
+
+ENGINE_EVENT_KINDS = frozenset({
+    "opened", "transition", "corrected", "assigned", "transferred", "suspended", "migrated",
+    "escalation", "calendar_recomputed",
+})  # kinds only the engine writes (``record_event`` refuses them)
 
 
 def _snapshot(rec: CaseRecord) -> dict[str, Any]:

@@ -1,0 +1,546 @@
+"""Receipts and documents from templates: 受理回执, 受理通知书, 补正通知书, 决定书.
+
+Pure rendering: a :class:`workflow.Case` (as the engine returns it, clocks computed), its
+:class:`workflow.Definition` and a Jinja2 template give an HTML page (a print view, A4 CSS) and
+the same page as a PDF. Nothing here computes a date: the statutory and committed dates are the
+case's clocks, read as the engine derived them.
+
+Templates: the shipped defaults live in ``adapters/templates/`` (``receipt.html.j2``,
+``acceptance_notice.html.j2``, ``supplement_notice.html.j2``, ``decision.html.j2`` and the
+shared ``_layout.html.j2``). An office changes the wording by putting a file of the same name in
+its override folder (``DocumentSettings.template_dir``, ``CASECLOCK_TEMPLATES`` for the service),
+or adds a document by adding a template. Templates run in Jinja2's sandbox.
+
+The PDF is made from the rendered HTML by a small converter for the subset the templates use
+(``h1``–``h3``, ``p``, ``div``, ``table``, ``ul``/``ol``, ``br``, ``b``/``strong``, ``hr``;
+``class="center|right"`` aligns; ``class="screen-only"`` is left out), set in reportlab's built-in
+CID font ``STSong-Light`` (no font file needed). So the office edits one template for both.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from html import escape as _esc
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from workflow.definition import Definition
+from workflow.legaltime import TZ
+from workflow.limits import Limit
+from workflow.model import Case, Clock, Event
+
+SHIPPED = Path(__file__).resolve().parent / "templates"
+SUFFIX = ".html.j2"
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+TITLES = {
+    "receipt": "受理回执",
+    "acceptance_notice": "受理通知书",
+    "supplement_notice": "补正通知书",
+    "decision": "决定书",
+}
+
+
+# How choice values read on paper; an office adds or changes them (DocumentSettings.choice_labels).
+CHOICE_LABELS: dict[str, str] = {
+    "registration": "设立登记", "change": "变更登记", "cancellation": "注销登记", "extension": "延期登记",
+    "online": "网上提交", "paper": "纸件提交", "domestic": "境内", "abroad": "境外",
+    "invention": "发明", "utility_model": "实用新型", "design": "外观设计",
+    "exclusive": "独占许可", "sole": "排他许可", "ordinary": "普通许可",
+    "enterprise": "企业", "individual": "个人", "research_institution": "科研机构",
+    "patent": "专利", "trademark": "商标", "copyright": "著作权",
+    "geographical_indication": "地理标志", "trade_secret": "商业秘密",
+    "patent_infringement": "专利侵权", "trademark_infringement": "商标侵权",
+    "copyright_infringement": "著作权侵权", "ip_contract": "知识产权合同", "unfair_competition": "不正当竞争",
+    "infringement_compensation": "侵权赔偿", "license_fee": "许可使用费", "employee_reward": "职务发明奖酬",
+    "ownership": "权属", "inventorship": "发明人资格", "provisional_use_fee": "临时保护期使用费",
+    "infringement_damages": "侵权损害赔偿", "counterfeit_patent": "假冒专利",
+    "infringement_found": "侵权成立", "claim_dismissed": "驳回请求",
+    "inspection": "检查发现", "complaint": "投诉", "report": "举报", "referral": "移送", "assigned": "交办",
+    "consultation": "咨询", "infringement_analysis": "侵权分析", "dispute_guidance": "纠纷应对指导",
+    "overseas_dispute": "海外纠纷", "other": "其他",
+}
+
+
+class TemplateNotFound(LookupError):
+    """No template of that name (in the override folder or the shipped ones)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentSettings:
+    """What the office configures. ``query_text`` and ``query_url`` may use ``{number}`` and
+    ``{id}`` (the case number and id)."""
+
+    template_dir: Path | None = None
+    office_name: str = "湖北省知识产权局"
+    query_text: str = "凭本回执所载案件编号 {number}，可在本局政务服务网站或窗口查询办理进度。"
+    query_url: str = ""
+    query_phone: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)  # handed to every template as ``office``
+    choice_labels: Mapping[str, str] = field(default_factory=dict)  # added to CHOICE_LABELS
+
+
+def cn_date(value: date | datetime | str | None) -> str:
+    """``2024年3月11日`` (empty for None)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = value.astimezone(TZ).date() if value.tzinfo else value.date()
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def iso_date(value: date | datetime | str | None) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        return (value.astimezone(TZ) if value.tzinfo else value).date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)[:10]
+
+
+def limit_label(text: str) -> str:
+    """``5 working days`` → ``5个工作日``."""
+    try:
+        return Limit.parse(text).label
+    except ValueError:
+        return text
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (list, tuple)):
+        return "、".join(_show(v) for v in value)
+    if isinstance(value, Mapping):
+        return "；".join(f"{k}：{_show(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _clock_view(c: Clock) -> dict[str, Any]:
+    return {
+        "name": c.name, "label": c.label, "kind": c.kind, "status": c.status,
+        "limit": c.limit, "limit_label": limit_label(c.limit),
+        "statutory_due": c.statutory_due, "commitment_due": c.commitment_due,
+        "started_on": c.started_on, "stopped_on": c.stopped_on, "sla": c.sla,
+        "provisional": c.provisional, "party": c.party, "external": c.external,
+        "extensions": [limit_label(e) for e in c.extensions],
+        "paused_spans": list(c.paused_spans),
+    }
+
+
+def case_context(
+    case: Case,
+    definition: Definition,
+    *,
+    events: Sequence[Event] = (),
+    settings: DocumentSettings | None = None,
+    org_name: Callable[[str], str] | None = None,
+    issued_on: date | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Everything a template sees (see docs/operations.md for the list)."""
+    s = settings or DocumentSettings()
+    opened = next((e for e in events if e.kind == "opened"), None)
+    opening = dict(opened.data) if opened is not None else dict(case.data)
+    labels = {f.name: (f.label or f.name) for f in definition.fields}
+    words = {**CHOICE_LABELS, **dict(s.choice_labels)}
+
+    def show(spec_type: str, value: Any) -> str:
+        if spec_type == "choice" and isinstance(value, str):
+            return words.get(value, value)
+        if spec_type == "date":
+            return cn_date(value)
+        return _show(value)
+
+    received = [
+        {"name": f.name, "label": labels[f.name], "value": show(f.type, opening[f.name])}
+        for f in definition.fields
+        if opening.get(f.name) not in (None, "")
+    ]
+    types = {f.name: f.type for f in definition.fields}
+    for t in definition.transitions:  # labels of data given with transitions (补正内容, 理由, …)
+        for f in t.fields:
+            labels.setdefault(f.name, f.label or f.name)
+            types.setdefault(f.name, f.type)
+    data = [
+        {"name": k, "label": labels.get(k, k), "value": show(types.get(k, ""), v)}
+        for k, v in case.data.items()
+        if not k.startswith("_") and v not in (None, "")
+    ]
+    main = case.clocks.get(case.main_clock) if case.main_clock else None
+    ordered = sorted(case.clocks.values(), key=lambda c: c.name != case.main_clock)  # main first
+    clocks = [_clock_view(c) for c in ordered]
+    last_transition = next((e for e in reversed(events) if e.kind == "transition"), None)
+    last_label = ""
+    if last_transition is not None:
+        t = next((t for t in definition.transitions if t.trigger == last_transition.trigger), None)
+        last_label = (t.label if t else "") or (last_transition.trigger or "")
+    fmt = {"number": case.number, "id": case.id}
+    return {
+        "title": "",
+        "case": case,
+        "number": case.number,
+        "item_name": case.item_name or definition.name,
+        "item_id": case.item_id,
+        "kind": case.kind,
+        "legal_basis": list(definition.legal_basis),
+        "org": case.org,
+        "org_name": org_name(case.org) if org_name else case.org,
+        "office_name": s.office_name,
+        "state": case.state,
+        "state_label": case.state_label,
+        "final": case.final,
+        "assignee": case.assignee,
+        "opened_at": case.opened_at,
+        "started_on": case.started_on,
+        "closed_at": case.closed_at,
+        "received": received,
+        "data": data,
+        "values": dict(case.data),
+        "labels": labels,
+        "clocks": clocks,
+        "office_clocks": [c for c in clocks if not c["party"] and not c["external"]],
+        "main": _clock_view(main) if main is not None else None,
+        "events": list(events),
+        "last_transition": last_transition,
+        "last_transition_label": last_label,
+        "last_transition_on": last_transition.at.astimezone(TZ).date() if last_transition else None,
+        "issued_on": issued_on or case.opened_at.astimezone(TZ).date(),
+        "query_text": s.query_text.format(**fmt) if s.query_text else "",
+        "query_url": s.query_url.format(**fmt) if s.query_url else "",
+        "query_phone": s.query_phone,
+        "office": dict(s.extra),
+        **dict(extra or {}),
+    }
+
+
+class DocumentRenderer:
+    """Renders the office's templates for a case, as HTML or PDF."""
+
+    def __init__(self, settings: DocumentSettings | None = None,
+                 org_name: Callable[[str], str] | None = None) -> None:
+        self.settings = settings or DocumentSettings()
+        self.org_name = org_name
+        folders = [str(p) for p in (self.settings.template_dir, SHIPPED) if p is not None]
+        self.env = SandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(folders, encoding="utf-8"),
+            autoescape=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            undefined=jinja2.ChainableUndefined,
+        )
+        self.env.filters["cn_date"] = cn_date
+        self.env.filters["iso_date"] = iso_date
+        self.env.filters["limit_label"] = limit_label
+
+    def templates(self) -> list[str]:
+        """The documents that can be rendered (override folder and shipped), by name."""
+        names = {
+            n[: -len(SUFFIX)] for n in self.env.list_templates() if n.endswith(SUFFIX) and "/" not in n
+        }
+        return sorted(n for n in names if _NAME.match(n))
+
+    def _template(self, name: str) -> jinja2.Template:
+        if not _NAME.match(name or ""):
+            raise TemplateNotFound(f"no document template {name!r}")
+        try:
+            return self.env.get_template(name + SUFFIX)
+        except jinja2.TemplateNotFound:
+            raise TemplateNotFound(f"no document template {name!r}") from None
+
+    def html(self, name: str, case: Case, definition: Definition, *, events: Sequence[Event] = (),
+             issued_on: date | None = None, extra: Mapping[str, Any] | None = None) -> str:
+        if issued_on is None and name != "receipt":
+            # a notice or decision is dated by the step that produced it: the last transition
+            last = next((e for e in reversed(events) if e.kind == "transition"), None)
+            issued_on = last.at.astimezone(TZ).date() if last is not None else None
+        ctx = case_context(case, definition, events=events, settings=self.settings,
+                           org_name=self.org_name, issued_on=issued_on, extra=extra)
+        ctx["title"] = TITLES.get(name, name)
+        ctx["template"] = name
+        return self._template(name).render(ctx)
+
+    def pdf(self, name: str, case: Case, definition: Definition, *, events: Sequence[Event] = (),
+            issued_on: date | None = None, extra: Mapping[str, Any] | None = None) -> bytes:
+        page = self.html(name, case, definition, events=events, issued_on=issued_on, extra=extra)
+        return html_to_pdf(page, title=f"{TITLES.get(name, name)} {case.number}")
+
+    def receipt(self, case: Case, definition: Definition, *, events: Sequence[Event] = (),
+                fmt: str = "html") -> str | bytes:
+        """The receipt (受理回执) given on opening: ``fmt`` is ``html`` or ``pdf``."""
+        if fmt == "pdf":
+            return self.pdf("receipt", case, definition, events=events)
+        return self.html("receipt", case, definition, events=events)
+
+
+# --- HTML (the templates' subset) → PDF -----------------------------------------------------------
+
+_VOID = {"br", "hr", "img", "meta", "link", "input", "col", "wbr"}
+_SKIP = {"head", "style", "script", "title", "template"}
+_BLOCK = {"h1", "h2", "h3", "h4", "p", "div", "table", "ul", "ol", "li", "hr", "section",
+          "article", "header", "footer", "main", "body", "html", "dl", "dt", "dd", "blockquote"}
+_INLINE_MAP = {"b": "b", "strong": "b", "i": "i", "em": "i", "u": "u", "sup": "super", "sub": "sub"}
+
+
+@dataclass
+class _Node:
+    tag: str
+    attrs: dict[str, str]
+    children: list[_Node | str] = field(default_factory=list)
+
+    @property
+    def classes(self) -> set[str]:
+        return set((self.attrs.get("class") or "").split())
+
+
+class _Tree(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = _Node("root", {})
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        node = _Node(tag, {k: v or "" for k, v in attrs})
+        self.stack[-1].children.append(node)
+        if tag not in _VOID:
+            self.stack.append(node)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.stack[-1].children.append(_Node(tag, {k: v or "" for k, v in attrs}))
+
+    def handle_endtag(self, tag: str) -> None:
+        for i in range(len(self.stack) - 1, 0, -1):
+            if self.stack[i].tag == tag:
+                del self.stack[i:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        self.stack[-1].children.append(data)
+
+
+def _parse(page: str) -> _Node:
+    t = _Tree()
+    t.feed(page)
+    t.close()
+    return t.root
+
+
+FONT = "STSong-Light"
+_fonts_ready = False
+
+
+def _fonts() -> None:
+    global _fonts_ready
+    if _fonts_ready:
+        return
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    # one face only: bold and italic markup fall back to it instead of failing
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT, italic=FONT, boldItalic=FONT)
+    _fonts_ready = True
+
+
+def _styles() -> dict[str, Any]:
+    from reportlab.lib.enums import TA_CENTER
+    from reportlab.lib.styles import ParagraphStyle
+
+    base = ParagraphStyle("body", fontName=FONT, fontSize=11.5, leading=19, wordWrap="CJK",
+                          spaceAfter=5)
+    return {
+        "p": base,
+        "h1": ParagraphStyle("h1", parent=base, fontSize=20, leading=28, alignment=TA_CENTER,
+                             spaceAfter=12, spaceBefore=4),
+        "h2": ParagraphStyle("h2", parent=base, fontSize=14, leading=22, spaceBefore=8, spaceAfter=6),
+        "h3": ParagraphStyle("h3", parent=base, fontSize=12.5, leading=20, spaceBefore=6),
+        "h4": ParagraphStyle("h4", parent=base, fontSize=12, leading=19, spaceBefore=4),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=10.5, leading=16, spaceAfter=0),
+        "li": ParagraphStyle("li", parent=base, leftIndent=14, bulletIndent=2),
+    }
+
+
+class _Flow:
+    """Walks the parsed page and builds reportlab flowables."""
+
+    def __init__(self) -> None:
+        self.styles = _styles()
+        self.out: list[Any] = []
+
+    def inline(self, node: _Node | str) -> str:
+        if isinstance(node, str):
+            return _esc(re.sub(r"\s+", " ", node), quote=False)
+        if node.tag in _SKIP or "screen-only" in node.classes:
+            return ""
+        if node.tag == "br":
+            return "<br/>"
+        inner = "".join(self.inline(c) for c in node.children)
+        tag = _INLINE_MAP.get(node.tag)
+        return f"<{tag}>{inner}</{tag}>" if tag and inner.strip() else inner
+
+    def style(self, node: _Node, kind: str) -> Any:
+        from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+        from reportlab.lib.styles import ParagraphStyle
+
+        st = self.styles.get(kind, self.styles["p"])
+        align = node.attrs.get("style", "")
+        if "center" in node.classes or "text-align:center" in align.replace(" ", ""):
+            st = ParagraphStyle(f"{kind}-c", parent=st, alignment=TA_CENTER)
+        elif "right" in node.classes or "text-align:right" in align.replace(" ", ""):
+            st = ParagraphStyle(f"{kind}-r", parent=st, alignment=TA_RIGHT)
+        return st
+
+    def para(self, markup: str, style: Any) -> None:
+        from reportlab.platypus import Paragraph
+
+        text = markup.strip()
+        while text.startswith("<br/>"):
+            text = text[5:].lstrip()
+        if text:
+            self.out.append(Paragraph(text, style))
+
+    def block(self, node: _Node) -> None:
+        if node.tag in _SKIP or "screen-only" in node.classes:
+            return
+        tag = node.tag
+        if tag in ("h1", "h2", "h3", "h4"):
+            self.para(self.inline(node), self.style(node, tag))
+        elif tag == "hr":
+            from reportlab.platypus import HRFlowable
+
+            self.out.append(HRFlowable(width="100%", thickness=0.6, spaceBefore=4, spaceAfter=6))
+        elif tag == "table":
+            self.table(node)
+        elif tag in ("ul", "ol"):
+            n = 0
+            for li in node.children:
+                if isinstance(li, _Node) and li.tag == "li":
+                    n += 1
+                    bullet = f"{n}." if tag == "ol" else "•"
+                    from reportlab.platypus import Paragraph
+
+                    text = self.inline(li).strip()
+                    if text:
+                        self.out.append(Paragraph(text, self.styles["li"], bulletText=bullet))
+        else:
+            self.mixed(node, "p" if tag == "p" else "p")
+
+    def mixed(self, node: _Node, kind: str) -> None:
+        """Children that are blocks become their own flowables; runs of inline content between
+        them become paragraphs in the node's style."""
+        run: list[str] = []
+        style = self.style(node, kind)
+        for child in node.children:
+            if isinstance(child, _Node) and child.tag in _BLOCK:
+                self.para("".join(run), style)
+                run = []
+                self.block(child)
+            else:
+                run.append(self.inline(child))
+        self.para("".join(run), style)
+
+    def table(self, node: _Node) -> None:
+        from reportlab.lib import colors
+        from reportlab.platypus import Paragraph, Table, TableStyle
+
+        rows: list[list[Any]] = []
+        head_rows = 0
+
+        def walk(n: _Node) -> None:
+            nonlocal head_rows
+            for c in n.children:
+                if not isinstance(c, _Node) or "screen-only" in c.classes:
+                    continue
+                if c.tag in ("thead", "tbody", "tfoot"):
+                    walk(c)
+                elif c.tag == "tr":
+                    cells = [x for x in c.children if isinstance(x, _Node) and x.tag in ("td", "th")]
+                    if cells and all(x.tag == "th" for x in cells) and len(rows) == head_rows:
+                        head_rows += 1
+                    rows.append([Paragraph(self.inline(x).strip() or " ", self.styles["cell"]) for x in cells])
+
+        walk(node)
+        if not rows:
+            return
+        width = max(len(r) for r in rows)
+        for r in rows:
+            r.extend(Paragraph(" ", self.styles["cell"]) for _ in range(width - len(r)))
+        page_width = 170 * 72 / 25.4
+        if width == 2:
+            widths = [page_width * 0.32, page_width * 0.68]
+        else:
+            widths = [page_width / width] * width
+        t = Table(rows, colWidths=widths, repeatRows=head_rows)
+        cmds = [
+            ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("TOPPADDING", (0, 0), (-1, -1), 3),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ]
+        if head_rows:
+            cmds.append(("BACKGROUND", (0, 0), (-1, head_rows - 1), colors.HexColor("#eeeeee")))
+        t.setStyle(TableStyle(cmds))
+        self.out.append(t)
+        from reportlab.platypus import Spacer
+
+        self.out.append(Spacer(1, 6))
+
+
+def html_to_pdf(page: str, *, title: str = "") -> bytes:
+    """Lay out a page written in the templates' HTML subset as an A4 PDF."""
+    _fonts()
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+
+    root = _parse(page)
+    body = _find(root, "body") or root
+    flow = _Flow()
+    flow.mixed(body, "p")
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm,
+                            topMargin=22 * mm, bottomMargin=20 * mm, title=title,
+                            author="caseclock", creator="caseclock")
+    doc.build(flow.out or [])
+    return buf.getvalue()
+
+
+def _find(node: _Node, tag: str) -> _Node | None:
+    for c in node.children:
+        if isinstance(c, _Node):
+            if c.tag == tag:
+                return c
+            hit = _find(c, tag)
+            if hit is not None:
+                return hit
+    return None
+
+
+__all__ = [
+    "DocumentRenderer",
+    "DocumentSettings",
+    "SHIPPED",
+    "TITLES",
+    "TemplateNotFound",
+    "case_context",
+    "cn_date",
+    "html_to_pdf",
+    "iso_date",
+    "limit_label",
+]

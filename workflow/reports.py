@@ -292,7 +292,7 @@ def monthly_report(
     *,
     cases: Iterable[CaseRecord],
     fired: Iterable[Deadline],
-    definition: Callable[[str, int], Definition],
+    definition: Callable[[str, int | None], Definition],
     orgs: OrgTree,
     calendar: WorkingCalendar,
     generated_at: datetime,
@@ -360,7 +360,7 @@ def monthly_report(
         t.escalations[dl.level] = t.escalations.get(dl.level, 0) + 1
         if dl.item_id not in names:
             try:
-                names[dl.item_id] = definition(dl.item_id, 0).name
+                names[dl.item_id] = definition(dl.item_id, None).name
             except Exception:  # noqa: BLE001 - an item no longer loaded keeps its id as name
                 names[dl.item_id] = dl.item_id
 

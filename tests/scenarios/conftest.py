@@ -74,18 +74,21 @@ def refused(engine: Engine, case_id: str, trigger: str, actor: Actor, error: typ
     return exc.value
 
 
-def sweep_at(engine: Engine, freezer: Any, when: str | datetime) -> list[tuple[str, str]]:
-    """Move the frozen clock to ``when`` and sweep: the (clock, level) pairs fired, oldest first."""
+def sweep_at(engine: Engine, freezer: Any, when: str | datetime,
+             case_id: str | None = None) -> list[tuple[str, str]]:
+    """Move the frozen clock to ``when`` and sweep: the (clock, level) pairs fired, oldest first
+    (only ``case_id``'s when given)."""
     freezer.move_to(at(when) if isinstance(when, str) else when)
-    return [(e.clock, e.level) for e in engine.sweep()]
+    return [(e.clock, e.level) for e in engine.sweep() if case_id in (None, e.case_id)]
 
 
-def ladder(engine: Engine, freezer: Any, steps: Iterable[tuple[str, list[tuple[str, str]]]]) -> None:
+def ladder(engine: Engine, freezer: Any, steps: Iterable[tuple[str, list[tuple[str, str]]]],
+           case_id: str | None = None) -> None:
     """For each ``(instant, expected)``: a sweep one minute before fires nothing, a sweep at the
     instant fires exactly ``expected``, and a second sweep at it fires nothing (exactly once)."""
     for when, expected in steps:
-        assert sweep_at(engine, freezer, at(when) - timedelta(minutes=1)) == [], f"early at {when}"
-        assert sweep_at(engine, freezer, when) == expected, f"at {when}"
+        assert sweep_at(engine, freezer, at(when) - timedelta(minutes=1), case_id) == [], f"early at {when}"
+        assert sweep_at(engine, freezer, when, case_id) == expected, f"at {when}"
         assert engine.sweep() == [], f"twice at {when}"
 
 

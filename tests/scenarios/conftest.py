@@ -42,6 +42,18 @@ def roles(*names: str) -> list[dict[str, str]]:
     return [{"role": n, "org": ORG} for n in names]
 
 
+def levels(clock: str) -> list[tuple[str, str]]:
+    """An office clock's three escalation levels, in the order they fall due."""
+    return [(clock, "warning"), (clock, "overdue"), (clock, "over_statutory")]
+
+
+def told(clock: str, *warned: str) -> dict[tuple[str, str], list[dict[str, str]]]:
+    """Who the default ladder tells of a clock's three levels: the roles ``warned`` of the state
+    it warned in, then the org's supervisors, then the leaders of the org and of the province."""
+    return {(clock, "warning"): roles(*warned), (clock, "overdue"): SUPERVISORS,
+            (clock, "over_statutory"): LEADERS}
+
+
 def at(text: str) -> datetime:
     """``"2024-03-04 10:00"`` as an aware Asia/Shanghai instant."""
     return datetime.fromisoformat(text).replace(tzinfo=TZ)

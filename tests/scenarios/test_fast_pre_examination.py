@@ -8,14 +8,13 @@ import pytest
 from tests.scenarios.conftest import (
     CLERK,
     EXAMINER,
-    LEADERS,
-    SUPERVISORS,
     audiences,
     due,
     escalations,
     ladder,
+    levels,
     refused,
-    roles,
+    told,
     walk,
 )
 from workflow import errors
@@ -68,14 +67,8 @@ def test_breach_overdue_and_over_statutory_fall_together(engine, freezer):
         ("2024-09-13 00:00", [("handling", "warning")]),
         ("2024-09-15 00:00", [("handling", "overdue"), ("handling", "over_statutory")]),
     ])
-    assert escalations(engine, case.id) == [
-        ("handling", "warning"), ("handling", "overdue"), ("handling", "over_statutory"),
-    ]
-    assert audiences(engine, case.id) == {
-        ("handling", "warning"): roles("examiner"),
-        ("handling", "overdue"): SUPERVISORS,
-        ("handling", "over_statutory"): LEADERS,
-    }
+    assert escalations(engine, case.id) == levels("handling")
+    assert audiences(engine, case.id) == told("handling", "examiner")
 
 
 @pytest.mark.freeze_time("2024-09-09 10:00:00+08:00")

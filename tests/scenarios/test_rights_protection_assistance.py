@@ -8,15 +8,14 @@ import pytest
 from tests.scenarios.conftest import (
     CLERK,
     EXAMINER,
-    LEADERS,
     SUPERVISOR,
-    SUPERVISORS,
     audiences,
     due,
     escalations,
     ladder,
+    levels,
     refused,
-    roles,
+    told,
     walk,
 )
 from workflow import errors
@@ -79,16 +78,12 @@ def test_breach_of_the_decision_then_of_the_whole(engine, freezer):
         ("2024-04-30 00:00", [("handling", "overdue"), ("handling", "over_statutory")]),
     ], case.id)
     assert escalations(engine, case.id) == [
-        ("decision", "warning"), ("decision", "overdue"), ("decision", "over_statutory"),
-        ("handling", "warning"), ("handling", "overdue"), ("handling", "over_statutory"),
+        *levels("decision"),
+        *levels("handling"),
     ]
     assert audiences(engine, case.id) == {
-        ("decision", "warning"): roles("examiner"),
-        ("decision", "overdue"): SUPERVISORS,
-        ("decision", "over_statutory"): LEADERS,
-        ("handling", "warning"): roles("examiner"),  # assisting
-        ("handling", "overdue"): SUPERVISORS,
-        ("handling", "over_statutory"): LEADERS,
+        **told("decision", "examiner"),
+        **told("handling", "examiner"),  # assisting
     }
     assert engine.get_case(case.id).clocks["decision"].sla == "met_over_statutory"
 

@@ -8,15 +8,15 @@ import pytest
 from tests.scenarios.conftest import (
     CLERK,
     EXAMINER,
-    LEADERS,
-    SUPERVISORS,
     audiences,
     due,
     escalations,
     ladder,
+    levels,
     refused,
     roles,
     sweep_at,
+    told,
     walk,
 )
 from workflow import errors
@@ -126,16 +126,12 @@ def test_breach_of_acceptance_and_of_the_certificate(engine, freezer):
         ("2024-05-08 00:00", [("certificate", "over_statutory")]),
     ])
     assert escalations(engine, case.id) == [
-        ("acceptance", "warning"), ("acceptance", "overdue"), ("acceptance", "over_statutory"),
-        ("certificate", "warning"), ("certificate", "overdue"), ("certificate", "over_statutory"),
+        *levels("acceptance"),
+        *levels("certificate"),
     ]
     assert audiences(engine, case.id) == {
-        ("acceptance", "warning"): roles("examiner"),
-        ("acceptance", "overdue"): SUPERVISORS,
-        ("acceptance", "over_statutory"): LEADERS,
-        ("certificate", "warning"): roles("clerk"),  # registered: the window issues the certificate
-        ("certificate", "overdue"): SUPERVISORS,
-        ("certificate", "over_statutory"): LEADERS,
+        **told("acceptance", "examiner"),
+        **told("certificate", "clerk"),  # registered: the window issues the certificate
     }
 
 

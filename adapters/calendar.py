@@ -14,6 +14,7 @@ only (the core marks such deadlines provisional); ``strict=True`` refuses instea
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -123,11 +124,17 @@ class ChineseCalendar:
     overrides: dict[int, CalendarOverride] = field(default_factory=dict)
     generation: int = 0  # bumped on every change, so cached deadlines are recomputed
     _known: dict[int, bool] = field(default_factory=dict, repr=False, compare=False)
+    _days: dict[date, bool] = field(default_factory=dict, repr=False, compare=False)  # library answers
+    # called with each override added (a durable store persists it: every process counts alike)
+    on_override: list[Callable[[CalendarOverride], None]] = field(default_factory=list, repr=False, compare=False)
 
     def add_override(self, override: CalendarOverride) -> None:
         self.overrides[override.year] = override
         self.generation += 1
         self._known.clear()
+        self._days.clear()
+        for hook in self.on_override:
+            hook(override)
 
     def load_file(self, path: str | Path, /) -> int:
         """Read, validate and add an override file; returns the year it covers."""
@@ -161,8 +168,12 @@ class ChineseCalendar:
             if day in ov.holidays:
                 return False
             return day.weekday() < 5
+        hit = self._days.get(day)
+        if hit is not None:
+            return hit
         try:
-            return bool(chinese_calendar.is_workday(day))
+            hit = self._days[day] = bool(chinese_calendar.is_workday(day))  # about 20 µs a call
+            return hit
         except NotImplementedError:
             if self.strict:
                 raise CalendarError(

@@ -1,0 +1,104 @@
+"""``CaseQuery`` → one SQL statement (filters, order and the ``after`` cursor all run in SQL).
+
+Orders (ties broken by id, so pages never skip or repeat a case):
+- ``opened``: ``opened_at, id``;
+- ``urgent``: cases with a due instant first, earliest first; then the rest by ``opened_at``
+  (``due_at IS NULL, COALESCE(due_at, opened_at), opened_at, id``), as the memory store sorts.
+
+The cursor is keyset pagination: the ``after`` case's own sort key is looked up under the same
+filters (a cursor that no longer matches them gives an empty page, as in the memory store), and
+the page continues strictly after it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflow.ports import CaseQuery
+
+from .store import _CASE_COLS, _Dialect
+
+_ORDER_KEYS = {
+    "opened": ("opened_at", "id"),
+    "urgent": (
+        "CASE WHEN due_at IS NULL THEN 1 ELSE 0 END",
+        "COALESCE(due_at, opened_at)",
+        "opened_at",
+        "id",
+    ),
+}
+
+
+def _where(query: CaseQuery, d: _Dialect) -> tuple[list[str], dict[str, Any]] | None:
+    where: list[str] = []
+    params: dict[str, Any] = {}
+
+    def bind(value: Any) -> str:
+        name = f"p{len(params)}"
+        params[name] = value
+        return ":" + name
+
+    if query.orgs is not None:
+        if not query.orgs:
+            return None
+        where.append(f"org IN ({', '.join(bind(o) for o in sorted(query.orgs))})")
+    if query.item_id is not None:
+        where.append(f"item_id = {bind(query.item_id)}")
+    if query.state is not None:
+        where.append(f"state = {bind(query.state)}")
+    if query.states is not None:
+        if not query.states:
+            return None
+        by_item: dict[str, list[str]] = {}
+        for item, state in sorted(query.states):
+            by_item.setdefault(item, []).append(state)
+        alts = [
+            f"(item_id = {bind(item)} AND state IN ({', '.join(bind(s) for s in states)}))"
+            for item, states in by_item.items()
+        ]
+        where.append("(" + " OR ".join(alts) + ")")
+    if query.sla is not None:
+        where.append(f"sla = {bind(query.sla)}")
+    if query.assignee is not None:
+        where.append(f"assignee = {bind(query.assignee)}")
+    if query.parent_id is not None:
+        where.append(f"parent_id = {bind(query.parent_id)}")
+    if query.open is True:
+        where.append("closed_at IS NULL")
+    elif query.open is False:
+        where.append("closed_at IS NOT NULL")
+    if query.opened_from is not None:
+        where.append(f"opened_at >= {bind(d.ts(query.opened_from))}")
+    if query.opened_to is not None:
+        where.append(f"opened_at < {bind(d.ts(query.opened_to))}")
+    if query.closed_from is not None:
+        where.append(f"closed_at >= {bind(d.ts(query.closed_from))}")
+    if query.closed_to is not None:
+        where.append(f"closed_at < {bind(d.ts(query.closed_to))}")
+    return where, params
+
+
+def case_query(query: CaseQuery, d: _Dialect) -> tuple[str, dict[str, Any]] | None:
+    """The statement and its parameters, or None when nothing can match."""
+    if query.order not in _ORDER_KEYS:
+        raise ValueError(f"unknown order {query.order!r}: use opened or urgent")
+    built = _where(query, d)
+    if built is None:
+        return None
+    where, params = built
+    if query.limit is not None and query.limit <= 0:
+        return None
+    keys = _ORDER_KEYS[query.order]
+    if query.after is not None:
+        params["after_id"] = query.after
+        cursor_where = " AND ".join([*where, "id = :after_id"])
+        cursor = f"SELECT {', '.join(keys)} FROM cases WHERE {cursor_where}"
+        # the row after which the page starts: a row value compared with the cursor's key
+        where.append(f"({', '.join(keys)}) > ({cursor})")
+    sql = f"SELECT {_CASE_COLS} FROM cases"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY " + ", ".join(keys)
+    if query.limit is not None:
+        sql += f" LIMIT {int(query.limit)}"
+    return d.prepare(sql), params

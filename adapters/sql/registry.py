@@ -1,0 +1,131 @@
+"""What the store keeps besides cases: the definitions an engine registered, and the calendar
+override files the office loaded (so every process, and the next start, counts the same days)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from workflow.errors import DefinitionError, Problem, WorkflowError
+from workflow.legaltime import TZ
+
+if TYPE_CHECKING:
+    from .store import SqlStore
+
+log = logging.getLogger("caseclock.store")
+
+
+def _now() -> datetime:
+    return datetime.now(TZ)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def register_definitions(store: SqlStore, engine: Any) -> None:
+    """Record every (id, version, content hash) the engine loaded. An identical one is a no-op;
+    the same (id, version) with other content is refused: a changed rule needs a new version.
+    Older versions the database knows but the files no longer carry are loaded back, so cases
+    opened on them keep working."""
+    d = store.dialect
+    insert = d.prepare(
+        "INSERT INTO definitions (id, version, content_hash, body, loaded_at) "
+        "VALUES (:id, :version, :content_hash, {body}, :loaded_at) ON CONFLICT (id, version) DO NOTHING"
+    )
+    select = d.prepare("SELECT id, version, content_hash, {o_body} FROM definitions")
+    registry = engine.registry
+    loaded = registry.all()
+    with store.unit_of_work() as uow:
+        for defn in loaded:
+            uow._exec(insert, {
+                "id": defn.id, "version": defn.version, "content_hash": defn.content_hash,
+                "body": _dumps(dict(defn.raw)), "loaded_at": d.ts(_now()),
+            }, write=True)
+        stored = uow._all(select, {}, write=True)
+        uow.commit()
+    mine = {defn.key: defn for defn in loaded}
+    problems = []
+    newest: dict[str, int] = {}
+    for defn in loaded:
+        newest[defn.id] = max(newest.get(defn.id, 0), defn.version)
+    for did, version, chash, body in stored:
+        ours = mine.get((did, version))
+        if ours is not None:
+            if ours.content_hash != chash:
+                problems.append((ours, Problem(
+                    "version",
+                    f"{did} version {version} is already registered in the database with different "
+                    "content: a changed rule needs a new version",
+                )))
+            continue
+        if version < newest.get(did, 0):
+            _load_stored(registry, did, version, body)
+    if problems:
+        first = problems[0][0]
+        raise DefinitionError(first.source or f"{first.id} v{first.version}", [p for _, p in problems])
+
+
+def _load_stored(registry: Any, did: str, version: int, body: str) -> None:
+    from workflow.definition import parse_definition
+
+    try:
+        defn = parse_definition(json.loads(body), f"database:{did}@v{version}")
+        registry.add(defn)
+        registry.finish()
+    except WorkflowError as exc:  # pragma: no cover - a stored body always parsed once
+        log.warning("stored definition %s v%s not loaded: %s", did, version, exc)
+
+
+# --- calendar overrides ---------------------------------------------------------------------------
+
+
+def save_override(store: SqlStore, override: Any) -> None:
+    """Insert or replace one year's override (what ``Engine.load_calendar`` loaded)."""
+    d = store.dialect
+    body = override.to_dict()
+    sql = d.prepare(
+        "INSERT INTO calendar_overrides (year, source, holidays, workdays, loaded_at) "
+        "VALUES (:year, :source, {holidays}, {workdays}, :loaded_at) ON CONFLICT (year) DO UPDATE SET "
+        "source = excluded.source, holidays = excluded.holidays, workdays = excluded.workdays, "
+        "loaded_at = excluded.loaded_at"
+    )
+    with store.unit_of_work() as uow:
+        uow._exec(sql, {
+            "year": body["year"], "source": body["source"], "holidays": _dumps(body["holidays"]),
+            "workdays": _dumps(body["workdays"]), "loaded_at": d.ts(_now()),
+        }, write=True)
+        uow.commit()
+
+
+def stored_overrides(store: SqlStore) -> list[dict[str, Any]]:
+    d = store.dialect
+    sql = d.prepare("SELECT year, source, {o_holidays}, {o_workdays} FROM calendar_overrides ORDER BY year")
+    with store.unit_of_work() as uow:
+        rows = uow._all(sql, {}, write=False)
+    return [
+        {"year": y, "source": s, "holidays": [date.fromisoformat(x) for x in json.loads(h)],
+         "workdays": [date.fromisoformat(x) for x in json.loads(w)]}
+        for y, s, h, w in rows
+    ]
+
+
+def sync_calendar(store: SqlStore, engine: Any) -> None:
+    """Overrides given to ``build_engine`` are stored; stored ones for the years the calendar
+    has no override for are loaded into it; later ``add_override`` calls are stored too."""
+    calendar = engine.calendar
+    overrides = getattr(calendar, "overrides", None)
+    if not hasattr(calendar, "add_override") or overrides is None:
+        return
+    from adapters.calendar import parse_override
+
+    for override in list(overrides.values()):
+        save_override(store, override)
+    for doc in stored_overrides(store):
+        if doc["year"] not in calendar.overrides:
+            calendar.add_override(parse_override(doc, f"database:calendar_overrides/{doc['year']}"))
+    hooks = getattr(calendar, "on_override", None)
+    if hooks is not None and store.save_calendar_override not in hooks:
+        hooks.append(store.save_calendar_override)

@@ -1,0 +1,761 @@
+"""The durable store: SQLite (the embedded default) or PostgreSQL, one transaction per unit of work.
+
+The schema lives in ``tables.py`` (SQLModel) and is created by the Alembic migrations. The hot
+path runs a fixed set of hand-written, portable SQL statements on the pooled DB-API connection
+(SQLAlchemy supplies the pool, the dialect and the ``connect`` settings): an ORM flush per
+transition costs more than the transition itself. ``trace`` records every statement with its
+parameters (the benchmark replays them on raw sqlite3).
+
+SQLite: WAL, ``busy_timeout``, ``foreign_keys=ON``, ``synchronous=FULL`` by default; a unit of
+work that may write begins with ``BEGIN IMMEDIATE`` (one writer at a time, waiting its turn),
+one that starts by reading begins a deferred transaction (readers never wait in WAL).
+PostgreSQL: READ COMMITTED, ``SELECT … FOR UPDATE`` to load a case for a change, ``SKIP LOCKED``
+for sweeps and the outbox. Either way ``save_case`` is ``UPDATE … WHERE id = ? AND version = ?``
+and a concurrent writer gets ``VersionConflict``, never a lost update.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.pool import StaticPool
+
+from workflow.errors import VersionConflict, WorkflowError
+from workflow.legaltime import TZ, ClockState
+from workflow.model import (
+    CaseRecord,
+    Deadline,
+    Event,
+    OutboxMessage,
+    clock_from_dict,
+    clock_to_dict,
+)
+from workflow.ports import CaseQuery, IdempotencyRecord
+
+UTC = UTC
+
+_CASE_COLS = (
+    "id, number, item_id, definition_version, state, version, org, assignee, {o_data}, {o_clocks}, "
+    "opened_at, started_on, closed_at, sla, due_at, parent_id, created_by, last_hash, seq"
+)
+_EVENT_COLS = 'case_id, seq, kind, "trigger", actor_id, at, from_state, to_state, {o_data}, prev_hash, hash'
+_DL_COLS = "case_id, clock, run, level, due_at, state, seen_at, org, item_id"
+_OUT_COLS = "id, topic, case_id, {o_payload}, created_at, attempts, state, next_attempt_at, last_error"
+
+_CASE_INS = _CASE_COLS.format(o_data="data", o_clocks="clocks")
+CASE_FIELDS = tuple(c.strip() for c in _CASE_INS.split(","))
+_EVENT_INS = _EVENT_COLS.format(o_data="data")
+
+# The statements of the hot path, written once with :named parameters (sqlite3 takes them as
+# they are; PostgreSQL gets %(name)s and CAST(… AS json) for JSON columns, see _Dialect).
+SQL = {
+    "get_case": f"SELECT {_CASE_COLS} FROM cases WHERE id = :id",
+    "add_case": (
+        f"INSERT INTO cases ({_CASE_INS}) VALUES (:id, :number, :item_id, :definition_version, "
+        ":state, :version, :org, :assignee, {data}, {clocks}, :opened_at, :started_on, :closed_at, "
+        ":sla, :due_at, :parent_id, :created_by, :last_hash, :seq)"
+    ),
+    "append_event": (
+        f"INSERT INTO events ({_EVENT_INS}) VALUES (:case_id, :seq, :kind, :trigger, :actor_id, "
+        ":at, :from_state, :to_state, {data}, :prev_hash, :hash)"
+    ),
+    "events": f"SELECT {_EVENT_COLS} FROM events WHERE case_id = :case_id ORDER BY seq",
+    "next_number": (
+        "INSERT INTO sequences (key, value) VALUES (:key, 1) "
+        "ON CONFLICT (key) DO UPDATE SET value = sequences.value + 1 RETURNING value"
+    ),
+    "dl_of_case": f"SELECT {_DL_COLS} FROM deadlines WHERE case_id = :case_id",
+    "dl_insert": (
+        f"INSERT INTO deadlines ({_DL_COLS}) VALUES (:case_id, :clock, :run, :level, :due_at, "
+        ":state, :seen_at, :org, :item_id)"
+    ),
+    "dl_set": (
+        "UPDATE deadlines SET state = :state, due_at = :due_at "
+        "WHERE case_id = :case_id AND clock = :clock AND run = :run AND level = :level"
+    ),
+    "dl_mark": (
+        "UPDATE deadlines SET state = :state, seen_at = :seen_at "
+        "WHERE case_id = :case_id AND clock = :clock AND run = :run AND level = :level"
+    ),
+    "dl_due_cases": (
+        "SELECT case_id, MIN(due_at) AS first FROM deadlines "
+        "WHERE state = 'pending' AND due_at <= :now GROUP BY case_id ORDER BY first, case_id "
+        "LIMIT :limit"
+    ),
+    "dl_pending_due": (
+        f"SELECT {_DL_COLS} FROM deadlines "
+        "WHERE case_id = :case_id AND state = 'pending' AND due_at <= :now"
+    ),
+    "dl_all": f"SELECT {_DL_COLS} FROM deadlines WHERE case_id = :case_id ORDER BY due_at, clock, level",
+    "dl_fired": (
+        f"SELECT {_DL_COLS} FROM deadlines WHERE state = 'fired' AND seen_at >= :seen_from "
+        "AND seen_at < :seen_to ORDER BY seen_at, case_id"
+    ),
+    "dl_earliest": "SELECT MIN(due_at) FROM deadlines WHERE state = 'pending'",
+    "out_insert": (
+        "INSERT INTO outbox (topic, case_id, payload, created_at, attempts, state, "
+        "next_attempt_at, last_error) VALUES (:topic, :case_id, {payload}, :created_at, "
+        ":attempts, :state, :next_attempt_at, :last_error) RETURNING id"
+    ),
+    "out_claim": (
+        f"SELECT {_OUT_COLS} FROM outbox WHERE state = 'pending' "
+        "AND COALESCE(next_attempt_at, created_at) <= :now ORDER BY id LIMIT :limit"
+    ),
+    "out_update": (
+        "UPDATE outbox SET state = :state, attempts = :attempts, "
+        "next_attempt_at = :next_attempt_at, last_error = :last_error WHERE id = :id"
+    ),
+    "out_list": f"SELECT {_OUT_COLS} FROM outbox ORDER BY id LIMIT :limit",
+    "out_list_state": f"SELECT {_OUT_COLS} FROM outbox WHERE state = :state ORDER BY id LIMIT :limit",
+    "idem_get": (
+        "SELECT key, fingerprint, case_id, {o_result}, created_at FROM idempotency WHERE key = :key"
+    ),
+    "idem_put": (
+        "INSERT INTO idempotency (key, fingerprint, case_id, result, created_at) "
+        "VALUES (:key, :fingerprint, :case_id, {result}, :created_at)"
+    ),
+}
+
+_JSON_SLOTS = ("data", "clocks", "payload", "result", "body", "holidays", "workdays")
+_JSON_OUT = ("data", "clocks", "payload", "result", "body", "holidays", "workdays")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+class _Dialect:
+    """What differs between SQLite and PostgreSQL on the DB-API level."""
+
+    name = "sqlite"
+
+    def __init__(self) -> None:
+        self.sql = {k: self.prepare(v) for k, v in SQL.items()}
+
+    def prepare(self, text: str) -> str:
+        """``{data}``: a JSON parameter; ``{o_data}``: a JSON column read as text."""
+        return text.format(**{k: ":" + k for k in _JSON_SLOTS}, **{f"o_{k}": k for k in _JSON_OUT})
+
+    # values in
+    @staticmethod
+    def ts(value: datetime | None) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    @staticmethod
+    def day(value: date) -> Any:
+        return value.isoformat()
+
+    # values out
+    @staticmethod
+    def ts_out(value: Any) -> datetime | None:
+        if value is None:
+            return None
+        return datetime.fromisoformat(value).replace(tzinfo=UTC).astimezone(TZ)
+
+    @staticmethod
+    def day_out(value: Any) -> date:
+        return date.fromisoformat(value) if isinstance(value, str) else value
+
+    def for_update(self, skip_locked: bool = False) -> str:
+        return ""
+
+
+class _Postgres(_Dialect):
+    name = "postgresql"
+
+    def prepare(self, text: str) -> str:
+        # JSON columns come back as text: one parser (and one clock cache) for both backends
+        text = text.format(
+            **{k: f"CAST(:{k} AS json)" for k in _JSON_SLOTS},
+            **{f"o_{k}": f"CAST({k} AS text)" for k in _JSON_OUT},
+        )
+        return re.sub(r"(?<!:):([a-z_][a-z0-9_]*)", r"%(\1)s", text)
+
+    @staticmethod
+    def ts(value: datetime | None) -> Any:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    @staticmethod
+    def day(value: date) -> Any:
+        return value
+
+    @staticmethod
+    def ts_out(value: Any) -> datetime | None:
+        return value.astimezone(TZ) if value is not None else None
+
+    def for_update(self, skip_locked: bool = False) -> str:
+        return " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
+
+
+class _ClockCache:
+    """Parsed clock JSON by its text (ClockState is frozen, so entries are shared safely).
+    Bounded: the engine's memory never grows with the number of cases."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._parsed: OrderedDict[str, dict[str, ClockState]] = OrderedDict()
+        self._frags: dict[ClockState, str] = {}
+        self._lock = threading.Lock()
+
+    def parse(self, text: str) -> dict[str, ClockState]:
+        with self._lock:
+            hit = self._parsed.get(text)
+            if hit is not None:
+                self._parsed.move_to_end(text)
+                return dict(hit)
+        value = {k: clock_from_dict(v) for k, v in json.loads(text).items()}
+        if self.size:
+            with self._lock:
+                self._parsed[text] = value
+                if len(self._parsed) > self.size:
+                    self._parsed.popitem(last=False)
+        return dict(value)
+
+    def __len__(self) -> int:
+        return len(self._parsed)
+
+    def dumps(self, clocks: dict[str, ClockState]) -> str:
+        """The clocks' JSON (exactly ``_dumps`` of their dicts), each clock serialised once."""
+        parts = []
+        frags = self._frags
+        for name, st in clocks.items():
+            frag = frags.get(st)
+            if frag is None:
+                frag = _dumps(clock_to_dict(st))
+                if self.size:
+                    if len(frags) >= self.size:
+                        frags.clear()
+                    frags[st] = frag
+            parts.append(f"{_dumps(name)}:{frag}")
+        return "{" + ",".join(parts) + "}"
+
+
+_UPDATES: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _is_busy(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "database is locked" in text or "database is busy" in text or "database table is locked" in text
+
+
+class SqlStore:
+    """A store on SQLite or PostgreSQL (``unit_of_work()`` opens one transaction).
+
+    ``create``: create the file and run the migrations on first use (under a lock). Otherwise a
+    database that is not at the newest schema is refused with the command that upgrades it.
+    ``synchronous``: SQLite's durability setting, ``FULL`` (default) or ``NORMAL`` (may lose the
+    last commits on power loss, never on a process crash). ``clock_cache``: parsed clock states
+    kept in memory (entries; 0 disables)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        synchronous: str = "FULL",
+        create: bool = True,
+        busy_timeout_ms: int = 30_000,
+        pool_size: int = 5,
+        clock_cache: int = 4096,
+        echo: bool = False,
+        engine_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.url = sa.engine.make_url(url)
+        if self.url.drivername in ("postgresql", "postgres"):
+            self.url = self.url.set(drivername="postgresql+psycopg")
+        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise WorkflowError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+        self.synchronous = synchronous.upper()
+        self.busy_timeout_ms = busy_timeout_ms
+        self.trace: list[tuple[str, Any]] | None = None
+        self.engine = self._make_engine(pool_size, echo, dict(engine_options or {}))
+        self.dialect: _Dialect = _Postgres() if self.is_postgres else _Dialect()
+        self._clocks = _ClockCache(clock_cache)
+        self._attached: Any = None
+        # connections kept checked out of SQLAlchemy's pool between units of work: a checkout
+        # costs more than a transition's statements
+        self._idle: list[Any] = []
+        self._keep = max(1, pool_size)
+        self._plock = threading.Lock()
+        from .migrate import ensure_schema
+
+        ensure_schema(self, create=create)
+
+    # -- connection ----------------------------------------------------------------------------
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.get_backend_name() == "postgresql"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    def _make_engine(self, pool_size: int, echo: bool, options: dict[str, Any]) -> sa.Engine:
+        if self.is_sqlite:
+            database = self.url.database or ""
+            memory = database in ("", ":memory:") or "mode=memory" in str(self.url)
+            if not memory:
+                Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+            connect_args = {"check_same_thread": False, "isolation_level": None, "timeout": self.busy_timeout_ms / 1000}
+            if memory:
+                options.setdefault("poolclass", StaticPool)
+            else:
+                options.setdefault("pool_size", pool_size)
+            engine = sa.create_engine(self.url, connect_args=connect_args, echo=echo, **options)
+            sync = self.synchronous
+            busy = self.busy_timeout_ms
+
+            @event.listens_for(engine, "connect")
+            def _on_connect(dbapi_conn: Any, record: Any) -> None:
+                dbapi_conn.isolation_level = None  # we say BEGIN ourselves
+                cur = dbapi_conn.cursor()
+                if not memory:
+                    cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute(f"PRAGMA busy_timeout={int(busy)}")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute(f"PRAGMA synchronous={sync}")
+                cur.close()
+
+            @event.listens_for(engine, "begin")
+            def _on_begin(conn: sa.Connection) -> None:
+                # ORM sessions and Alembic on this engine write safely too (no upgrade deadlock)
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+            return engine
+        if self.is_postgres:
+            options.setdefault("pool_size", pool_size)
+            options.setdefault("pool_pre_ping", True)
+            return sa.create_engine(self.url, echo=echo, **options)
+        raise WorkflowError(f"unsupported database URL {self.url.render_as_string(hide_password=True)!r}")
+
+    def _checkout(self) -> Any:
+        with self._plock:
+            if self._idle:
+                return self._idle.pop()
+        return self.engine.raw_connection()
+
+    def _checkin(self, conn: Any, healthy: bool) -> None:
+        if healthy:
+            with self._plock:
+                if len(self._idle) < self._keep:
+                    self._idle.append(conn)
+                    return
+        else:
+            conn.invalidate()
+        conn.close()
+
+    def dispose(self) -> None:
+        """Close every pooled connection (tests, forks, shutdown)."""
+        with self._plock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+        self.engine.dispose()
+
+    close = dispose
+
+    # -- the port --------------------------------------------------------------------------------
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self)
+
+    def earliest_pending_due(self) -> datetime | None:
+        with self.unit_of_work() as uow:
+            value = uow._one(self.dialect.sql["dl_earliest"], {}, write=False)
+        return self.dialect.ts_out(value[0]) if value and value[0] is not None else None
+
+    # -- definitions and calendar overrides ------------------------------------------------------
+
+    def attach(self, engine: Any) -> None:
+        """Register the engine's definitions, reload stored calendar overrides into its calendar,
+        and persist overrides loaded later (``Engine.load_calendar``)."""
+        from .registry import register_definitions, sync_calendar
+
+        register_definitions(self, engine)
+        sync_calendar(self, engine)
+        self._attached = engine
+
+    def save_calendar_override(self, override: Any) -> None:
+        from .registry import save_override
+
+        save_override(self, override)
+
+    def calendar_overrides(self) -> list[dict[str, Any]]:
+        from .registry import stored_overrides
+
+        return stored_overrides(self)
+
+
+class SqlUnitOfWork:
+    """One transaction. Leaving the ``with`` block without ``commit()`` rolls everything back."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+        self.d = store.dialect
+        self.q = store.dialect.sql
+        self._conn: Any = None
+        self._cur: Any = None
+        self._begun: str | None = None  # None | "read" | "write"
+        self._rows: dict[str, tuple[Any, ...]] = {}  # case rows as read: save_case writes the changes
+
+    # -- transaction -----------------------------------------------------------------------------
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self._conn = self.store._checkout()
+        self._cur = self._conn.cursor()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        healthy = True
+        try:
+            if self._begun is not None:
+                self._rollback()
+        except Exception:
+            healthy = False
+            raise
+        finally:
+            try:
+                self._cur.close()
+            except Exception:
+                healthy = False
+            if healthy and self.d.name == "postgresql":
+                healthy = not self._conn.dbapi_connection.closed
+            self.store._checkin(self._conn, healthy)
+            self._conn = self._cur = None
+
+    def _rollback(self) -> None:
+        self._begun = None
+        self._trace("ROLLBACK", None)
+        self._conn.rollback() if self.d.name != "sqlite" else self._cur.execute("ROLLBACK")
+
+    def _begin(self, write: bool) -> None:
+        if self._begun is not None:
+            if write and self._begun == "read" and self.d.name == "sqlite":
+                self._begun = "write"  # the first write upgrades it (or fails: VersionConflict)
+            return
+        self._begun = "write" if write else "read"
+        if self.d.name == "sqlite":
+            stmt = "BEGIN IMMEDIATE" if write else "BEGIN"
+            self._trace(stmt, None)
+            try:
+                self._cur.execute(stmt)
+            except Exception as exc:
+                self._begun = None
+                raise self._translate(exc) from exc
+
+    def commit(self) -> None:
+        if self._begun is None:
+            return
+        self._trace("COMMIT", None)
+        try:
+            if self.d.name == "sqlite":
+                self._cur.execute("COMMIT")
+            else:
+                self._conn.commit()
+        except Exception as exc:
+            raise self._translate(exc) from exc
+        finally:
+            self._begun = None
+
+    def _trace(self, sql: str, params: Any) -> None:
+        if self.store.trace is not None:
+            self.store.trace.append((sql, params))
+
+    def _translate(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, WorkflowError):
+            return exc
+        name = type(exc).__name__
+        sqlstate = getattr(exc, "sqlstate", None)
+        if sqlstate in ("40001", "40P01", "55P03") or name in (
+            "SerializationFailure", "DeadlockDetected", "LockNotAvailable"
+        ):
+            return VersionConflict(f"a concurrent writer changed the data: reload and retry ({name})")
+        if _is_busy(exc):
+            return VersionConflict("the database is busy with another writer: reload and retry")
+        return exc
+
+    def _exec(self, sql: str, params: dict[str, Any], *, write: bool) -> Any:
+        self._begin(write)
+        self._trace(sql, params)
+        try:
+            return self._cur.execute(sql, params)
+        except Exception as exc:
+            err = self._translate(exc)
+            if err is exc and _unique_violation(exc):
+                raise VersionConflict(f"a concurrent writer got there first: reload and retry ({exc})") from exc
+            if err is exc:
+                raise
+            raise err from exc
+
+    def _one(self, sql: str, params: dict[str, Any], *, write: bool) -> Any:
+        return self._exec(sql, params, write=write).fetchone()
+
+    def _all(self, sql: str, params: dict[str, Any], *, write: bool) -> list[Any]:
+        return self._exec(sql, params, write=write).fetchall()
+
+    # -- cases -----------------------------------------------------------------------------------
+
+    def _case_params(self, r: CaseRecord) -> dict[str, Any]:
+        d = self.d
+        return {
+            "id": r.id, "number": r.number, "item_id": r.item_id,
+            "definition_version": r.definition_version, "state": r.state, "version": r.version,
+            "org": r.org, "assignee": r.assignee, "data": _dumps(r.data),
+            "clocks": self.store._clocks.dumps(r.clocks),
+            "opened_at": d.ts(r.opened_at), "started_on": d.day(r.started_on),
+            "closed_at": d.ts(r.closed_at), "sla": r.sla, "due_at": d.ts(r.due_at),
+            "parent_id": r.parent_id, "created_by": r.created_by, "last_hash": r.last_hash,
+            "seq": r.seq,
+        }
+
+    def _case(self, row: Any) -> CaseRecord:
+        d = self.d
+        self._rows[row[0]] = tuple(row)
+        return CaseRecord(
+            id=row[0], number=row[1], item_id=row[2], definition_version=row[3], state=row[4],
+            version=row[5], org=row[6], assignee=row[7], data=json.loads(row[8]),
+            clocks=self.store._clocks.parse(row[9]), opened_at=d.ts_out(row[10]),  # type: ignore[arg-type]
+            started_on=d.day_out(row[11]), closed_at=d.ts_out(row[12]), sla=row[13],
+            due_at=d.ts_out(row[14]), parent_id=row[15], created_by=row[16], last_hash=row[17],
+            seq=row[18],
+        )
+
+    def get_case(self, case_id: str, *, for_update: bool = False) -> CaseRecord | None:
+        sql = self.q["get_case"] + (self.d.for_update() if for_update else "")
+        row = self._one(sql, {"id": case_id}, write=for_update)
+        return self._case(row) if row is not None else None
+
+    def lock_case(self, case_id: str) -> CaseRecord | None:
+        row = self._one(self.q["get_case"] + self.d.for_update(skip_locked=True), {"id": case_id}, write=True)
+        return self._case(row) if row is not None else None
+
+    def add_case(self, record: CaseRecord) -> None:
+        params = self._case_params(record)
+        self._exec(self.q["add_case"], params, write=True)
+        self._rows[record.id] = tuple(params.values())
+
+    def save_case(self, record: CaseRecord, expected_version: int) -> None:
+        """``UPDATE cases SET <the columns that changed> WHERE id = ? AND version = ?``: an
+        unchanged indexed column costs no index write."""
+        params = self._case_params(record)
+        old = self._rows.get(record.id)
+        if old is not None and old[5] == expected_version:
+            cols = tuple(c for c, v, o in zip(CASE_FIELDS, params.values(), old, strict=True) if v != o and c != "id")
+        else:
+            cols = CASE_FIELDS[1:]
+        if not cols:  # nothing changed: still check the version
+            cols = ("version",)
+        sql = _UPDATES.get((self.d.name, cols))
+        if sql is None:
+            sets = ", ".join(f"{c} = " + ("{" + c + "}" if c in ("data", "clocks") else f":{c}") for c in cols)
+            sql = _UPDATES[(self.d.name, cols)] = self.d.prepare(
+                f"UPDATE cases SET {sets} WHERE id = :id AND version = :expected"
+            )
+        bound = {c: params[c] for c in cols}
+        bound["id"], bound["expected"] = record.id, expected_version
+        cur = self._exec(sql, bound, write=True)
+        if cur.rowcount != 1:
+            self._rows.pop(record.id, None)
+            raise VersionConflict(f"case {record.number or record.id} changed meanwhile: reload it")
+        self._rows[record.id] = tuple(params.values())
+
+    def query_cases(self, query: CaseQuery) -> list[CaseRecord]:
+        from .query import case_query
+
+        built = case_query(query, self.d)
+        if built is None:
+            return []
+        sql, params = built
+        return [self._case(row) for row in self._all(sql, params, write=False)]
+
+    def next_number(self, key: str) -> int:
+        return int(self._one(self.q["next_number"], {"key": key}, write=True)[0])
+
+    # -- history ---------------------------------------------------------------------------------
+
+    def append_event(self, event: Event) -> None:
+        self._exec(self.q["append_event"], {
+            "case_id": event.case_id, "seq": event.seq, "kind": event.kind, "trigger": event.trigger,
+            "actor_id": event.actor_id, "at": self.d.ts(event.at), "from_state": event.from_state,
+            "to_state": event.to_state, "data": _dumps(dict(event.data)), "prev_hash": event.prev_hash,
+            "hash": event.hash,
+        }, write=True)
+
+    def _event(self, row: Any) -> Event:
+        return Event(
+            case_id=row[0], seq=row[1], kind=row[2], trigger=row[3], actor_id=row[4],
+            at=self.d.ts_out(row[5]), from_state=row[6], to_state=row[7],  # type: ignore[arg-type]
+            data=json.loads(row[8]), prev_hash=row[9], hash=row[10],
+        )
+
+    def events(self, case_id: str) -> list[Event]:
+        return [self._event(r) for r in self._all(self.q["events"], {"case_id": case_id}, write=False)]
+
+    # -- deadlines -------------------------------------------------------------------------------
+
+    def _deadline(self, row: Any) -> Deadline:
+        ts = self.d.ts_out
+        return Deadline(
+            case_id=row[0], clock=row[1], run=row[2], level=row[3], due_at=ts(row[4]),  # type: ignore[arg-type]
+            state=row[5], seen_at=ts(row[6]), org=row[7], item_id=row[8],
+        )
+
+    def replace_deadlines(self, case_id: str, wanted: Sequence[Deadline]) -> None:
+        ts = self.d.ts
+        rows = self._all(self.q["dl_of_case"], {"case_id": case_id}, write=True)
+        have = {(r[1], r[2], r[3]): (r[5], r[4]) for r in rows}  # (clock, run, level) -> (state, due)
+        keys = {(d.clock, d.run, d.level) for d in wanted}
+        sets: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        for key, (state, due) in have.items():
+            if state == "pending" and key not in keys:
+                sets.append({"state": "cancelled", "due_at": due, "case_id": case_id,
+                             "clock": key[0], "run": key[1], "level": key[2]})
+        for dl in wanted:
+            key = (dl.clock, dl.run, dl.level)
+            cur = have.get(key)
+            due = ts(dl.due_at)
+            if cur is None:
+                inserts.append({"case_id": case_id, "clock": dl.clock, "run": dl.run, "level": dl.level,
+                                "due_at": due, "state": dl.state, "seen_at": ts(dl.seen_at),
+                                "org": dl.org, "item_id": dl.item_id})
+            elif cur[0] != "fired" and (cur[0] != "pending" or cur[1] != due):
+                sets.append({"state": "pending", "due_at": due, "case_id": case_id,
+                             "clock": dl.clock, "run": dl.run, "level": dl.level})
+        for params in sets:
+            self._exec(self.q["dl_set"], params, write=True)
+        for params in inserts:
+            self._exec(self.q["dl_insert"], params, write=True)
+
+    def due_case_ids(self, now: datetime, limit: int) -> list[str]:
+        rows = self._all(self.q["dl_due_cases"], {"now": self.d.ts(now), "limit": limit}, write=True)
+        return [r[0] for r in rows]
+
+    def pending_due(self, case_id: str, now: datetime) -> list[Deadline]:
+        rows = self._all(self.q["dl_pending_due"], {"case_id": case_id, "now": self.d.ts(now)}, write=True)
+        return [self._deadline(r) for r in rows]
+
+    def mark_deadline(self, deadline: Deadline, state: str, seen_at: datetime | None) -> None:
+        self._exec(self.q["dl_mark"], {
+            "state": state, "seen_at": self.d.ts(seen_at), "case_id": deadline.case_id,
+            "clock": deadline.clock, "run": deadline.run, "level": deadline.level,
+        }, write=True)
+
+    def deadlines(self, case_id: str) -> list[Deadline]:
+        return [self._deadline(r) for r in self._all(self.q["dl_all"], {"case_id": case_id}, write=False)]
+
+    def fired_deadlines(self, seen_from: datetime, seen_to: datetime) -> list[Deadline]:
+        rows = self._all(self.q["dl_fired"], {"seen_from": self.d.ts(seen_from), "seen_to": self.d.ts(seen_to)},
+                         write=False)
+        return [self._deadline(r) for r in rows]
+
+    # -- outbox ----------------------------------------------------------------------------------
+
+    def _message(self, row: Any) -> OutboxMessage:
+        ts = self.d.ts_out
+        return OutboxMessage(
+            id=row[0], topic=row[1], case_id=row[2], payload=json.loads(row[3]),
+            created_at=ts(row[4]), attempts=row[5], state=row[6],  # type: ignore[arg-type]
+            next_attempt_at=ts(row[7]), last_error=row[8],
+        )
+
+    def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
+        ts = self.d.ts
+        for m in messages:
+            row = self._one(self.q["out_insert"], {
+                "topic": m.topic, "case_id": m.case_id, "payload": _dumps(m.payload),
+                "created_at": ts(m.created_at), "attempts": m.attempts, "state": m.state,
+                "next_attempt_at": ts(m.next_attempt_at), "last_error": m.last_error,
+            }, write=True)
+            m.id = int(row[0])
+
+    def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        sql = self.q["out_claim"] + self.d.for_update(skip_locked=True)
+        return [self._message(r) for r in self._all(sql, {"now": self.d.ts(now), "limit": limit}, write=True)]
+
+    def update_outbox(self, message: OutboxMessage) -> None:
+        self._exec(self.q["out_update"], {
+            "state": message.state, "attempts": message.attempts,
+            "next_attempt_at": self.d.ts(message.next_attempt_at), "last_error": message.last_error,
+            "id": message.id,
+        }, write=True)
+
+    def list_outbox(self, state: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+        if state is None:
+            rows = self._all(self.q["out_list"], {"limit": limit}, write=False)
+        else:
+            rows = self._all(self.q["out_list_state"], {"state": state, "limit": limit}, write=False)
+        return [self._message(r) for r in rows]
+
+    # -- idempotency -----------------------------------------------------------------------------
+
+    def get_idempotency(self, key: str) -> IdempotencyRecord | None:
+        # read as the first step of a write: take the write lock now (SQLite)
+        row = self._one(self.q["idem_get"], {"key": key}, write=True)
+        if row is None:
+            return None
+        return IdempotencyRecord(row[0], row[1], row[2], json.loads(row[3]), self.d.ts_out(row[4]))  # type: ignore[arg-type]
+
+    def put_idempotency(self, record: IdempotencyRecord) -> None:
+        self._exec(self.q["idem_put"], {
+            "key": record.key, "fingerprint": record.fingerprint, "case_id": record.case_id,
+            "result": _dumps(record.result), "created_at": self.d.ts(record.created_at),
+        }, write=True)
+
+    # -- extras (verification, tools) ------------------------------------------------------------
+
+    def iter_events(self, case_id: str | None = None, batch: int = 5000) -> Iterable[Event]:
+        """Every event (or one case's), by case then seq, read in batches (verification)."""
+        if case_id is not None:
+            yield from self.events(case_id)
+            return
+        sql = self.d.prepare(
+            f"SELECT {_EVENT_COLS} FROM events WHERE (case_id > :case_id OR "
+            "(case_id = :case_id AND seq > :seq)) ORDER BY case_id, seq LIMIT :limit"
+        )
+        last: tuple[str, int] = ("", 0)
+        while True:
+            rows = self._all(sql, {"case_id": last[0], "seq": last[1], "limit": batch}, write=False)
+            for r in rows:
+                yield self._event(r)
+            if len(rows) < batch:
+                return
+            last = (rows[-1][0], rows[-1][1])
+
+    def case_heads(self, case_id: str | None = None) -> dict[str, tuple[int, str]]:
+        """(seq, last_hash) per case, as the case rows record them."""
+        if case_id is None:
+            rows = self._all("SELECT id, seq, last_hash FROM cases", {}, write=False)
+        else:
+            rows = self._all(self.d.prepare("SELECT id, seq, last_hash FROM cases WHERE id = :id"),
+                             {"id": case_id}, write=False)
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def _unique_violation(exc: BaseException) -> bool:
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate == "23505":
+        return True
+    text = str(exc)
+    return type(exc).__name__ == "IntegrityError" and "UNIQUE constraint failed" in text
+
+
+__all__ = ["SQL", "SqlStore", "SqlUnitOfWork"]

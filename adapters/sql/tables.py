@@ -1,0 +1,250 @@
+"""The tables, as SQLModel classes (one schema for SQLite and PostgreSQL).
+
+Timestamps are timezone-aware in Python. PostgreSQL stores them as ``timestamptz``; SQLite has
+no such type, so :class:`AwareDateTime` stores UTC as ``YYYY-MM-DD HH:MM:SS.ffffff`` text (which
+sorts chronologically) and hands back Asia/Shanghai time. The store's hot path writes and reads
+the same format itself (see ``store.py``), so ORM users and the store agree.
+
+JSON columns are plain ``JSON`` (PostgreSQL ``json`` keeps the text as written). ORM users who
+change a dict in place must reassign it (or use ``MutableDict``): these columns are not
+mutation-tracked.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from workflow.legaltime import TZ
+
+UTC = UTC
+
+
+class AwareDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware Asia/Shanghai datetimes out, on every backend.
+
+    A naive value is taken as UTC (as the engine takes freezegun's naive clock)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        if dialect.name == "sqlite":
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(TZ)
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_type=AwareDateTime, nullable=nullable, index=index)
+
+
+def _case_fk() -> sa.ForeignKey:
+    # deferred: the engine appends a case's opening event before it inserts the case row
+    return sa.ForeignKey("cases.id", deferrable=True, initially="DEFERRED")
+
+
+def _json(nullable: bool = False) -> Any:
+    return Field(default=None, sa_type=sa.JSON, nullable=nullable)
+
+
+# --- the engine's tables ------------------------------------------------------------------------
+
+
+class CaseRow(SQLModel, table=True):
+    __tablename__ = "cases"
+    __table_args__ = (
+        sa.Index("ix_cases_opened", "opened_at", "id"),
+        sa.Index("ix_cases_item_state", "item_id", "state"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    number: str = Field(max_length=128, index=True)
+    item_id: str = Field(max_length=128)
+    definition_version: int
+    state: str = Field(max_length=128)  # indexed with item_id (states are per item)
+    version: int  # optimistic lock: UPDATE … WHERE version = expected
+    org: str = Field(max_length=64, index=True)
+    assignee: str | None = Field(default=None, max_length=128, index=True)
+    data: dict[str, Any] = _json()
+    clocks: dict[str, Any] = _json()
+    opened_at: datetime = _ts()
+    started_on: date
+    closed_at: datetime | None = _ts(nullable=True, index=True)
+    sla: str = Field(max_length=32, index=True)
+    due_at: datetime | None = _ts(nullable=True, index=True)
+    parent_id: str | None = Field(default=None, max_length=64, index=True)
+    created_by: str = Field(default="", max_length=128)
+    last_hash: str = Field(default="", max_length=64)
+    seq: int = 0
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(max_length=64, sa_column_args=[_case_fk()])
+    seq: int
+    kind: str = Field(max_length=64)
+    trigger: str | None = Field(default=None, max_length=128)
+    actor_id: str = Field(max_length=128)
+    at: datetime = _ts()
+    from_state: str | None = Field(default=None, max_length=128)
+    to_state: str | None = Field(default=None, max_length=128)
+    data: dict[str, Any] = _json()
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class DeadlineRow(SQLModel, table=True):
+    __tablename__ = "deadlines"
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "clock", "run", "level", name="uq_deadlines_key"),
+        sa.Index("ix_deadlines_state_due", "state", "due_at"),  # the sweep: pending and due
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(max_length=64, sa_column_args=[_case_fk()])
+    clock: str = Field(max_length=128)
+    run: int
+    level: str = Field(max_length=32)
+    due_at: datetime = _ts()
+    state: str = Field(default="pending", max_length=16)  # pending | fired | cancelled
+    seen_at: datetime | None = _ts(nullable=True, index=True)  # reports: escalations by month
+    org: str = Field(default="", max_length=64)
+    item_id: str = Field(default="", max_length=128)
+
+
+class OutboxRow(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str = Field(max_length=64)
+    case_id: str = Field(max_length=64, index=True)
+    payload: dict[str, Any] = _json()
+    created_at: datetime = _ts()
+    attempts: int = 0
+    state: str = Field(default="pending", max_length=16)  # pending | delivered | dead
+    next_attempt_at: datetime | None = _ts(nullable=True)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class IdempotencyRow(SQLModel, table=True):
+    __tablename__ = "idempotency"
+
+    key: str = Field(primary_key=True, max_length=255)
+    fingerprint: str = Field(max_length=64)
+    case_id: str = Field(max_length=64)
+    result: dict[str, Any] = _json()
+    created_at: datetime = _ts(index=True)
+
+
+class SequenceRow(SQLModel, table=True):
+    __tablename__ = "sequences"
+
+    key: str = Field(primary_key=True, max_length=255)
+    value: int = 0
+
+
+class CalendarOverrideRow(SQLModel, table=True):
+    __tablename__ = "calendar_overrides"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    source: str = Field(sa_type=sa.Text)
+    holidays: list[str] = _json()
+    workdays: list[str] = _json()
+    loaded_at: datetime = _ts()
+
+
+class DefinitionRow(SQLModel, table=True):
+    __tablename__ = "definitions"
+
+    id: str = Field(primary_key=True, max_length=128)
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    content_hash: str = Field(max_length=64)
+    body: dict[str, Any] = _json()
+    loaded_at: datetime = _ts()
+
+
+# --- tables teammates use (people, tokens, reports, attachments) -------------------------------
+
+
+class PersonRow(SQLModel, table=True):
+    __tablename__ = "people"
+
+    id: str = Field(primary_key=True, max_length=128)
+    name: str = Field(default="", max_length=255)
+    roles: list[str] = _json()
+    org: str = Field(max_length=64, index=True)
+    contacts: dict[str, Any] = _json()
+    password_hash: str | None = Field(default=None, max_length=255)
+    active: bool = True
+
+
+class ApiTokenRow(SQLModel, table=True):
+    __tablename__ = "api_tokens"
+
+    id: str = Field(primary_key=True, max_length=64)
+    token_hash: str = Field(max_length=128, unique=True)
+    user_id: str = Field(max_length=128, index=True)
+    roles: list[str] = _json()
+    org: str = Field(max_length=64)
+    created_at: datetime = _ts()
+    expires_at: datetime | None = _ts(nullable=True)
+    revoked_at: datetime | None = _ts(nullable=True)
+    note: str = Field(default="", max_length=255)
+
+
+class ReportRow(SQLModel, table=True):
+    __tablename__ = "reports"
+
+    org: str = Field(primary_key=True, max_length=64)
+    item_id: str = Field(primary_key=True, max_length=128)
+    month: str = Field(primary_key=True, max_length=7)  # YYYY-MM
+    body: dict[str, Any] = _json()
+    generated_at: datetime = _ts()
+
+
+class AttachmentRow(SQLModel, table=True):
+    __tablename__ = "attachments"
+
+    id: str = Field(primary_key=True, max_length=64)
+    case_id: str = Field(max_length=64, index=True, foreign_key="cases.id")
+    filename: str = Field(max_length=255)
+    content_type: str = Field(default="application/octet-stream", max_length=255)
+    size: int = 0
+    sha256: str = Field(max_length=64)
+    content: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    path: str | None = Field(default=None, sa_type=sa.Text)
+    uploaded_by: str = Field(max_length=128)
+    uploaded_at: datetime = _ts()
+
+
+metadata = SQLModel.metadata
+
+TABLES = (
+    "cases", "events", "deadlines", "outbox", "idempotency", "sequences", "calendar_overrides",
+    "definitions", "people", "api_tokens", "reports", "attachments",
+)
+
+__all__ = [
+    "ApiTokenRow", "AttachmentRow", "AwareDateTime", "CalendarOverrideRow", "CaseRow",
+    "DeadlineRow", "DefinitionRow", "EventRow", "IdempotencyRow", "OutboxRow", "PersonRow",
+    "ReportRow", "SequenceRow", "TABLES", "metadata",
+]

@@ -1,0 +1,123 @@
+"""What only the SQL store has: migrations, registered definitions, stored calendar overrides,
+the module entry point."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from adapters import build_engine
+from adapters.sql import HEAD, SqlStore, upgrade
+from adapters.sql.migrate import current_revision, script_head
+from adapters.sql.tables import metadata
+from tests.contract.conftest import CLERK, PLEDGE
+from workflow.errors import DefinitionError, WorkflowError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_head_constant_matches_the_scripts():
+    assert script_head() == HEAD
+
+
+def test_migrations_build_exactly_the_models(sql_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    store = SqlStore(sql_url)
+    try:
+        with store.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), metadata)
+        assert diff == []
+        assert current_revision(store.engine) == HEAD
+    finally:
+        store.dispose()
+
+
+def test_sqlite_file_created_and_migrated_on_first_use(tmp_path):
+    db = tmp_path / "sub" / "caseclock.db"
+    engine = build_engine(f"sqlite:///{db}", definitions=[PLEDGE])
+    case = engine.open_case("pledge", actor=CLERK)
+    engine.store.dispose()
+    assert db.exists()
+    again = build_engine(f"sqlite:///{db}", definitions=[PLEDGE])
+    assert again.get_case(case.id).number == case.number
+    with again.store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    again.store.dispose()
+    normal = SqlStore(f"sqlite:///{db}", synchronous="NORMAL")
+    with normal.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    normal.dispose()
+
+
+def test_unmigrated_database_is_refused_without_create(tmp_path):
+    with pytest.raises(WorkflowError, match="upgrade"):
+        SqlStore(f"sqlite:///{tmp_path / 'empty.db'}", create=False)
+    assert upgrade(f"sqlite:///{tmp_path / 'empty.db'}") == HEAD
+    SqlStore(f"sqlite:///{tmp_path / 'empty.db'}", create=False).dispose()
+
+
+def test_module_entry_point(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    up = subprocess.run([sys.executable, "-m", "adapters.sql", "upgrade", "--db", url],
+                        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert up.returncode == 0, up.stderr
+    assert HEAD in up.stdout
+    ok = subprocess.run([sys.executable, "-m", "adapters.sql", "verify", "--db", url],
+                        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "intact" in ok.stdout
+
+
+def test_definitions_registered_once_and_changes_refused(sql_url, tmp_path):
+    first = build_engine(sql_url, definitions=[PLEDGE])
+    build_engine(sql_url, definitions=[PLEDGE]).store.dispose()  # identical: a no-op
+    with first.store.unit_of_work() as uow:
+        rows = uow._all("SELECT id, version, content_hash FROM definitions", {}, write=False)
+    assert [(r[0], r[1]) for r in rows] == [("pledge", 1)]
+    changed = tmp_path / "pledge.yaml"
+    changed.write_text(PLEDGE.read_text(encoding="utf-8").replace("5 working days", "6 working days"),
+                       encoding="utf-8")
+    with pytest.raises(DefinitionError, match="pledge version 1"):
+        build_engine(sql_url, definitions=[changed])
+    # a new version is fine, and the old one stays available for the cases opened on it
+    case = first.open_case("pledge", actor=CLERK)
+    v2 = tmp_path / "v2" / "pledge.yaml"
+    v2.parent.mkdir()
+    v2.write_text(changed.read_text(encoding="utf-8").replace("version: 1", "version: 2"), encoding="utf-8")
+    newer = build_engine(sql_url, definitions=[v2])
+    assert [d.version for d in newer.definitions()] == [1, 2]
+    assert newer.fire(case.id, "accept", actor=CLERK).definition_version == 1
+    first.store.dispose()
+    newer.store.dispose()
+
+
+def test_calendar_overrides_persist(sql_url, tmp_path):
+    override = tmp_path / "2031.yaml"
+    override.write_text("year: 2031\nsource: 国务院办公厅关于2031年部分节假日安排的通知\n"
+                        "holidays: [2031-01-01, 2031-01-02]\nworkdays: [2031-01-04]\n", encoding="utf-8")
+    engine = build_engine(sql_url, definitions=[PLEDGE])
+    engine.load_calendar(override)
+    assert engine.calendar.year_status(2031) == "override"
+    later = build_engine(sql_url, definitions=[PLEDGE])  # another process, or the next start
+    assert later.calendar.year_status(2031) == "override"
+    assert later.calendar.overrides[2031].holidays == engine.calendar.overrides[2031].holidays
+    assert later.calendar.is_workday(date(2031, 1, 4)) and not later.calendar.is_workday(date(2031, 1, 2))
+    engine.store.dispose()
+    later.store.dispose()
+
+
+def test_case_numbers_are_unique_across_engines(sql_url):
+    a = build_engine(sql_url, definitions=[PLEDGE])
+    b = build_engine(sql_url, definitions=[PLEDGE])
+    numbers = {a.open_case("pledge", actor=CLERK).number for _ in range(3)}
+    numbers |= {b.open_case("pledge", actor=CLERK).number for _ in range(3)}
+    assert len(numbers) == 6
+    a.store.dispose()
+    b.store.dispose()

@@ -262,6 +262,7 @@ def blob_path(sha256: str) -> str:
 
 
 def _fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in ``path`` durable (POSIX: fsync the folder)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:  # pragma: no cover - platforms without directory handles

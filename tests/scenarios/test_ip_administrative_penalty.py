@@ -35,16 +35,16 @@ def open_lead(engine):
     })
 
 
-def investigating(engine, freezer):
-    """Lead received Mon 04-01; 立案 Wed 04-10."""
-    case = open_lead(engine)
+def investigating(engine, freezer, case=None):
+    """Lead received Mon 04-01 (or ``case``); 立案 Wed 04-10."""
+    case = case or open_lead(engine)
     freezer.move_to("2024-04-10 10:00:00+08:00")
     return walk(engine, case.id, ("file_case", LEADER, {"investigators": "张三、李四"}))
 
 
-def notified(engine, freezer):
+def notified(engine, freezer, case=None):
     """Investigation concluded Mon 05-27; notice sent Wed 05-29, received by the party Thu 05-30."""
-    case = investigating(engine, freezer)
+    case = investigating(engine, freezer, case)
     freezer.move_to("2024-05-27 10:00:00+08:00")
     walk(engine, case.id, ("conclude_investigation", EXAMINER))
     freezer.move_to("2024-05-29 10:00:00+08:00")
@@ -58,12 +58,16 @@ def test_happy_path_lead_to_served_decision(engine, freezer):
     # Mon 04-01 (04-04..04-06 off, Sun 04-07 a workday): 15 wd → 04-02, 03, 07, 08, 09, 10, 11,
     # 12, 15, 16, 17, 18, 19, 22, 23 → 04-23; commitment 10 wd → 04-16
     assert due(case, "verification") == (date(2024, 4, 23), date(2024, 4, 16))
-    case = investigating(engine, freezer)
+    case = investigating(engine, freezer, case)
     assert case.clocks["verification"].sla == "met"
     # 90 days from Wed 04-10 → Tue 07-09; commitment 60 days → Sun 06-09, then Mon 06-10 is
     # Dragon Boat: moved to Tue 06-11
     assert due(case, "handling") == (date(2024, 7, 9), date(2024, 6, 11))
-    case = notified(engine, freezer)
+    freezer.move_to("2024-05-27 10:00:00+08:00")
+    walk(engine, case.id, ("conclude_investigation", EXAMINER))
+    freezer.move_to("2024-05-29 10:00:00+08:00")
+    case = walk(engine, case.id, ("notify_intended_penalty", EXAMINER, {
+        "notice_served_on": "2024-05-30", "intended_penalty": "责令改正，罚款五万元"}))
     assert case.clocks["legal_review"].sla == "met"  # 05-27 → 05-29, well within 10 wd
     # the party's 5 wd from receipt (Thu 05-30): 05-31, 06-03, 06-04, 06-05, 06-06 → 06-06
     assert case.clocks["defence_period"].statutory_due == date(2024, 6, 6)
@@ -78,6 +82,7 @@ def test_happy_path_lead_to_served_decision(engine, freezer):
     done = walk(engine, case.id, ("serve_decision", CLERK, {"decision_served_on": "2024-06-07"}))
     assert done.state == "closed" and done.final and done.sla == "met"
     assert done.data["fine_amount"] == 50_000
+    assert engine.sweep() == []  # nothing else was left running
 
 
 @pytest.mark.freeze_time("2024-04-01 10:00:00+08:00")
@@ -155,7 +160,7 @@ def test_refused_transitions_leave_the_case_unchanged(engine, freezer):
     refused(engine, case.id, "file_case", EXAMINER, errors.Forbidden)  # 立案 is the head's
     refused(engine, case.id, "file_case", LEADER, errors.MissingData)
     refused(engine, case.id, "decide_penalty", LEADER, errors.TransitionNotAllowed)
-    case = investigating(engine, freezer)
+    investigating(engine, freezer, case)
     refused(engine, case.id, "extend", SUPERVISOR, errors.Forbidden)
     walk(engine, case.id, ("conclude_investigation", EXAMINER))
     refused(engine, case.id, "notify_intended_penalty", EXAMINER, errors.MissingData,

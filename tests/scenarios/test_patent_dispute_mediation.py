@@ -33,16 +33,16 @@ def open_request(engine):
     })
 
 
-def served(engine, freezer):
-    """Received Mon 07-01; notice served Wed 07-03, received by the respondent Thu 07-04."""
-    case = open_request(engine)
+def served(engine, freezer, case=None):
+    """Received Mon 07-01 (or ``case``); notice served Wed 07-03, received by the respondent Thu 07-04."""
+    case = case or open_request(engine)
     freezer.move_to("2024-07-03 10:00:00+08:00")
     return walk(engine, case.id, ("serve_notice", CLERK, {"served_on": "2024-07-04"}))
 
 
-def mediating(engine, freezer):
+def mediating(engine, freezer, case=None):
     """Consent received Wed 07-10; 立案 Fri 07-12."""
-    case = served(engine, freezer)
+    case = served(engine, freezer, case)
     freezer.move_to("2024-07-10 10:00:00+08:00")
     walk(engine, case.id, ("receive_consent", CLERK))
     freezer.move_to("2024-07-12 10:00:00+08:00")
@@ -54,7 +54,7 @@ def test_happy_path_to_an_agreement_copied_to_cnipa(engine, freezer):
     case = open_request(engine)
     # Mon 07-01: notice 5 wd → 07-02, 03, 04, 05, 08 → Mon 07-08; commitment 3 wd → Thu 07-04
     assert due(case, "notify") == (date(2024, 7, 8), date(2024, 7, 4))
-    case = served(engine, freezer)
+    case = served(engine, freezer, case)
     assert case.clocks["notify"].sla == "met"
     # the reply period counts from receipt (Thu 07-04): 15 days → Fri 07-19 (never compressed)
     assert case.clocks["reply_period"].statutory_due == date(2024, 7, 19)
@@ -63,7 +63,8 @@ def test_happy_path_to_an_agreement_copied_to_cnipa(engine, freezer):
     assert consent.clocks["reply_period"].sla == "met"
     # step: 立案 within 5 wd of the reply (Wed 07-10) → 07-11, 12, 15, 16, 17; commitment → 07-15
     assert due(consent, "consent_received") == (date(2024, 7, 17), date(2024, 7, 15))
-    case = mediating(engine, freezer)
+    freezer.move_to("2024-07-12 10:00:00+08:00")
+    case = walk(engine, case.id, ("file_case", EXAMINER, {"mediation_date": "2024-07-19"}))
     assert case.clocks["consent_received"].sla == "met"
     # 2 months from Fri 07-12 → Thu 09-12; 62 natural days, commitment floor(2/3 × 62) = 41 → 08-22
     assert due(case, "handling") == (date(2024, 9, 12), date(2024, 8, 22))
@@ -74,6 +75,7 @@ def test_happy_path_to_an_agreement_copied_to_cnipa(engine, freezer):
     freezer.move_to("2024-08-22 10:00:00+08:00")
     done = walk(engine, case.id, ("close_agreement", CLERK))
     assert done.state == "agreement_closed" and done.final and done.sla == "met"
+    assert engine.sweep() == []  # nothing else was left running
 
 
 @pytest.mark.freeze_time("2024-07-01 10:00:00+08:00")

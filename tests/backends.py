@@ -44,14 +44,15 @@ def pg_execute(url: str, sql: str) -> None:
 class PgSchema:
     """A fresh schema for this test session, migrated once, emptied before each test."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, *, migrate: bool = True) -> None:
         self.base = base
         self.schema = f"cc_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         pg_execute(base, f"CREATE SCHEMA {self.schema}")
         self.url = with_schema(base, self.schema)
-        from adapters.sql import upgrade
+        if migrate:
+            from adapters.sql import upgrade
 
-        upgrade(self.url)
+            upgrade(self.url)
 
     def empty(self) -> None:
         from adapters.sql.tables import TABLES

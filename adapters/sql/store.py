@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -91,6 +91,10 @@ SQL = {
         "SELECT case_id, MIN(due_at) AS first FROM deadlines "
         "WHERE state = 'pending' AND due_at <= :now GROUP BY case_id ORDER BY first, case_id "
         "LIMIT :limit"
+    ),
+    "dl_due_rows": (  # issue 6: index order, no GROUP BY (see due_case_ids)
+        "SELECT case_id FROM deadlines WHERE state = 'pending' AND due_at <= :now "
+        "ORDER BY due_at LIMIT :limit"
     ),
     "dl_pending_due": (
         f"SELECT {_DL_COLS} FROM deadlines "
@@ -210,7 +214,7 @@ class _ClockCache:
     def __init__(self, size: int) -> None:
         self.size = size
         self._parsed: OrderedDict[str, dict[str, ClockState]] = OrderedDict()
-        self._frags: dict[ClockState, str] = {}
+        self._frags: dict[int, tuple[ClockState, str]] = {}
         self._lock = threading.Lock()
 
     def parse(self, text: str) -> dict[str, ClockState]:
@@ -231,17 +235,20 @@ class _ClockCache:
         return len(self._parsed)
 
     def dumps(self, clocks: dict[str, ClockState]) -> str:
-        """The clocks' JSON (exactly ``_dumps`` of their dicts), each clock serialised once."""
+        """The clocks' JSON (exactly ``_dumps`` of their dicts), each clock object serialised
+        once: looked up by identity (a clock the engine left alone is the very object parsed)."""
         parts = []
         frags = self._frags
         for name, st in clocks.items():
-            frag = frags.get(st)
-            if frag is None:
+            hit = frags.get(id(st))
+            if hit is not None and hit[0] is st:
+                frag = hit[1]
+            else:
                 frag = _dumps(clock_to_dict(st))
                 if self.size:
                     if len(frags) >= self.size:
                         frags.clear()
-                    frags[st] = frag
+                    frags[id(st)] = (st, frag)
             parts.append(f"{_dumps(name)}:{frag}")
         return "{" + ",".join(parts) + "}"
 
@@ -459,7 +466,7 @@ class SqlUnitOfWork:
                 self._cur.execute(stmt)
             except Exception as exc:
                 self._begun = None
-                raise self._translate(exc) from exc
+                self._reraise(exc)
 
     def commit(self) -> None:
         if self._begun is None:
@@ -471,13 +478,20 @@ class SqlUnitOfWork:
             else:
                 self._conn.commit()
         except Exception as exc:
-            raise self._translate(exc) from exc
+            self._reraise(exc)
         finally:
             self._begun = None
 
     def _trace(self, sql: str, params: Any) -> None:
         if self.store.trace is not None:
             self.store.trace.append((sql, params))
+
+    def _reraise(self, exc: BaseException) -> NoReturn:
+        """Raise what ``exc`` means to the engine (VersionConflict for lost races), else ``exc``."""
+        err = self._translate(exc)
+        if err is exc:
+            raise exc
+        raise err from exc
 
     def _translate(self, exc: BaseException) -> BaseException:
         if isinstance(exc, WorkflowError):
@@ -490,6 +504,8 @@ class SqlUnitOfWork:
             return VersionConflict(f"a concurrent writer changed the data: reload and retry ({name})")
         if _is_busy(exc):
             return VersionConflict("the database is busy with another writer: reload and retry")
+        if _unique_violation(exc):  # two writers appended the same event, number or key
+            return VersionConflict(f"a concurrent writer got there first: reload and retry ({exc})")
         return exc
 
     def _exec(self, sql: str, params: dict[str, Any], *, write: bool) -> Any:
@@ -498,12 +514,15 @@ class SqlUnitOfWork:
         try:
             return self._cur.execute(sql, params)
         except Exception as exc:
-            err = self._translate(exc)
-            if err is exc and _unique_violation(exc):
-                raise VersionConflict(f"a concurrent writer got there first: reload and retry ({exc})") from exc
-            if err is exc:
-                raise
-            raise err from exc
+            self._reraise(exc)
+
+    def _exec_many(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        self._begin(True)
+        self._trace(sql, rows)
+        try:
+            self._cur.executemany(sql, rows)
+        except Exception as exc:
+            self._reraise(exc)
 
     def _one(self, sql: str, params: dict[str, Any], *, write: bool) -> Any:
         return self._exec(sql, params, write=write).fetchone()
@@ -640,18 +659,25 @@ class SqlUnitOfWork:
             elif cur[0] != "fired" and (cur[0] != "pending" or cur[1] != due):
                 sets.append({"state": "pending", "due_at": due, "case_id": case_id,
                              "clock": dl.clock, "run": dl.run, "level": dl.level})
-        for params in sets:
-            self._exec(self.q["dl_set"], params, write=True)
-        for params in inserts:
-            self._exec(self.q["dl_insert"], params, write=True)
+        if sets:
+            self._exec_many(self.q["dl_set"], sets)
+        if inserts:
+            self._exec_many(self.q["dl_insert"], inserts)
 
     def due_case_ids(self, now: datetime, limit: int) -> list[str]:
-        rows = self._all(self.q["dl_due_cases"], {"now": self.d.ts(now), "limit": limit}, write=True)
-        return [r[0] for r in rows]
+        # issue 6 (deadline storm): walk ix_deadlines_state_due in order and stop after a few
+        # rows a case; GROUP BY case_id sorted every due row on each batch (O(N) a batch).
+        rows = self._all(self.q["dl_due_rows"], {"now": self.d.ts(now), "limit": limit * 4}, write=True)
+        return list(dict.fromkeys(r[0] for r in rows))[:limit]
 
     def pending_due(self, case_id: str, now: datetime) -> list[Deadline]:
-        rows = self._all(self.q["dl_pending_due"], {"case_id": case_id, "now": self.d.ts(now)}, write=True)
-        return [self._deadline(r) for r in rows]
+        # issue 6 (deadline storm): read the case's rows through the unique (case_id, …) index
+        # and filter here. With "state = 'pending' AND due_at <= :now" in the WHERE clause SQLite's
+        # planner picks ix_deadlines_state_due and scans every due row for each case: O(N²) when
+        # N deadlines fall due at once.
+        rows = self._all(self.q["dl_of_case"], {"case_id": case_id}, write=True)
+        due = (self._deadline(r) for r in rows if r[5] == "pending")
+        return [d for d in due if d.due_at <= now]
 
     def mark_deadline(self, deadline: Deadline, state: str, seen_at: datetime | None) -> None:
         self._exec(self.q["dl_mark"], {

@@ -1,28 +1,75 @@
-"""The ``caseclock`` command line."""
+"""The ``caseclock`` command line.
+
+Every command that touches a database takes ``--db URL`` (default: ``$CASECLOCK_DB``, else the
+SQLite file ``caseclock.db`` in the working folder; a bare path means a SQLite file) and
+``--definitions PATH`` (repeatable; default: ``$CASECLOCK_DEFINITIONS``, else the bundled ones).
+Exit codes: 0 done, 1 refused or failed (the reason is printed), 2 wrong usage.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from adapters import build_engine, bundled_definitions
+from workflow.engine import Engine
 from workflow.errors import DefinitionError, WorkflowError
 from workflow.legaltime import ClockKind
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="caseclock: legal-time workflow engine for IP offices")
+token_app = typer.Typer(no_args_is_help=True, help="API tokens: create, revoke, list")
+calendar_app = typer.Typer(no_args_is_help=True, help="the working-day calendar: status, load an override")
+user_app = typer.Typer(no_args_is_help=True, help="the directory of people who are notified")
+db_app = typer.Typer(no_args_is_help=True, help="the database schema")
+audit_app = typer.Typer(no_args_is_help=True, help="tamper evidence of the case histories")
+app.add_typer(token_app, name="token")
+app.add_typer(calendar_app, name="calendar")
+app.add_typer(user_app, name="user")
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+
 console = Console()
 err = Console(stderr=True)
 
+DEFAULT_DB = "sqlite:///caseclock.db"
+
 DefinitionsOpt = Annotated[
     list[Path] | None,
-    typer.Option("--definitions", "-d", help="definition files or folders (repeatable); default: the bundled ones"),
+    typer.Option("--definitions", "-d", help="definition files or folders (repeatable); default: $CASECLOCK_DEFINITIONS or the bundled ones"),
 ]
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", help=f"database URL (sqlite:///file.db, postgresql+psycopg://…, memory://) or a SQLite file; default: $CASECLOCK_DB or {DEFAULT_DB}"),
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(fn: F) -> F:
+    """Print refusals as one red line and exit 1 (no traceback for a user's mistake)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DefinitionError as exc:
+            err.print(f"[red]invalid[/red] {exc}", markup=True, highlight=False)
+        except (WorkflowError, ValueError, OSError) as exc:
+            err.print(f"[red]error[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(1)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _definitions(paths: list[Path] | None) -> list[Path] | None:
@@ -30,6 +77,25 @@ def _definitions(paths: list[Path] | None) -> list[Path] | None:
         return paths
     env = os.environ.get("CASECLOCK_DEFINITIONS")
     return [Path(p) for p in env.split(os.pathsep) if p] if env else None
+
+
+def db_url(db: str | None) -> str:
+    url = db or os.environ.get("CASECLOCK_DB") or DEFAULT_DB
+    if "://" not in url:  # a bare path: a SQLite file
+        url = f"sqlite:///{url}"
+    return url
+
+
+def _engine(db: str | None, definitions: list[Path] | None = None, **kw: Any) -> Engine:
+    return build_engine(db_url(db), definitions=_definitions(definitions), **kw)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=False)
+
+
+# --- definitions ----------------------------------------------------------------------------------
 
 
 @app.command()
@@ -45,13 +111,10 @@ def validate(definitions: DefinitionsOpt = None) -> None:
 
 
 @app.command()
+@friendly
 def items(definitions: DefinitionsOpt = None) -> None:
     """List the loaded items and case types with their statutory limits and commitments."""
-    try:
-        engine = build_engine("memory://", definitions=_definitions(definitions))
-    except WorkflowError as exc:
-        err.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(1) from None
+    engine = build_engine("memory://", definitions=_definitions(definitions))
     table = Table(title=f"caseclock: {len(engine.definitions())} definitions from {_definitions(definitions) or bundled_definitions()}")
     for col in ("id", "v", "名称", "kind", "clock", "法定时限", "承诺时限", "status"):
         table.add_column(col)
@@ -73,6 +136,455 @@ def items(definitions: DefinitionsOpt = None) -> None:
             )
             first = False
     console.print(table)
+
+
+@app.command()
+@friendly
+def diagram(
+    item: Annotated[str, typer.Argument(help="the item or case type id")],
+    version: Annotated[int | None, typer.Option(help="a definition version (default: the newest)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="write to this file instead of printing")] = None,
+    definitions: DefinitionsOpt = None,
+) -> None:
+    """Print a definition as a Mermaid state diagram (states, transitions, pauses, clocks)."""
+    from workflow.diagram import mermaid
+
+    engine = build_engine("memory://", definitions=_definitions(definitions))
+    text = mermaid(engine.definition(item, version))
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        err.print(f"wrote {out}")
+    else:
+        sys.stdout.write(text)
+
+
+# --- the service ------------------------------------------------------------------------------------
+
+
+def _jwt_settings(keys: list[Path] | None, issuer: str | None, audience: str | None) -> Any:
+    from api.auth import JwtSettings
+
+    paths = list(keys or [])
+    env_keys = os.environ.get("CASECLOCK_JWT_KEYS")
+    if not paths and env_keys:
+        paths = [Path(p) for p in env_keys.split(os.pathsep) if p]
+    material = [p.read_text(encoding="utf-8") for p in paths]
+    secret = os.environ.get("CASECLOCK_JWT_SECRET")
+    if secret:
+        material.append(secret)
+    if not material:
+        return None
+    return JwtSettings(
+        keys=tuple(material),
+        issuer=issuer or os.environ.get("CASECLOCK_JWT_ISSUER") or None,
+        audience=audience or os.environ.get("CASECLOCK_JWT_AUDIENCE") or None,
+    )
+
+
+def directory_for(engine: Engine) -> Any:
+    """The people directory of the engine's database (memory for ``memory://``)."""
+    from adapters import directory as d
+
+    sql = getattr(d, "SqlDirectory", None)
+    if sql is not None and hasattr(engine.store, "dialect"):
+        return sql(engine.store)
+    return d.MemoryDirectory()
+
+
+def start_scheduler(engine: Engine) -> Any:
+    """APScheduler wake-ups, sweeps, outbox delivery (log notifier), monthly report, digest."""
+    from adapters.notify import DailyDigest, LogNotifier, OutboxDelivery
+    from adapters.reports import ReportService
+    from adapters.scheduler import Scheduler, SchedulerSettings
+
+    people = directory_for(engine)
+    delivery = OutboxDelivery(engine.store, people, [LogNotifier()], orgs=engine.orgs, now=engine.now)
+    sched = Scheduler(engine, SchedulerSettings.from_env(), delivery=delivery,
+                      reports=ReportService(engine), digest=DailyDigest(engine, people))
+    sched.start()
+    return sched
+
+
+@app.command()
+@friendly
+def serve(
+    db: DbOpt = None,
+    definitions: DefinitionsOpt = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    scheduler: Annotated[bool, typer.Option(help="run the deadline scheduler in this process")] = True,
+    jwt_key: Annotated[list[Path] | None, typer.Option(help="SSO: a PEM public key file (repeatable; $CASECLOCK_JWT_KEYS)")] = None,
+    jwt_issuer: Annotated[str | None, typer.Option(help="SSO: the expected issuer ($CASECLOCK_JWT_ISSUER)")] = None,
+    jwt_audience: Annotated[str | None, typer.Option(help="SSO: the expected audience ($CASECLOCK_JWT_AUDIENCE)")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Serve the JSON API (and start the scheduler) on HOST:PORT."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import ApiSettings
+
+    engine = _engine(db, definitions)
+    settings = ApiSettings(jwt=_jwt_settings(jwt_key, jwt_issuer, jwt_audience))
+    web = create_app(engine, settings)
+    sched = start_scheduler(engine) if scheduler else None
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    err.print(f"caseclock serving {db_url(db)} on [bold]http://{shown}:{port}/[/bold]  "
+              f"(API docs http://{shown}:{port}/docs, health /api/health)")
+    try:
+        uvicorn.run(web, host=host, port=port, log_level=log_level)
+    finally:
+        if sched is not None:
+            sched.shutdown()
+
+
+@app.command()
+@friendly
+def demo(
+    db: DbOpt = None,
+    definitions: DefinitionsOpt = None,
+    cases: Annotated[int, typer.Option(help="how many cases to open")] = 150,
+    days: Annotated[int, typer.Option(help="open window items over this many past days (disputes over 3×)")] = 45,
+    seed: Annotated[int, typer.Option(help="random seed")] = 7,
+    tokens: Annotated[bool, typer.Option(help="create demo API tokens and print them")] = True,
+) -> None:
+    """Fill a database with realistic cases across orgs and items, opened in the past, then sweep
+    at the real now so the board shows yellow and red."""
+    from api.demo import SimClock, fill
+
+    clock = SimClock()
+    engine = _engine(db, definitions, now=clock)
+    with _progress() as bar:
+        task = bar.add_task("opening and advancing cases", total=cases)
+        result = fill(engine, clock, count=cases, days=days, seed=seed,
+                      progress=lambda n: bar.update(task, completed=n))
+    console.print(f"opened {result.opened} cases, fired {result.transitions} transitions, "
+                  f"{result.escalations} escalations; by org: "
+                  + ", ".join(f"{engine.orgs.name(o)} {n}" for o, n in sorted(result.by_org.items())))
+    for problem in result.errors[:5]:
+        err.print(f"[yellow]skipped[/yellow] {problem}")
+    _board_table(engine)
+    if tokens:
+        from api.auth import issue_token
+        from api.tokens import tokens_for
+
+        console.print("demo API tokens (shown once; `caseclock token create` makes more):")
+        for user, roles, org in (
+            ("wang.clerk", "clerk", "420100"), ("li.examiner", "examiner", "420100"),
+            ("zhao.supervisor", "supervisor", "420100"), ("chen.leader", "leader", "420000"),
+            ("yc.clerk", "clerk", "420500"), ("admin", "admin", "420000"),
+        ):
+            token, _ = issue_token(tokens_for(engine), user=user, roles=roles, org=org, now=engine.now(),
+                                   orgs=engine.orgs, name="demo")
+            typer.echo(f"  {user:<16} {roles:<11} {org} {engine.orgs.name(org)}\n    {token}")
+    console.print(f"next: caseclock serve --db {db_url(db)}")
+
+
+def _board_table(engine: Engine) -> None:
+    from workflow.ports import CaseQuery
+
+    with engine.store.unit_of_work() as uow:
+        rows = uow.query_cases(CaseQuery(open=True))
+    counts: dict[str, dict[str, int]] = {}
+    for r in rows:
+        level = r.sla if r.sla in ("on_track", "warning", "overdue", "over_statutory") else "on_track"
+        counts.setdefault(r.org, dict.fromkeys(("on_track", "warning", "overdue", "over_statutory"), 0))[level] += 1
+    table = Table(title="open cases by SLA level")
+    for col, style in (("org", ""), ("on_track", "green"), ("warning", "yellow"), ("overdue", "red"),
+                       ("over_statutory", "bold red")):
+        table.add_column(col, style=style)
+    for org, c in sorted(counts.items()):
+        table.add_row(f"{org} {engine.orgs.name(org)}", *(str(v) for v in c.values()))
+    console.print(table)
+
+
+@app.command()
+@friendly
+def sweep(db: DbOpt = None, definitions: DefinitionsOpt = None) -> None:
+    """Fire every escalation that has come due (what the scheduler does every minute)."""
+    engine = _engine(db, definitions)
+    fired = engine.sweep()
+    table = Table(title=f"{len(fired)} escalations")
+    for col in ("case", "org", "item", "clock", "level", "due", "seen"):
+        table.add_column(col)
+    for e in fired[:200]:
+        table.add_row(e.number, e.org, e.item_id, e.clock, e.level, e.due.isoformat(timespec="minutes"),
+                      e.seen.isoformat(timespec="seconds"))
+    console.print(table)
+    if len(fired) > 200:
+        console.print(f"… and {len(fired) - 200} more")
+
+
+@app.command()
+@friendly
+def report(
+    month: Annotated[str | None, typer.Option(help="YYYY-MM (default: last month)")] = None,
+    db: DbOpt = None,
+    definitions: DefinitionsOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json, csv or xlsx")] = "table",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="write to this file (xlsx needs it)")] = None,
+    org: Annotated[str, typer.Option(help="the org whose lines the table shows")] = "420000",
+) -> None:
+    """Generate (and store) the monthly report; print it or export it."""
+    from adapters.reports import ReportService, to_csv, to_json, to_xlsx
+    from adapters.scheduler import previous_month
+
+    engine = _engine(db, definitions)
+    if month is None:
+        year, mon = previous_month(engine.today())
+    else:
+        try:
+            year, mon = (int(x) for x in month.split("-"))
+            datetime(year, mon, 1)
+        except ValueError:
+            raise ValueError(f"--month must be YYYY-MM, got {month!r}") from None
+    rep = ReportService(engine).generate(year, mon)
+    if fmt == "xlsx":
+        target = out or Path(f"caseclock-report-{rep.month}.xlsx")
+        to_xlsx(rep, target)
+        console.print(f"wrote {target}")
+        return
+    if fmt in ("json", "csv"):
+        text = to_json(rep) if fmt == "json" else to_csv(rep)
+        if out is not None:
+            out.write_text(text, encoding="utf-8")
+            console.print(f"wrote {out}")
+        else:
+            sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
+        return
+    if fmt != "table":
+        raise ValueError(f"--format must be table, json, csv or xlsx, not {fmt!r}")
+    table = Table(title=f"{rep.month} {engine.orgs.name(org)}（合计）")
+    keys = ("opened", "closed", "on_time_rate", "commitment_rate", "early_rate", "avg_compression", "open_breaches")
+    table.add_column("事项")
+    for k in ("新收", "办结", "按时办结率", "承诺内办结率", "提前办结率", "用时比", "超期未结"):
+        table.add_column(k, justify="right")
+    for line in rep.lines:
+        if line.org != org or line.scope != "total":
+            continue
+        cells = []
+        for k in keys:
+            v = line.measures.get(k)
+            cells.append("—" if v is None else f"{v:.1%}" if k.endswith("rate") or k == "avg_compression" else str(v))
+        table.add_row(line.item_name, *cells)
+    console.print(table)
+
+
+# --- calendar ---------------------------------------------------------------------------------------
+
+
+@calendar_app.command("status")
+@friendly
+def calendar_status(db: DbOpt = None, definitions: DefinitionsOpt = None) -> None:
+    """Which years are official, overridden by the office, or provisional (weekends only)."""
+    from api.views import calendar_view
+
+    engine = _engine(db, definitions)
+    info = calendar_view(engine, engine.today())
+    console.print(f"official: {_years(info['known'])}")
+    console.print(f"overridden: {_years(info['overridden'])}")
+    console.print(f"provisional: {_years(info['provisional'])}")
+    for y, src in info["overrides"].items():
+        console.print(f"  {y}: {src}")
+    for w in info["warnings"]:
+        err.print(f"[yellow]warning[/yellow] {w}")
+
+
+def _years(years: list[int]) -> str:
+    if not years:
+        return "—"
+    runs, start, prev = [], years[0], years[0]
+    for y in [*years[1:], None]:
+        if y is not None and y == prev + 1:
+            prev = y
+            continue
+        runs.append(str(start) if start == prev else f"{start}–{prev}")
+        if y is not None:
+            start = prev = y
+    return ", ".join(runs)
+
+
+@calendar_app.command("load")
+@friendly
+def calendar_load(
+    file: Annotated[Path, typer.Argument(help="an override file (year, source, holidays, workdays)")],
+    db: DbOpt = None,
+    definitions: DefinitionsOpt = None,
+) -> None:
+    """Load one year's official notice; open cases whose deadlines move are recomputed (audited)."""
+    engine = _engine(db, definitions)
+    changed = engine.load_calendar(file)
+    console.print(f"loaded {file}; {len(changed)} open case(s) recomputed")
+
+
+# --- tokens -----------------------------------------------------------------------------------------
+
+
+@token_app.command("create")
+@friendly
+def token_create(
+    user: Annotated[str, typer.Option(help="the user id the token acts as")],
+    roles: Annotated[str, typer.Option(help="comma-separated: clerk, examiner, supervisor, leader, admin, system")],
+    org: Annotated[str, typer.Option(help="the org code, e.g. 420100 (Wuhan)")],
+    db: DbOpt = None,
+    name: Annotated[str, typer.Option(help="a note: what the token is for")] = "",
+    expires_days: Annotated[int | None, typer.Option(help="expire after this many days")] = None,
+) -> None:
+    """Create an API token. The token is printed once, as the last line of the output."""
+    from api.auth import issue_token
+    from api.tokens import tokens_for
+
+    engine = _engine(db)
+    now = engine.now()
+    expires = now + timedelta(days=expires_days) if expires_days else None
+    token, info = issue_token(tokens_for(engine), user=user, roles=roles, org=org, now=now,
+                              orgs=engine.orgs, name=name, expires_at=expires)
+    typer.echo(f"token {info.id} for {info.user} ({', '.join(info.roles)}) in {info.org} "
+               f"{engine.orgs.name(info.org)}; keep it secret, it is shown only once:")
+    typer.echo(token)
+
+
+@token_app.command("revoke")
+@friendly
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="the token's id (see `caseclock token list`)")],
+    db: DbOpt = None,
+) -> None:
+    """Revoke a token: requests carrying it are refused from now on."""
+    from api.tokens import tokens_for
+
+    engine = _engine(db)
+    if not tokens_for(engine).revoke_token(token_id, engine.now()):
+        raise ValueError(f"no active token {token_id!r}")
+    console.print(f"revoked {token_id}")
+
+
+@token_app.command("list")
+@friendly
+def token_list(
+    db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List tokens (never the secrets)."""
+    from api.tokens import tokens_for
+
+    engine = _engine(db)
+    found = tokens_for(engine).list_tokens()
+    if as_json:
+        typer.echo(json.dumps([t.to_dict() for t in found], ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{len(found)} API tokens")
+    for col in ("id", "user", "roles", "org", "name", "created", "expires", "revoked"):
+        table.add_column(col)
+    for t in found:
+        table.add_row(t.id, t.user, ",".join(t.roles), t.org, t.name, t.created_at.isoformat(timespec="minutes"),
+                      t.expires_at.isoformat(timespec="minutes") if t.expires_at else "",
+                      t.revoked_at.isoformat(timespec="minutes") if t.revoked_at else "")
+    console.print(table)
+
+
+# --- the directory of people -------------------------------------------------------------------------
+
+
+@user_app.command("list")
+@friendly
+def user_list(db: DbOpt = None, org: Annotated[str | None, typer.Option(help="only this org")] = None) -> None:
+    """People, their roles, org and contacts."""
+    people = [p for p in directory_for(_engine(db)).all() if org is None or p.org == org]
+    table = Table(title=f"{len(people)} people")
+    for col in ("id", "name", "roles", "org", "contacts", "active"):
+        table.add_column(col)
+    for p in people:
+        table.add_row(p.id, p.name, ",".join(sorted(p.roles)), p.org,
+                      " ".join(f"{k}:{v}" for k, v in p.contacts.items()), "yes" if p.active else "no")
+    console.print(table)
+
+
+@user_app.command("add")
+@friendly
+def user_add(
+    user_id: Annotated[str, typer.Argument(help="the person's id (the user id of their tokens)")],
+    roles: Annotated[str, typer.Option(help="comma-separated roles")],
+    org: Annotated[str, typer.Option(help="org code")],
+    name: Annotated[str, typer.Option(help="display name")] = "",
+    email: Annotated[str | None, typer.Option()] = None,
+    webhook: Annotated[str | None, typer.Option()] = None,
+    phone: Annotated[str | None, typer.Option()] = None,
+    db: DbOpt = None,
+) -> None:
+    """Add or replace a person."""
+    from adapters.directory import person_from_dict
+    from api.auth import parse_roles
+
+    engine = _engine(db)
+    if org not in engine.orgs:
+        raise ValueError(f"unknown org {org!r}")
+    contacts = {k: v for k, v in (("email", email), ("webhook", webhook), ("phone", phone)) if v}
+    person = person_from_dict({"id": user_id, "name": name, "roles": list(parse_roles(roles)), "org": org,
+                               "contacts": contacts})
+    directory_for(engine).put(person)
+    console.print(f"saved {person.id} ({', '.join(sorted(person.roles))}) in {org}")
+
+
+@user_app.command("remove")
+@friendly
+def user_remove(user_id: Annotated[str, typer.Argument()], db: DbOpt = None) -> None:
+    """Remove a person from the directory."""
+    people = directory_for(_engine(db))
+    if people.get(user_id) is None:
+        raise ValueError(f"no person {user_id!r}")
+    people.remove(user_id)
+    console.print(f"removed {user_id}")
+
+
+@user_app.command("load")
+@friendly
+def user_load(
+    file: Annotated[Path, typer.Argument(help="a people YAML file (people: [{id, name, roles, org, contacts}])")],
+    db: DbOpt = None,
+    deactivate_missing: Annotated[bool, typer.Option(help="mark people not in the file inactive")] = False,
+) -> None:
+    """Load the directory from a YAML file (configuration is the source of truth)."""
+    from adapters.directory import load_people, sync
+
+    people = load_people(file)
+    sync(directory_for(_engine(db)), people, deactivate_missing=deactivate_missing)
+    console.print(f"loaded {len(people)} people from {file}")
+
+
+# --- database and audit -----------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade(db: DbOpt = None) -> None:
+    """Create the database or migrate it to the newest schema (safe to run from several hosts)."""
+    from adapters.sql import upgrade
+
+    url = db_url(db)
+    if url.startswith("memory://"):
+        raise ValueError("memory:// has no schema to upgrade")
+    revision = upgrade(url)
+    console.print(f"{url}: schema at revision {revision}")
+
+
+@audit_app.command("verify")
+@friendly
+def audit_verify(
+    db: DbOpt = None,
+    case: Annotated[str | None, typer.Option(help="verify this case only")] = None,
+) -> None:
+    """Check every case's hash-chained history; print the first broken link of each (exit 1)."""
+    from adapters.sql import verify_history
+
+    engine = _engine(db)
+    with err.status("verifying the history chains…"):
+        broken = verify_history(engine.store, case)
+    if broken:
+        for b in broken:
+            err.print(f"[red]broken[/red] {b}")
+        raise typer.Exit(1)
+    console.print("[green]intact[/green]: every case's history verifies")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,0 +1,197 @@
+"""Demo data: realistic cases across orgs and items, opened in the past, so the board has colour.
+
+No frozen time: the engine is built with a ``now`` function (:class:`SimClock`) that the filler
+moves into the past to open and advance each case; at the end the clock returns to the real now
+and one sweep fires every escalation that came due meanwhile (yellow and red on the board).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from workflow.definition import Definition, FieldSpec
+from workflow.engine import Engine
+from workflow.errors import WorkflowError
+from workflow.legaltime import TZ
+from workflow.model import Actor
+
+# (org, weight): Wuhan busiest, then Yichang, Xiangyang, the province itself, Jingzhou, Huangshi
+ORGS = (("420100", 8), ("420500", 4), ("420600", 3), ("420000", 2), ("421000", 2), ("420200", 1))
+# service items are most of a window's work; disputes are fewer and longer
+ITEM_WEIGHTS = {
+    "patent_pledge_registration": 6, "trademark_pledge_registration": 3, "patent_license_filing": 5,
+    "patent_right_transfer_filing": 4, "fast_pre_examination": 3, "patent_transfer_and_pledge": 1,
+    "patent_dispute_mediation": 2, "patent_infringement_adjudication": 1, "pre_litigation_mediation": 1,
+    "judicial_confirmation": 1, "rights_protection_assistance": 2, "ip_administrative_penalty": 1,
+}
+STAFF_ROLES = ("clerk", "examiner", "supervisor", "leader")
+_RARE = ("withdraw", "refuse", "revoke", "not_file", "uphold", "objection", "suspend", "extend",
+         "lapse", "correct", "transfer", "fail")
+COMPANIES = (
+    "武汉光谷智能装备有限公司", "宜昌三峡新材料股份有限公司", "襄阳汽车零部件有限公司",
+    "湖北楚天生物科技有限公司", "荆州长江农业机械有限公司", "黄石华新精密制造有限公司",
+    "武汉东湖光电子有限公司", "湖北省科技融资担保有限公司", "中国银行湖北省分行",
+    "招商银行武汉分行", "汉口银行光谷支行", "宜昌农村商业银行",
+)
+PEOPLE = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴婷")
+
+
+class SimClock:
+    """``now()`` for ``build_engine``: the simulated instant while set, else the real time."""
+
+    def __init__(self) -> None:
+        self.at: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.at if self.at is not None else datetime.now(TZ)
+
+
+@dataclass
+class DemoResult:
+    opened: int = 0
+    transitions: int = 0
+    escalations: int = 0
+    by_org: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def _working_time(rng: random.Random, day: date) -> datetime:
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(rng.randint(9, 16), rng.randint(0, 59)), TZ)
+
+
+def _value(rng: random.Random, spec: FieldSpec, today: date) -> Any:
+    n = spec.name
+    if spec.type == "choice":
+        return rng.choice(spec.choices)
+    if spec.type == "date":
+        if "hearing" in n or "deadline" in n:
+            return (today + timedelta(days=rng.randint(5, 15))).isoformat()
+        return (today - timedelta(days=rng.randint(0, 2))).isoformat()
+    if spec.type == "integer":
+        return rng.randint(1, 12)
+    if spec.type in ("number", "money"):
+        return rng.randrange(50, 5000) * 10_000
+    if spec.type == "boolean":
+        return rng.random() < 0.7
+    if any(k in n for k in ("pledgor", "pledgee", "requester", "respondent", "applicant", "licensor",
+                            "licensee", "assignor", "assignee_party", "party", "holder")):
+        return rng.choice(COMPANIES)
+    if "patent" in n and ("number" in n or "no" in n):
+        return f"ZL20{rng.randint(19, 24)}1{rng.randint(1000000, 9999999)}.{rng.randint(0, 9)}"
+    if n in ("panel",) or "members" in n:
+        return "、".join(rng.sample(PEOPLE, 3))
+    label = spec.label or n
+    return f"{label}（演示数据）" if spec.type == "text" else f"{label}-{rng.randint(100, 999)}"
+
+
+def _data(rng: random.Random, specs: tuple[FieldSpec, ...], required: tuple[str, ...], today: date) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for spec in specs:
+        if spec.required or rng.random() < 0.5:
+            out[spec.name] = _value(rng, spec, today)
+    for name in required:
+        if name not in out:
+            out[name] = _value(rng, FieldSpec(name=name, type="date" if name.endswith(("_on", "date")) else "text"), today)
+    return out
+
+
+def _pick(rng: random.Random, names: list[str]) -> str:
+    weights = [0.04 if any(r in n for r in _RARE) else (0.3 if "supplement" in n else 1.0) for n in names]
+    return rng.choices(names, weights)[0]
+
+
+def _actor(org: str, roles: tuple[str, ...]) -> Actor:
+    role = next((r for r in STAFF_ROLES if r in roles), roles[0] if roles else "clerk")
+    return Actor(id=f"demo.{role}.{org}", roles={role}, org=org, name=f"演示{role}")
+
+
+def fill(
+    engine: Engine, clock: SimClock, *, count: int = 150, days: int = 45, seed: int = 7,
+    progress: Callable[[int], None] | None = None,
+) -> DemoResult:
+    """Open ``count`` cases over the last ``days`` days and walk each some way along its
+    definition; then sweep at the real now. Deterministic for a seed (apart from today's date)."""
+    rng = random.Random(seed)
+    result = DemoResult()
+    real_now = datetime.now(TZ)
+    items = [i for i in ITEM_WEIGHTS if _has(engine, i)] or [d.id for d in engine.definitions()]
+    weights = [ITEM_WEIGHTS.get(i, 1) for i in items]
+    orgs, org_w = zip(*ORGS, strict=True)
+    everyone = set(STAFF_ROLES)
+    try:
+        for n in range(count):
+            item = rng.choices(items, weights)[0]
+            org = rng.choices(orgs, org_w)[0]
+            defn = engine.definition(item)
+            # older openings for disputes (months), recent ones for window items (days)
+            span = days * (3 if defn.kind == "dispute_case" else 1)
+            at = _working_time(rng, (real_now - timedelta(days=rng.triangular(0.1, span, 0.1))).date())
+            at = min(at, real_now - timedelta(minutes=5))
+            clock.at = at
+            try:
+                case = engine.open_case(item, actor=_actor(org, ("clerk",)),
+                                        data=_data(rng, defn.fields, (), at.date()))
+            except WorkflowError as exc:
+                result.errors.append(f"open {item}: {exc}")
+                continue
+            result.opened += 1
+            result.by_org[org] = result.by_org.get(org, 0) + 1
+            result.transitions += _walk(engine, clock, rng, defn, case.id, org, at, real_now, everyone)
+            if progress is not None:
+                progress(n + 1)
+    finally:
+        clock.at = None
+    result.escalations = len(engine.sweep())
+    return result
+
+
+def _has(engine: Engine, item: str) -> bool:
+    try:
+        engine.definition(item)
+    except WorkflowError:
+        return False
+    return True
+
+
+def _walk(engine: Engine, clock: SimClock, rng: random.Random, defn: Definition, case_id: str, org: str,
+          at: datetime, real_now: datetime, roles: set[str]) -> int:
+    """Advance one case by plausible steps until it closes, stalls, or reaches the present."""
+    fired = 0
+    boss = Actor(id="demo.planner", roles=roles, org=org)
+    gaps = (2, 4, 6, 20, 24, 28) if defn.kind != "dispute_case" else (24, 48, 72, 120, 168, 240)
+    age = (real_now - at).days / (1 if defn.kind != "dispute_case" else 6)
+    # recent cases wait on somebody (yellow, some red); old ones were mostly finished long ago
+    stall = 0.22 if age < 4 else 0.08 if age < 10 else 0.012
+    for _ in range(14):
+        if rng.random() < stall:
+            break
+        at = at + timedelta(hours=rng.choice(gaps))
+        if at >= real_now - timedelta(minutes=5):
+            break
+        clock.at = at
+        case = engine.get_case(case_id)
+        if case.final:
+            break
+        names = engine.available_triggers(case_id, actor=boss)
+        if not names:
+            break
+        trigger = _pick(rng, names)
+        t = defn.transition(trigger, case.state)
+        if t is None:
+            break
+        data = _data(rng, t.fields, t.required_fields, at.date())
+        try:
+            engine.fire(case_id, trigger, actor=_actor(org, t.roles), data=data)
+        except WorkflowError:
+            continue
+        fired += 1
+    return fired
+
+
+__all__ = ["DemoResult", "SimClock", "fill"]

@@ -1,0 +1,186 @@
+"""What every route needs: the context, the authenticated actor, input checks, JSON responses."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.responses import Response
+
+from workflow.engine import Engine
+from workflow.errors import Forbidden
+from workflow.legaltime import TZ
+from workflow.model import Actor, Case
+
+from .auth import Authenticator, TokenStore
+from .problems import BadRequest
+from .settings import ApiSettings
+
+
+@dataclass
+class Context:
+    """Built once by ``create_app``; reached through ``request.app.state.ctx``."""
+
+    engine: Engine
+    settings: ApiSettings
+    auth: Authenticator
+    tokens: TokenStore
+    metrics: Any  # api.metrics.Metrics (or None when disabled)
+    reports: Any = None  # adapters.reports.ReportService, made on first use
+
+
+def get_ctx(request: Request) -> Context:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+_bearer = HTTPBearer(auto_error=False, description="an API token (caseclock token create) or an SSO JWT")
+
+
+def current_actor(
+    request: Request,
+    _cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+) -> Actor:
+    """The caller, from ``Authorization: Bearer …`` (401 problem otherwise)."""
+    ctx = get_ctx(request)
+    actor = ctx.auth.actor(request.headers.get("authorization"))
+    request.state.actor = actor
+    return actor
+
+
+CtxDep = Annotated[Context, Depends(get_ctx)]
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def require_role(actor: Actor, roles: Iterable[str], what: str) -> None:
+    wanted = tuple(roles)
+    if not actor.has_any(wanted):
+        raise Forbidden(f"{what} needs one of the roles {', '.join(wanted)}")
+
+
+# --- input checks (bad input is a 400, never a 500) -----------------------------------------------
+
+
+def clean_text(value: str, field: str) -> str:
+    """Refuse NUL and lone surrogates (no database stores them; UTF-8 cannot encode them)."""
+    if "\x00" in value:
+        raise BadRequest(f"{field} must not contain NUL characters", field)
+    _unicode(value, field)
+    return value
+
+
+def _unicode(value: str, field: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{field} is not valid Unicode text (a lone surrogate)", field) from None
+
+
+def clean_json(value: Any, field: str, depth: int = 0) -> Any:
+    """Check a JSON value from a request: valid Unicode text (NUL is fine inside JSON: it is
+    stored escaped), finite numbers, at most 32 levels deep."""
+    if depth > 32:
+        raise BadRequest(f"{field} is nested too deeply", field)
+    if isinstance(value, str):
+        _unicode(value, field)
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BadRequest(f"{field} must be a finite number", field)
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _unicode(str(k), field)
+            clean_json(v, f"{field}.{k}", depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            clean_json(v, f"{field}[{i}]", depth + 1)
+    return value
+
+
+_EARLIEST = datetime(1900, 1, 1, tzinfo=TZ)
+_LATEST = datetime(9000, 1, 1, tzinfo=TZ)
+
+
+def parse_bound(value: date | datetime | None, *, end: bool) -> datetime | None:
+    """A date is a whole day in Asia/Shanghai (an ``…_to`` date includes it); a date-time is an
+    instant (naive: Asia/Shanghai; an ``…_to`` instant is excluded). Clamped to 1900–9000."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        at = value if value.tzinfo is not None else value.replace(tzinfo=TZ)
+    else:
+        if not 1900 <= value.year < 9000:
+            return _LATEST if value.year >= 9000 else _EARLIEST
+        at = datetime.combine(value, time(0), TZ) + (timedelta(days=1) if end else timedelta(0))
+    try:
+        return min(max(at, _EARLIEST), _LATEST)
+    except (OverflowError, ValueError):  # an offset pushing the instant out of range
+        return _LATEST if at.year > 2000 else _EARLIEST
+
+
+def encode_cursor(payload: Mapping[str, Any]) -> str:
+    raw = json.dumps(dict(payload), separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any]:
+    if not cursor:
+        return {}
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError, UnicodeError):
+        raise BadRequest("cursor is not one this API handed out", "cursor") from None
+    if not isinstance(data, dict):
+        raise BadRequest("cursor is not one this API handed out", "cursor")
+    return data
+
+
+def offset_of(cursor: str | None) -> int:
+    off = decode_cursor(cursor).get("o", 0)
+    if not isinstance(off, int) or isinstance(off, bool) or off < 0:
+        raise BadRequest("cursor is not one this API handed out", "cursor")
+    return off
+
+
+def page_by_offset(rows: list[Any], cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
+    start = offset_of(cursor)
+    chunk = rows[start:start + limit]
+    nxt = encode_cursor({"o": start + limit}) if start + limit < len(rows) else None
+    return chunk, nxt
+
+
+# --- responses ------------------------------------------------------------------------------------
+
+
+def dumps(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+
+
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(dumps(body), status_code=status, media_type="application/json", headers=dict(headers or {}))
+
+
+def etag(case: Case) -> str:
+    return f'"{case.version}"'
+
+
+def case_response(case: Case, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return json_response(case.to_dict(), status, {"ETag": etag(case), **(headers or {})})
+
+
+def page(items: list[Any], nxt: str | None, **extra: Any) -> Response:
+    return json_response({"items": items, "next": nxt, **extra})
+
+
+__all__ = [
+    "ActorDep", "Context", "CtxDep", "case_response", "clean_json", "clean_text", "current_actor",
+    "decode_cursor", "encode_cursor", "etag", "get_ctx", "json_response", "page", "page_by_offset",
+    "parse_bound", "require_role",
+]

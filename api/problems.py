@@ -1,0 +1,191 @@
+"""Errors as ``application/problem+json`` (RFC 9457), from one handler mapping the errors tree.
+
+::
+
+    WorkflowError (workflow.errors)         status
+    ├── BadRequest (here)                   400  a header, query or body value is malformed
+    ├── DefinitionError, CalendarError      400  an uploaded file is invalid
+    ├── Unauthorized (here)                 401  no token, or an invalid, expired or revoked one
+    ├── Forbidden                           403  the caller lacks the role
+    ├── CaseNotFound, UnknownItem           404  (a case outside the caller's org is not found)
+    ├── TransitionNotAllowed                409
+    ├── VersionConflict                     409  a concurrent writer won (no If-Match sent)
+    │   └── PreconditionFailed (here)       412  If-Match names another version
+    ├── IdempotencyMismatch                 409  the key was used for a different call
+    └── MissingData                         422  required data absent or invalid (``fields``)
+
+FastAPI's request validation errors become 400 problems naming the field; unknown routes 404 and
+wrong methods 405 problems; anything else 500 (never through bad input: see the tests).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from workflow.errors import (
+    CalendarError,
+    CaseNotFound,
+    DefinitionError,
+    Forbidden,
+    IdempotencyMismatch,
+    MissingData,
+    TransitionNotAllowed,
+    UnknownItem,
+    VersionConflict,
+    WorkflowError,
+)
+
+PROBLEM = "application/problem+json"
+log = logging.getLogger("caseclock.api")
+
+
+class BadRequest(WorkflowError):
+    """A header, query parameter or body value the API cannot use."""
+
+    code = "bad_request"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class Unauthorized(WorkflowError):
+    """No bearer token, or one that is unknown, expired, revoked or fails verification."""
+
+    code = "unauthorized"
+
+
+class PreconditionFailed(VersionConflict):
+    """``If-Match`` names a version the case is no longer (or never was) at."""
+
+    code = "precondition_failed"
+
+    def __init__(self, message: str, current_version: int | None = None) -> None:
+        self.current_version = current_version
+        super().__init__(message)
+
+
+# (class, status, title): the first class the error is an instance of wins
+_TABLE: list[tuple[type[BaseException], int, str]] = [
+    (BadRequest, 400, "Bad request"),
+    (DefinitionError, 400, "Invalid definition"),
+    (CalendarError, 400, "Invalid calendar"),
+    (Unauthorized, 401, "Authentication required"),
+    (Forbidden, 403, "Forbidden"),
+    (CaseNotFound, 404, "Case not found"),
+    (UnknownItem, 404, "Not found"),
+    (PreconditionFailed, 412, "Precondition failed"),
+    (TransitionNotAllowed, 409, "Transition not allowed"),
+    (VersionConflict, 409, "Version conflict"),
+    (IdempotencyMismatch, 409, "Idempotency key reused"),
+    (MissingData, 422, "Missing or invalid data"),
+    (WorkflowError, 400, "Request refused"),
+]
+
+_HTTP_TITLES = {
+    400: "Bad request", 401: "Authentication required", 403: "Forbidden", 404: "Not found",
+    405: "Method not allowed", 406: "Not acceptable", 409: "Conflict", 412: "Precondition failed",
+    413: "Payload too large", 415: "Unsupported media type", 422: "Unprocessable content",
+}
+
+
+def problem_response(
+    status: int, title: str, detail: str, *, code: str, instance: str | None = None,
+    headers: dict[str, str] | None = None, **extra: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": f"urn:caseclock:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update({k: v for k, v in extra.items() if v is not None})
+    content = json.dumps(body, ensure_ascii=False, default=str).encode("utf-8")
+    return Response(content, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        where, rest = parts[0], parts[1:]
+        return f"{where}.{'.'.join(rest)}" if rest else where
+    return ".".join(parts)
+
+
+def _validation(exc: RequestValidationError, instance: str) -> Response:
+    errors = []
+    for e in exc.errors():
+        msg = str(e.get("msg", "invalid"))
+        errors.append({"field": _loc(e.get("loc", ())), "message": msg, "rule": str(e.get("type", ""))})
+    first = errors[0] if errors else {"field": None, "message": "invalid request", "rule": None}
+    detail = "; ".join(f"{x['field']}: {x['message']}" for x in errors) or "invalid request"
+    return problem_response(
+        400, "Bad request", detail, code="bad_request", instance=instance,
+        field=first["field"], rule=first["rule"], errors=errors,
+    )
+
+
+def _workflow(exc: WorkflowError, instance: str) -> Response:
+    status, title = 400, "Request refused"
+    for cls, st, ti in _TABLE:
+        if isinstance(exc, cls):
+            status, title = st, ti
+            break
+    code = getattr(exc, "code", "workflow_error")
+    extra: dict[str, Any] = {"rule": code}
+    headers: dict[str, str] | None = None
+    if isinstance(exc, MissingData):
+        extra["fields"] = exc.fields
+        extra["field"] = next(iter(exc.fields), None)
+        extra["errors"] = [{"field": k, "message": v} for k, v in exc.fields.items()]
+    elif isinstance(exc, BadRequest):
+        extra["field"] = exc.field
+    elif isinstance(exc, PreconditionFailed):
+        extra["field"] = "If-Match"
+        extra["current_version"] = exc.current_version
+    elif isinstance(exc, IdempotencyMismatch):
+        extra["field"] = "Idempotency-Key"
+    elif isinstance(exc, Unauthorized):
+        extra["field"] = "Authorization"
+        headers = {"WWW-Authenticate": 'Bearer realm="caseclock"'}
+    elif isinstance(exc, DefinitionError):
+        extra["errors"] = [{"field": p.path, "message": p.message, "line": p.line} for p in exc.problems]
+    detail = str(exc).strip() or title
+    return problem_response(status, title, detail, code=code, instance=instance, headers=headers, **extra)
+
+
+async def handle(request: Request, exc: Exception) -> Response:
+    """The one handler: every error the API can meet becomes a problem document."""
+    instance = request.url.path
+    if isinstance(exc, RequestValidationError):
+        return _validation(exc, instance)
+    if isinstance(exc, WorkflowError):
+        return _workflow(exc, instance)
+    if isinstance(exc, StarletteHTTPException):
+        title = _HTTP_TITLES.get(exc.status_code, "Error")
+        code = title.lower().replace(" ", "_")
+        return problem_response(
+            exc.status_code, title, str(exc.detail or title), code=code, instance=instance,
+            headers=getattr(exc, "headers", None),
+        )
+    log.exception("unexpected error on %s %s", request.method, instance, exc_info=exc)
+    return problem_response(500, "Internal error", "the server failed; the error is logged",
+                            code="internal_error", instance=instance)
+
+
+def install(app: FastAPI) -> None:
+    for cls in (RequestValidationError, WorkflowError, StarletteHTTPException, Exception):
+        app.add_exception_handler(cls, handle)
+
+
+__all__ = ["PROBLEM", "BadRequest", "PreconditionFailed", "Unauthorized", "install", "problem_response"]

@@ -1,0 +1,204 @@
+"""The office's view: SLA board and breaches, definitions and diagrams, the calendar."""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Path, Query
+from starlette.responses import Response
+
+from workflow.diagram import mermaid
+from workflow.engine import Engine
+from workflow.errors import UnknownItem
+from workflow.model import Actor
+from workflow.ports import CaseQuery
+
+from ..deps import ActorDep, CtxDep, clean_text, json_response, page, page_by_offset, require_role
+from ..schemas import (
+    TEXT,
+    Board,
+    CalendarLoaded,
+    CalendarOut,
+    CalendarOverrideIn,
+    CasePage,
+    DefinitionOut,
+    DefinitionPage,
+    problems,
+)
+from ..views import calendar_view, definition_detail, definition_summary
+
+router = APIRouter(prefix="/api")
+ItemId = Annotated[str, Path(max_length=128, pattern=TEXT, description="the item or case type id")]
+
+BOARD_LEVELS = ("on_track", "warning", "overdue", "over_statutory", "expired")
+# a case's summary level folded onto the board's columns
+_COLUMN = {"met": "on_track", "met_late": "overdue", "met_over_statutory": "over_statutory"}
+BREACH_LEVELS = ("over_statutory", "overdue")
+
+
+def _scope(engine: Engine, actor: Actor, org: str | None) -> frozenset[str]:
+    scope = engine.orgs.subtree(actor.org)
+    if org:
+        scope = scope & engine.orgs.subtree(clean_text(org, "org"))
+    return scope
+
+
+def sla_counts(engine: Engine, orgs: frozenset[str], item_id: str | None) -> Counter[tuple[str, str, str]]:
+    """Open cases counted by (org, item, stored SLA level). Uses the store's own aggregate when it
+    has one (``count_open_by_sla``: a GROUP BY), else reads the open case rows (no clock
+    derivation)."""
+    counter = getattr(engine.store, "count_open_by_sla", None)
+    if counter is not None:
+        return Counter({(o, i, s): n for o, i, s, n in counter(orgs=orgs, item_id=item_id)})
+    with engine.store.unit_of_work() as uow:
+        rows = uow.query_cases(CaseQuery(orgs=orgs, item_id=item_id, open=True))
+    return Counter((r.org, r.item_id, r.sla) for r in rows)
+
+
+@router.get(
+    "/sla/board", response_model=None, tags=["sla"], summary="Open cases by org, item and SLA level",
+    responses={200: {"model": Board}, **problems(400, 401, 403)},
+)
+def board(
+    ctx: CtxDep, actor: ActorDep,
+    org: Annotated[str | None, Query(max_length=64, pattern=TEXT)] = None,
+    item: Annotated[str | None, Query(max_length=128, pattern=TEXT)] = None,
+) -> Response:
+    """Counts of open cases in the caller's org subtree, per org and item, in the levels the last
+    sweep recorded (the scheduler sweeps every minute)."""
+    require_role(actor, ctx.settings.board_roles, "the SLA board")
+    engine = ctx.engine
+    counts = sla_counts(engine, _scope(engine, actor, org), clean_text(item, "item") if item else None)
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    totals = dict.fromkeys((*BOARD_LEVELS, "total"), 0)
+    for (o, i, level), n in sorted(counts.items()):
+        col = _COLUMN.get(level, level)
+        if col not in BOARD_LEVELS:
+            col = "on_track"
+        row = rows.get((o, i))
+        if row is None:
+            try:
+                name = engine.definition(i).name
+            except UnknownItem:
+                name = i
+            row = rows[(o, i)] = {"org": o, "org_name": engine.orgs.name(o), "item_id": i,
+                                  "item_name": name, **dict.fromkeys(BOARD_LEVELS, 0), "total": 0}
+        row[col] += n
+        row["total"] += n
+        totals[col] += n
+        totals["total"] += n
+    return page(list(rows.values()), None, totals=totals, as_of=engine.now().isoformat())
+
+
+@router.get(
+    "/sla/breaches", response_model=None, tags=["sla"], summary="Open cases past their commitment",
+    responses={200: {"model": CasePage}, **problems(400, 401, 403)},
+)
+def breaches(
+    ctx: CtxDep, actor: ActorDep,
+    org: Annotated[str | None, Query(max_length=64, pattern=TEXT)] = None,
+    item: Annotated[str | None, Query(max_length=128, pattern=TEXT)] = None,
+    level: Annotated[str | None, Query(pattern="^(overdue|over_statutory)$")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, pattern=TEXT)] = None,
+) -> Response:
+    """Open cases overdue (past the commitment) or over the statutory limit, worst first."""
+    require_role(actor, ctx.settings.board_roles, "the breach list")
+    filters: dict[str, Any] = {"open": True}
+    if org:
+        filters["org"] = clean_text(org, "org")
+    if item:
+        filters["item_id"] = clean_text(item, "item")
+    cases = []
+    for lvl in BREACH_LEVELS if level is None else (level,):
+        cases += ctx.engine.list_cases(actor, sla=lvl, **filters)
+    cases.sort(key=lambda c: (BREACH_LEVELS.index(c.sla) if c.sla in BREACH_LEVELS else 9, c.opened_at, c.id))
+    size = min(limit or ctx.settings.page_size, ctx.settings.max_page_size)
+    chunk, nxt = page_by_offset(cases, cursor, size)
+    return page([c.to_dict() for c in chunk], nxt)
+
+
+# --- definitions ----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/definitions", response_model=None, tags=["definitions"], summary="The loaded items and case types",
+    responses={200: {"model": DefinitionPage}, **problems(401)},
+)
+def definitions(ctx: CtxDep, actor: ActorDep) -> Response:
+    """The newest version of each definition (``GET /api/definitions/{id}?version=`` for others)."""
+    latest: dict[str, Any] = {}
+    for d in ctx.engine.definitions():
+        latest[d.id] = d  # sorted by id then version: the last one wins
+    return page([definition_summary(d) for d in latest.values()], None)
+
+
+def _definition(ctx: Any, item_id: str, version: int | None) -> Any:
+    return ctx.engine.definition(clean_text(item_id, "item_id"), version)
+
+
+@router.get(
+    "/definitions/{item_id}", response_model=None, tags=["definitions"], summary="One definition",
+    responses={200: {"model": DefinitionOut}, **problems(400, 401, 404)},
+)
+def definition(
+    ctx: CtxDep, actor: ActorDep, item_id: ItemId,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> Response:
+    d = _definition(ctx, item_id, version)
+    versions = [x.version for x in ctx.engine.definitions() if x.id == d.id]
+    return json_response(definition_detail(d, versions))
+
+
+@router.get(
+    "/definitions/{item_id}/diagram", response_model=None, tags=["definitions"],
+    summary="The definition as a Mermaid state diagram",
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                     "description": "Mermaid stateDiagram-v2 text"}, **problems(400, 401, 404)},
+)
+def diagram(
+    ctx: CtxDep, actor: ActorDep, item_id: ItemId,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> Response:
+    """States, transitions (with roles, required data and extensions), pauses and clocks."""
+    text = mermaid(_definition(ctx, item_id, version))
+    return Response(text, media_type="text/plain; charset=utf-8")
+
+
+# --- calendar -------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/calendar", response_model=None, tags=["calendar"], summary="Known, overridden and provisional years",
+    responses={200: {"model": CalendarOut}, **problems(401)},
+)
+def calendar(ctx: CtxDep, actor: ActorDep) -> Response:
+    return json_response(calendar_view(ctx.engine, ctx.engine.today()))
+
+
+@router.post(
+    "/calendar", response_model=None, tags=["calendar"], summary="Load a year's override (admin)",
+    responses={200: {"model": CalendarLoaded}, **problems(400, 401, 403, 409)},
+)
+def load_calendar(ctx: CtxDep, actor: ActorDep, body: CalendarOverrideIn) -> Response:
+    """Load one year's State Council notice; open cases whose deadlines it moves are recomputed,
+    each with an audit event."""
+    require_role(actor, ctx.settings.admin_roles, "loading a calendar override")
+    doc = {
+        "year": body.year, "source": clean_text(body.source, "source").strip(),
+        "holidays": [d.isoformat() for d in body.holidays],
+        "workdays": [d.isoformat() for d in body.workdays],
+    }
+    from adapters.calendar import parse_override
+
+    parse_override(doc, "request body")  # every problem at once, before anything changes
+    with tempfile.TemporaryDirectory(prefix="caseclock-calendar-") as tmp:
+        path = FilePath(tmp) / f"calendar-{body.year}.yaml"
+        path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        changed = ctx.engine.load_calendar(path)
+    return json_response({"year": body.year, "source": doc["source"], "recomputed": changed,
+                          "calendar": calendar_view(ctx.engine, ctx.engine.today())})

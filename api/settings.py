@@ -1,0 +1,30 @@
+"""The API's configuration: a typed, frozen, keyword-only object (environment read at the edge)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .auth import JwtSettings, TokenStore
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiSettings:
+    """What ``create_app`` needs besides the engine.
+
+    ``tokens``: where API tokens live; None takes the engine's store's token table when it has
+    one (SQL), else a fresh in-memory token store (``memory://``: issue tokens with
+    ``app.state.ctx.tokens``). ``jwt``: single sign-on keys, issuer and audience (None: off).
+    """
+
+    tokens: TokenStore | None = None
+    jwt: JwtSettings | None = None
+    title: str = "caseclock"
+    page_size: int = 50
+    max_page_size: int = 500
+    metrics: bool = True
+    board_roles: tuple[str, ...] = ("supervisor", "leader", "admin")
+    report_roles: tuple[str, ...] = ("supervisor", "leader", "admin")
+    admin_roles: tuple[str, ...] = ("admin",)
+
+
+__all__ = ["ApiSettings"]

@@ -1,0 +1,94 @@
+"""API tokens in the SQL store's ``api_tokens`` table (SQLite or PostgreSQL).
+
+Reads run as single autocommit statements on a pooled DB-API connection (no write lock is taken
+to check a token); writes are short transactions. Timestamps use the store's own encoding, so ORM
+users of ``ApiTokenRow`` read the same values.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from .auth import TokenInfo
+
+_COLS = "id, token_hash, user_id, {roles}, org, created_at, expires_at, revoked_at, note"
+
+
+class SqlTokenStore:
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.d = store.dialect
+        self.pg = self.d.name == "postgresql"
+        roles_out = "CAST(roles AS text)" if self.pg else "roles"
+        cols = _COLS.format(roles=roles_out)
+        sql = {
+            "by_hash": f"SELECT {cols} FROM api_tokens WHERE token_hash = :h",
+            "all": f"SELECT {cols} FROM api_tokens ORDER BY created_at, id",
+            "add": (
+                "INSERT INTO api_tokens (id, token_hash, user_id, roles, org, created_at, expires_at, "
+                "revoked_at, note) VALUES (:id, :h, :user, {roles_in}, :org, :created, :expires, NULL, :note)"
+            ).replace("{roles_in}", "CAST(:roles AS json)" if self.pg else ":roles"),
+            "revoke": "UPDATE api_tokens SET revoked_at = :at WHERE id = :id AND revoked_at IS NULL",
+        }
+        if self.pg:
+            import re
+
+            sql = {k: re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", v) for k, v in sql.items()}
+        self.sql = sql
+
+    def _run(self, key: str, params: dict[str, Any], *, write: bool) -> Any:
+        conn = self.store.engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            try:
+                if write and not self.pg:
+                    cur.execute("BEGIN IMMEDIATE")
+                cur.execute(self.sql[key], params)
+                result = cur.rowcount if write else cur.fetchall()
+                if self.pg:
+                    conn.commit()
+                elif write:
+                    cur.execute("COMMIT")
+                return result
+            except BaseException:
+                if self.pg:
+                    conn.rollback()
+                elif write:
+                    cur.execute("ROLLBACK")
+                raise
+            finally:
+                cur.close()
+        finally:
+            conn.close()
+
+    def _info(self, row: Any) -> TokenInfo:
+        tid, h, user, roles, org, created, expires, revoked, note = row
+        parsed = json.loads(roles) if isinstance(roles, str) else (roles or [])
+        created_at = self.d.ts_out(created)
+        assert created_at is not None
+        return TokenInfo(
+            id=tid, token_hash=h, user=user, roles=tuple(parsed), org=org, name=note or "",
+            created_at=created_at, expires_at=self.d.ts_out(expires), revoked_at=self.d.ts_out(revoked),
+        )
+
+    def add_token(self, info: TokenInfo) -> None:
+        self._run("add", {
+            "id": info.id, "h": info.token_hash, "user": info.user, "roles": json.dumps(list(info.roles)),
+            "org": info.org, "created": self.d.ts(info.created_at), "expires": self.d.ts(info.expires_at),
+            "note": info.name,
+        }, write=True)
+
+    def token_by_hash(self, token_hash: str) -> TokenInfo | None:
+        rows = self._run("by_hash", {"h": token_hash}, write=False)
+        return self._info(rows[0]) if rows else None
+
+    def revoke_token(self, token_id: str, at: datetime) -> bool:
+        return bool(self._run("revoke", {"id": token_id, "at": self.d.ts(at)}, write=True))
+
+    def list_tokens(self) -> list[TokenInfo]:
+        return [self._info(r) for r in self._run("all", {}, write=False)]
+
+
+__all__ = ["SqlTokenStore"]

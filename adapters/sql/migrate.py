@@ -97,6 +97,21 @@ def upgrade(url: str, **store_options: Any) -> str | None:
         store.dispose()
 
 
+def new_revision(url: str, message: str, rev_id: str) -> None:
+    """Write the next migration script by comparing ``tables.py`` with the database at ``url``
+    (brought to head first). Review it, then set ``HEAD`` to ``rev_id``."""
+    from alembic import command
+
+    from .store import SqlStore
+
+    store = SqlStore(url, create=True)
+    try:
+        with store.engine.connect() as conn:
+            command.revision(alembic_config(conn), message=message, autogenerate=True, rev_id=rev_id)
+    finally:
+        store.dispose()
+
+
 def downgrade_all(url: str) -> None:
     """Drop every table through the migrations (tests and tooling)."""
     from alembic import command

@@ -746,6 +746,20 @@ class SqlUnitOfWork:
             "result": _dumps(record.result), "created_at": self.d.ts(record.created_at),
         }, write=True)
 
+    # -- your own statements in this transaction ---------------------------------------------------
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None, *, write: bool = True) -> Any:
+        """Run a statement (``:named`` parameters, JSON slots as ``{name}``; prepare it with
+        ``store.dialect.prepare``) in this unit of work's transaction; returns the cursor.
+        ``write=False`` for a read that may start a (deferred, on SQLite) transaction."""
+        return self._exec(sql, params or {}, write=write)
+
+    def fetch_one(self, sql: str, params: dict[str, Any] | None = None, *, write: bool = False) -> Any:
+        return self._one(sql, params or {}, write=write)
+
+    def fetch_all(self, sql: str, params: dict[str, Any] | None = None, *, write: bool = False) -> list[Any]:
+        return self._all(sql, params or {}, write=write)
+
     # -- extras (verification, tools) ------------------------------------------------------------
 
     def iter_events(self, case_id: str | None = None, batch: int = 5000) -> Iterable[Event]:

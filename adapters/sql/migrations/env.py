@@ -6,15 +6,25 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from adapters.sql.tables import metadata
+from adapters.sql.tables import AwareDateTime, metadata
 
 config = context.config
+
+
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    """Autogenerate writes plain SQLAlchemy types: a migration never imports the models."""
+    if type_ == "type" and isinstance(obj, AwareDateTime):
+        return "sa.DateTime(timezone=True)"
+    if type_ == "type" and type(obj).__name__ == "AutoString":
+        return f"sa.String(length={obj.length})" if obj.length else "sa.String()"  # type: ignore[attr-defined]
+    return False
 
 
 def _run(connection: sa.Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        render_item=_render_item,
         transactional_ddl=True,  # SQLite too: a half-applied migration never stays behind
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,

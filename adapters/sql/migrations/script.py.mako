@@ -8,7 +8,6 @@ Create Date: ${create_date}
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401  (autogenerate writes sqlmodel types)
 from alembic import op
 ${imports if imports else ""}
 

@@ -191,3 +191,68 @@ class MemoryDirectory:
     def remove(self, person_id: str) -> None:
         with self._lock:
             self._people.pop(person_id, None)
+
+
+class SqlDirectory:
+    """The ``people`` table of the SQL store (``SqlDirectory(store.engine)``). Writes only the
+    directory's columns: a password hash another part keeps there is left alone."""
+
+    def __init__(self, sa_engine: Any) -> None:
+        from .sql.tables import PersonRow
+
+        self.engine = sa_engine
+        self.table = PersonRow.__table__
+
+    @staticmethod
+    def _person(row: Mapping[str, Any]) -> Person:
+        return Person(id=row["id"], name=row["name"] or "", roles=frozenset(row["roles"] or ()),
+                      org=row["org"], contacts=dict(row["contacts"] or {}), active=bool(row["active"]))
+
+    def get(self, person_id: str) -> Person | None:
+        import sqlalchemy as sa
+
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(self.table).where(self.table.c.id == person_id)).mappings().first()
+        return self._person(row) if row is not None else None
+
+    def all(self) -> list[Person]:
+        import sqlalchemy as sa
+
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(self.table).order_by(self.table.c.id)).mappings().all()
+        return [self._person(r) for r in rows]
+
+    def with_role(self, role: str, org: str) -> list[Person]:
+        import sqlalchemy as sa
+
+        t = self.table
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t).where(t.c.org == org, t.c.active.is_(True)).order_by(t.c.id)
+            ).mappings().all()
+        return [p for p in map(self._person, rows) if role in p.roles]  # roles: a JSON list
+
+    def put(self, person: Person) -> None:
+        import sqlalchemy as sa
+
+        t = self.table
+        values = {"name": person.name, "roles": sorted(person.roles), "org": person.org,
+                  "contacts": dict(person.contacts), "active": person.active}
+        with self.engine.begin() as conn:
+            done = conn.execute(sa.update(t).where(t.c.id == person.id).values(**values)).rowcount
+            if not done:
+                conn.execute(sa.insert(t).values(id=person.id, **values))
+
+    def remove(self, person_id: str) -> None:
+        import sqlalchemy as sa
+
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(self.table).where(self.table.c.id == person_id))
+
+
+def directory_for(store: Any) -> Directory:
+    """The directory that goes with a store: the ``people`` table on SQL, memory otherwise."""
+    eng = getattr(store, "engine", None)
+    if eng is not None and hasattr(eng, "dialect"):
+        return SqlDirectory(eng)
+    return MemoryDirectory()

@@ -382,21 +382,27 @@ class OutboxDelivery:
             self._send(job)
         return self._record(jobs, self.now())
 
-    # 1. claim and lease, resolve, drop the already told
+    # 1. claim and lease (one short write transaction), then resolve and drop the already told
+    # (reads only: the directory may share the database, and SQLite has one writer)
     def _claim(self, now: datetime) -> list[_Job]:
-        jobs: list[_Job] = []
         with self.store.unit_of_work() as uow:
-            for m in uow.claim_outbox(now, self.batch):
+            claimed = uow.claim_outbox(now, self.batch)
+            for m in claimed:
                 m.next_attempt_at = now + self.lease
                 uow.update_outbox(m)
-                people = resolve(self.directory, m.payload.get("audience") or [], self.orgs)
+            uow.commit()
+        if not claimed:
+            return []
+        people = {m.id: resolve(self.directory, m.payload.get("audience") or [], self.orgs) for m in claimed}
+        jobs: list[_Job] = []
+        with self.store.unit_of_work() as uow:
+            for m in claimed:
                 fresh, skipped = [], []
-                for p in people:
+                for p in people[m.id]:
                     key = told_key(p.id, m.payload, m.case_id)
                     (skipped if key and _ledger_has(uow, key) else fresh).append(p)
                 pending = [n for n in self.notifiers if not _ledger_has(uow, _sent_key(m.id, n.name))]
                 jobs.append(_Job(m, fresh, pending, [p.id for p in skipped]))
-            uow.commit()
         return jobs
 
     # 2. send, outside any transaction

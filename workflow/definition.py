@@ -520,6 +520,14 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
             c.add(f"{p}.on_expire", f"unknown trigger {on_expire!r}")
         if on_expire is not None and ckind is ClockKind.OFFICE:
             c.add(f"{p}.on_expire", "only party and external clocks expire: mark it party: true or external: true")
+        for t in transitions:
+            # the sweep fires it as the system actor with no data: anything else would fail there
+            if on_expire is not None and t.trigger == on_expire and (
+                (t.roles and "system" not in t.roles) or t.required_fields
+            ):
+                c.add(f"{p}.on_expire", f"the sweep fires {on_expire!r} as the system actor with no data: "
+                      "give its transitions roles [system] (or none) and no required data")
+                break
         if ckind is not ClockKind.OFFICE and commitment is not None:
             c.add(f"{p}.commitment", "party and external clocks are never compressed: no commitment")
         status = cval.get("status")

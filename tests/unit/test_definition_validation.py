@@ -256,3 +256,38 @@ def test_build_engine_with_a_missing_folder():
 def test_the_fixture_definitions_are_valid():
     for f in sorted(ENGINE_DEFS.glob("*.yaml")):
         load_file(f)
+
+
+PARTY = BASE.replace(
+    "  handling: {limit: 5 working days, start: received, stop: [done]}",
+    "  handling: {limit: 5 working days, start: received, stop: [done]}\n"
+    "  reply: {limit: 15 days, start: under_review, stop: [done], party: true, on_expire: lapse}",
+)
+
+
+@pytest.mark.parametrize(
+    ("lapse", "ok"),
+    [
+        ("{trigger: lapse, source: under_review, dest: done, roles: [system]}", True),
+        ("{trigger: lapse, source: under_review, dest: done}", True),
+        ("{trigger: lapse, source: under_review, dest: done, roles: [clerk, system]}", True),
+        ("{trigger: lapse, source: under_review, dest: done, roles: [clerk]}", False),
+        ("{trigger: lapse, source: under_review, dest: done, roles: [system], requires: [notice]}", False),
+    ],
+)
+def test_on_expire_must_be_fireable_by_the_sweep(lapse, ok):
+    text = PARTY.replace("clocks:", f"  - {lapse}\nclocks:")
+    if ok:
+        assert load_text(text, "s.yaml").clocks["reply"].on_expire == "lapse"
+    else:
+        path, msg, line = only(text)
+        assert (path, line) == ("clocks.reply.on_expire", 17) and "system actor" in msg
+
+
+def test_on_expire_names_a_trigger_of_a_party_or_external_clock():
+    found = {(p.path, p.message.split(":")[0]) for p in problems(PARTY)}
+    assert found == {("clocks.reply.on_expire", "unknown trigger 'lapse'")}
+    text = BASE.replace("stop: [done]}", "stop: [done], on_expire: approve}")
+    found = problems(text)
+    assert {p.path for p in found} == {"clocks.handling.on_expire"}
+    assert any("only party and external clocks expire" in p.message for p in found)

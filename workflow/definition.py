@@ -35,6 +35,7 @@ class FieldSpec:
     label: str = ""
     required: bool = False
     choices: tuple[str, ...] = ()
+    default: Any = None
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,34 @@ class TransitionDef:
     requires: tuple[str, ...] = ()
     fields: tuple[FieldSpec, ...] = ()
     extend: Mapping[str, Limit] = field(default_factory=dict)
+    when: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # data guards: all must hold
+    unless: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # data guards: none may hold
+    max_uses: int | None = None  # how many times one case may take this transition
+
+    def guard_failure(self, data: Mapping[str, Any], *, partial: bool = False) -> str | None:
+        """Why the data guards refuse this transition, or None. With ``partial`` a ``when`` field
+        that is still absent passes (it may come with the call)."""
+        for name, values in self.when.items():
+            if name not in data and partial:
+                continue
+            if _guard_value(data.get(name)) not in values:
+                return f"only when {name} is {' / '.join(values)}"
+        for name, values in self.unless.items():
+            if _guard_value(data.get(name)) in values:
+                return f"not when {name} is {_guard_value(data.get(name))}"
+        return None
 
     @property
     def required_fields(self) -> tuple[str, ...]:
         names = list(self.requires)
         names += [f.name for f in self.fields if f.required and f.name not in names]
         return tuple(names)
+
+
+def _guard_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -272,12 +295,15 @@ _TOP = {
     "open_roles", "status", "notes",
 }
 _STATE = {"label", "final", "roles", "pauses", "restarts", "limit", "limit_status", "basis", "description"}
-_TRANS = {"trigger", "source", "dest", "label", "roles", "requires", "fields", "extend", "description"}
+_TRANS = {
+    "trigger", "source", "dest", "label", "roles", "requires", "fields", "extend", "description",
+    "when", "unless", "max_uses",
+}
 _CLOCK = {
     "limit", "start", "stop", "label", "commitment", "main", "party", "external", "on_expire",
     "start_from", "grace", "max_extension", "status", "basis", "notes",
 }
-_FIELD = {"name", "type", "label", "required", "choices", "description"}
+_FIELD = {"name", "type", "label", "required", "choices", "description", "default"}
 
 
 def _fields(c: _Collector, value: Any, path: str) -> tuple[FieldSpec, ...]:
@@ -311,6 +337,7 @@ def _fields(c: _Collector, value: Any, path: str) -> tuple[FieldSpec, ...]:
                 label=str(f.get("label", "")),
                 required=bool(f.get("required", False)),
                 choices=tuple(str(x) for x in choices) if isinstance(choices, list) else (),
+                default=f.get("default"),
             )
         )
     return tuple(out)
@@ -462,8 +489,25 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
             lim = c.limit(cv, f"{p}.extend.{ck}")
             if lim is not None:
                 extend[str(ck)] = lim
+        guards: dict[str, dict[str, tuple[str, ...]]] = {}
+        for gkey in ("when", "unless"):
+            raw_guard = t.get(gkey) or {}
+            if not isinstance(raw_guard, dict):
+                c.add(f"{p}.{gkey}", f"{gkey} maps a data field to a value or a list of values")
+                raw_guard = {}
+            guards[gkey] = {
+                str(k): tuple(_guard_value(x) for x in (v if isinstance(v, list) else [v]))
+                for k, v in raw_guard.items()
+            }
+        max_uses = t.get("max_uses")
+        if max_uses is not None and (not isinstance(max_uses, int) or isinstance(max_uses, bool) or max_uses < 1):
+            c.add(f"{p}.max_uses", f"max_uses is a whole number ≥ 1, got {max_uses!r}")
+            max_uses = None
         transitions.append(
             TransitionDef(
+                when=guards["when"],
+                unless=guards["unless"],
+                max_uses=max_uses,
                 trigger=trig,
                 sources=tuple(sources),
                 dest=dest,

@@ -276,18 +276,19 @@ class Engine:
         with the call, so a trigger that needs data is listed)."""
         with self.store.unit_of_work() as uow:
             rec = self._load(uow, case_id, actor)
-        defn = self.registry.get(rec.item_id, rec.definition_version)
-        out: list[str] = []
-        today = self.today()
-        for trig in defn.triggers:
-            t = defn.transition(trig, rec.state)
-            if t is None or not actor.has_any(t.roles):
-                continue
-            try:
-                self._check_extensions(rec, t, today)
-            except TransitionNotAllowed:
-                continue
-            out.append(trig)
+            defn = self.registry.get(rec.item_id, rec.definition_version)
+            out: list[str] = []
+            today = self.today()
+            for trig in defn.triggers:
+                t = defn.transition(trig, rec.state)
+                if t is None or not actor.has_any(t.roles) or t.guard_failure(rec.data, partial=True):
+                    continue
+                try:
+                    self._check_extensions(rec, t, today)
+                    self._check_uses(uow, rec, t)
+                except TransitionNotAllowed:
+                    continue
+                out.append(trig)
         return out
 
     # -- opening -------------------------------------------------------------------------------
@@ -316,6 +317,9 @@ class Engine:
             if replay is not None:
                 return self._view(replay)
             defn = self.registry.get(item_id)
+            for spec in (*defn.fields, *(f for c in defn.children for f in self.registry.get(c).fields)):
+                if spec.default is not None and _empty(given.get(spec.name)):
+                    given[spec.name] = spec.default
             if org not in self.orgs:
                 raise UnknownItem(f"unknown org {org!r}")
             if not self.orgs.covers(actor.org, org):
@@ -323,6 +327,9 @@ class Engine:
             if not actor.has_any(defn.open_roles):
                 raise Forbidden(f"opening {item_id} needs one of the roles {', '.join(defn.open_roles)}")
             check_data([f.name for f in defn.fields if f.required], defn.fields, given, given)
+            for child_id in defn.children:  # a bundle is one application: its children's data too
+                child_def = self.registry.get(child_id)
+                check_data([f.name for f in child_def.fields if f.required], child_def.fields, given, given)
             now = self.now()
             start_day = now.date()
             if started_on is not None:
@@ -431,6 +438,10 @@ class Engine:
             raise Forbidden(f"{trigger!r} needs one of the roles {', '.join(t.roles)}")
         merged = {**rec.data, **given}
         check_data(t.required_fields, t.fields, given, merged)
+        refusal = t.guard_failure(merged)
+        if refusal:
+            raise TransitionNotAllowed(f"{t.label or trigger}: {refusal}")
+        self._check_uses(uow, rec, t)
         dest = self.registry.machine(defn.id, defn.version).next_state(rec.state, trigger)
         if dest is None:  # the compiled machine and the model disagree: never expected
             raise TransitionNotAllowed(f"{trigger!r} is not allowed from {rec.state}")
@@ -457,6 +468,16 @@ class Engine:
         self._append(uow, rec, "transition", trigger, actor, now, source, dest,
                      {**given, **ext, BEFORE: before})
         self._write_deadlines(uow, rec, defn)
+
+    def _check_uses(self, uow: UnitOfWork, rec: CaseRecord, t: TransitionDef) -> None:
+        if t.max_uses is None:
+            return
+        used = sum(1 for e in uow.events(rec.id) if e.kind == "transition" and e.trigger == t.trigger)
+        corrected = sum(1 for e in uow.events(rec.id) if e.kind == "corrected" and e.data.get("trigger") == t.trigger)
+        if used - corrected >= t.max_uses:
+            raise TransitionNotAllowed(
+                f"{t.label or t.trigger} may be taken {t.max_uses} time(s) per case, and has been"
+            )
 
     def _check_extensions(self, rec: CaseRecord, t: TransitionDef, today: date) -> None:
         for clock_name, by in t.extend.items():

@@ -131,9 +131,14 @@ def test_an_agreement_on_ip_ownership_is_refused(engine, freezer):
     assert done.state == "not_accepted_ownership" and done.final
     assert done.clocks["application_period"].status == "stopped"
     assert sweep_at(engine, freezer, "2024-10-09 00:00") == []  # nothing left to expire
-    # also once filed, before the court accepts
-    filed = walk(engine, open_confirmation(engine, subject="ownership").id, ("file_application", CLERK))
-    out = walk(engine, filed.id, ("refuse_ownership", CLERK, {"reason": "协议内容涉及确权"}))
+    # an ownership agreement cannot be filed at all (the guard `unless: {agreement_subject: ownership}`)
+    other = open_confirmation(engine, subject="ownership")
+    err = refused(engine, other.id, "file_application", CLERK, errors.TransitionNotAllowed)
+    assert "agreement_subject" in str(err)
+    assert "file_application" not in engine.available_triggers(other.id, actor=CLERK)
+    # and one found to concern ownership once filed is refused before the court accepts
+    filed = walk(engine, open_confirmation(engine, subject="other").id, ("file_application", CLERK))
+    out = walk(engine, filed.id, ("refuse_ownership", CLERK, {"reason": "协议内容实际涉及确权"}))
     assert out.state == "not_accepted_ownership" and out.clocks["court_acceptance"].status == "stopped"
 
 

@@ -206,6 +206,9 @@ def test_case_extensions_head_then_higher_department_three_months_at_most(engine
     head = walk(engine, case.id, ("extend_by_head", SUPERVISOR))
     # +1 month on the unmoved day: 4 months from 07-03 → Sun 11-03 → Mon 11-04
     assert head.clocks["handling"].statutory_due == date(2024, 11, 4)
+    # the head approves one month, once (第三十七条); more needs the next-higher department
+    err = refused(engine, case.id, "extend_by_head", LEADER, errors.TransitionNotAllowed)
+    assert "1 time(s) per case" in str(err)
     ref = {"higher_approval_ref": "鄂知保〔2024〕21号"}
     refused(engine, case.id, "extend_by_higher_department", SUPERVISOR, errors.Forbidden, ref)
     refused(engine, case.id, "extend_by_higher_department", LEADER, errors.MissingData)
@@ -213,7 +216,7 @@ def test_case_extensions_head_then_higher_department_three_months_at_most(engine
     # +2 months: 6 months from 07-03 → Fri 2025-01-03 (only 01-01 is off)
     assert higher.clocks["handling"].statutory_due == date(2025, 1, 3)
     assert higher.clocks["handling"].extensions == ("1 month", "2 months")
-    err = refused(engine, case.id, "extend_by_head", LEADER, errors.TransitionNotAllowed)
+    err = refused(engine, case.id, "extend_by_higher_department", LEADER, errors.TransitionNotAllowed, ref)
     assert "maximum extension of 3 months" in str(err)
 
 

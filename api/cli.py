@@ -23,6 +23,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from adapters import build_engine, bundled_definitions
+from api.runtime import (
+    db_url,
+    definitions_from,
+    directory_for,
+    jwt_settings,
+    make_engine,
+    start_scheduler,
+)
 from workflow.engine import Engine
 from workflow.errors import DefinitionError, WorkflowError
 from workflow.legaltime import ClockKind
@@ -42,15 +50,13 @@ app.add_typer(audit_app, name="audit")
 console = Console()
 err = Console(stderr=True)
 
-DEFAULT_DB = "sqlite:///caseclock.db"
-
 DefinitionsOpt = Annotated[
     list[Path] | None,
     typer.Option("--definitions", "-d", help="definition files or folders (repeatable); default: $CASECLOCK_DEFINITIONS or the bundled ones"),
 ]
 DbOpt = Annotated[
     str | None,
-    typer.Option("--db", help=f"database URL (sqlite:///file.db, postgresql+psycopg://…, memory://) or a SQLite file; default: $CASECLOCK_DB or {DEFAULT_DB}"),
+    typer.Option("--db", help="database URL (sqlite:///file.db, postgresql+psycopg://…, memory://) or a SQLite file; default: $CASECLOCK_DB or caseclock.db here"),
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -73,21 +79,11 @@ def friendly(fn: F) -> F:
 
 
 def _definitions(paths: list[Path] | None) -> list[Path] | None:
-    if paths:
-        return paths
-    env = os.environ.get("CASECLOCK_DEFINITIONS")
-    return [Path(p) for p in env.split(os.pathsep) if p] if env else None
-
-
-def db_url(db: str | None) -> str:
-    url = db or os.environ.get("CASECLOCK_DB") or DEFAULT_DB
-    if "://" not in url:  # a bare path: a SQLite file
-        url = f"sqlite:///{url}"
-    return url
+    return definitions_from(paths)
 
 
 def _engine(db: str | None, definitions: list[Path] | None = None, **kw: Any) -> Engine:
-    return build_engine(db_url(db), definitions=_definitions(definitions), **kw)
+    return make_engine(db, definitions, **kw)
 
 
 def _progress() -> Progress:
@@ -161,50 +157,6 @@ def diagram(
 # --- the service ------------------------------------------------------------------------------------
 
 
-def _jwt_settings(keys: list[Path] | None, issuer: str | None, audience: str | None) -> Any:
-    from api.auth import JwtSettings
-
-    paths = list(keys or [])
-    env_keys = os.environ.get("CASECLOCK_JWT_KEYS")
-    if not paths and env_keys:
-        paths = [Path(p) for p in env_keys.split(os.pathsep) if p]
-    material = [p.read_text(encoding="utf-8") for p in paths]
-    secret = os.environ.get("CASECLOCK_JWT_SECRET")
-    if secret:
-        material.append(secret)
-    if not material:
-        return None
-    return JwtSettings(
-        keys=tuple(material),
-        issuer=issuer or os.environ.get("CASECLOCK_JWT_ISSUER") or None,
-        audience=audience or os.environ.get("CASECLOCK_JWT_AUDIENCE") or None,
-    )
-
-
-def directory_for(engine: Engine) -> Any:
-    """The people directory of the engine's database (memory for ``memory://``)."""
-    from adapters import directory as d
-
-    sql = getattr(d, "SqlDirectory", None)
-    if sql is not None and hasattr(engine.store, "dialect"):
-        return sql(engine.store)
-    return d.MemoryDirectory()
-
-
-def start_scheduler(engine: Engine) -> Any:
-    """APScheduler wake-ups, sweeps, outbox delivery (log notifier), monthly report, digest."""
-    from adapters.notify import DailyDigest, LogNotifier, OutboxDelivery
-    from adapters.reports import ReportService
-    from adapters.scheduler import Scheduler, SchedulerSettings
-
-    people = directory_for(engine)
-    delivery = OutboxDelivery(engine.store, people, [LogNotifier()], orgs=engine.orgs, now=engine.now)
-    sched = Scheduler(engine, SchedulerSettings.from_env(), delivery=delivery,
-                      reports=ReportService(engine), digest=DailyDigest(engine, people))
-    sched.start()
-    return sched
-
-
 @app.command()
 @friendly
 def serve(
@@ -213,26 +165,49 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     scheduler: Annotated[bool, typer.Option(help="run the deadline scheduler in this process")] = True,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes (each with its own engine and scheduler)")] = 1,
+    synchronous: Annotated[str | None, typer.Option(help="SQLite durability: FULL (default) or NORMAL ($CASECLOCK_SQLITE_SYNCHRONOUS)")] = None,
     jwt_key: Annotated[list[Path] | None, typer.Option(help="SSO: a PEM public key file (repeatable; $CASECLOCK_JWT_KEYS)")] = None,
     jwt_issuer: Annotated[str | None, typer.Option(help="SSO: the expected issuer ($CASECLOCK_JWT_ISSUER)")] = None,
     jwt_audience: Annotated[str | None, typer.Option(help="SSO: the expected audience ($CASECLOCK_JWT_AUDIENCE)")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    access_log: Annotated[bool, typer.Option(help="log every request")] = True,
 ) -> None:
     """Serve the JSON API (and start the scheduler) on HOST:PORT."""
     import uvicorn
 
+    url = db_url(db)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    banner = (f"caseclock serving {url} on [bold]http://{shown}:{port}/[/bold]  "
+              f"(API docs http://{shown}:{port}/docs, health /api/health)")
+    run = {"host": host, "port": port, "log_level": log_level, "access_log": access_log}
+    if workers > 1:  # each worker builds its app from the environment (api.asgi)
+        env = {"CASECLOCK_DB": url, "CASECLOCK_SCHEDULER": "1" if scheduler else "0"}
+        defs = _definitions(definitions)
+        if defs:
+            env["CASECLOCK_DEFINITIONS"] = os.pathsep.join(str(Path(d).resolve()) for d in defs)
+        if synchronous:
+            env["CASECLOCK_SQLITE_SYNCHRONOUS"] = synchronous
+        if jwt_key:
+            env["CASECLOCK_JWT_KEYS"] = os.pathsep.join(str(Path(k).resolve()) for k in jwt_key)
+        env.update({k: v for k, v in (("CASECLOCK_JWT_ISSUER", jwt_issuer), ("CASECLOCK_JWT_AUDIENCE", jwt_audience)) if v})
+        os.environ.update(env)
+        first = make_engine(url, defs)  # migrate and register once, before the workers start
+        dispose = getattr(first.store, "dispose", None)
+        if dispose is not None:
+            dispose()
+        err.print(banner + f"  [{workers} workers]")
+        uvicorn.run("api.asgi:app_from_env", factory=True, workers=workers, **run)  # type: ignore[arg-type]
+        return
     from api.app import create_app
     from api.settings import ApiSettings
 
-    engine = _engine(db, definitions)
-    settings = ApiSettings(jwt=_jwt_settings(jwt_key, jwt_issuer, jwt_audience))
-    web = create_app(engine, settings)
+    engine = _engine(db, definitions, synchronous=synchronous)
+    web = create_app(engine, ApiSettings(jwt=jwt_settings(jwt_key, jwt_issuer, jwt_audience)))
     sched = start_scheduler(engine) if scheduler else None
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    err.print(f"caseclock serving {db_url(db)} on [bold]http://{shown}:{port}/[/bold]  "
-              f"(API docs http://{shown}:{port}/docs, health /api/health)")
+    err.print(banner)
     try:
-        uvicorn.run(web, host=host, port=port, log_level=log_level)
+        uvicorn.run(web, **run)  # type: ignore[arg-type]
     finally:
         if sched is not None:
             sched.shutdown()
@@ -250,10 +225,12 @@ def demo(
 ) -> None:
     """Fill a database with realistic cases across orgs and items, opened in the past, then sweep
     at the real now so the board shows yellow and red."""
-    from api.demo import SimClock, fill
+    from adapters.directory import sync
+    from api.demo import SimClock, demo_people, fill
 
     clock = SimClock()
     engine = _engine(db, definitions, now=clock)
+    sync(directory_for(engine), demo_people(engine.orgs))
     with _progress() as bar:
         task = bar.add_task("opening and advancing cases", total=cases)
         result = fill(engine, clock, count=cases, days=days, seed=seed,

@@ -111,12 +111,27 @@ def _actor(org: str, roles: tuple[str, ...]) -> Actor:
     return Actor(id=f"demo.{role}.{org}", roles={role}, org=org, name=f"演示{role}")
 
 
+def demo_people(orgs: Any) -> list[Any]:
+    """A clerk, an examiner, a supervisor and a leader in each demo org (for the escalations)."""
+    from adapters.directory import Person
+
+    people = []
+    for i, (org, _) in enumerate(ORGS):
+        for j, role in enumerate(STAFF_ROLES):
+            name = PEOPLE[(i * len(STAFF_ROLES) + j) % len(PEOPLE)]
+            people.append(Person(id=f"demo.{role}.{org}", name=f"{name}（{orgs.name(org)}）",
+                                 roles=frozenset({role}), org=org,
+                                 contacts={"email": f"{role}.{org}@demo.invalid"}))
+    return people
+
+
 def fill(
     engine: Engine, clock: SimClock, *, count: int = 150, days: int = 45, seed: int = 7,
     progress: Callable[[int], None] | None = None,
 ) -> DemoResult:
     """Open ``count`` cases over the last ``days`` days and walk each some way along its
-    definition; then sweep at the real now. Deterministic for a seed (apart from today's date)."""
+    definition, plus a showcase of one case per SLA level in Wuhan and Yichang; then sweep at the
+    real now. Deterministic for a seed (apart from today's date)."""
     rng = random.Random(seed)
     result = DemoResult()
     real_now = datetime.now(TZ)
@@ -145,10 +160,42 @@ def fill(
             result.transitions += _walk(engine, clock, rng, defn, case.id, org, at, real_now, everyone)
             if progress is not None:
                 progress(n + 1)
+        _showcase(engine, clock, rng, real_now, result)
     finally:
         clock.at = None
     result.escalations = len(engine.sweep())
     return result
+
+
+SHOWCASE_ORGS = ("420100", "420500")
+# paper pledge registrations (5 working days, commitment 3) opened k working days ago are, today,
+# on track (0), yellow (2), red (4) and past the statutory limit (7)
+SHOWCASE_BACK = (0, 2, 4, 7)
+
+
+def _workdays_back(engine: Engine, today: date, k: int) -> date:
+    day = today
+    while k > 0:
+        day -= timedelta(days=1)
+        if engine.calendar.is_workday(day):
+            k -= 1
+    return day
+
+
+def _showcase(engine: Engine, clock: SimClock, rng: random.Random, real_now: datetime, result: DemoResult) -> None:
+    """One case per SLA level in Wuhan and Yichang, whatever today's date (the board always has
+    every colour)."""
+    if not _has(engine, "patent_pledge_registration"):
+        return
+    defn = engine.definition("patent_pledge_registration")
+    for org in SHOWCASE_ORGS:
+        for k in SHOWCASE_BACK:
+            day = _workdays_back(engine, real_now.date(), k)
+            clock.at = min(datetime.combine(day, time(10, 0), TZ), real_now - timedelta(minutes=1))
+            data = {**_data(rng, defn.fields, (), day), "channel": "paper", "request_type": "registration"}
+            engine.open_case(defn.id, actor=_actor(org, ("clerk",)), data=data)
+            result.opened += 1
+            result.by_org[org] = result.by_org.get(org, 0) + 1
 
 
 def _has(engine: Engine, item: str) -> bool:

@@ -7,7 +7,8 @@ import binascii
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
@@ -35,21 +36,23 @@ class Context:
     tokens: TokenStore
     metrics: Any  # api.metrics.Metrics (or None when disabled)
     reports: Any = None  # adapters.reports.ReportService, made on first use
+    writes: Any = field(default_factory=nullcontext)  # see create_app: one writer at a time on SQLite
 
 
-def get_ctx(request: Request) -> Context:
+async def get_ctx(request: Request) -> Context:  # async: no thread hop for a lookup
     return request.app.state.ctx  # type: ignore[no-any-return]
 
 
 _bearer = HTTPBearer(auto_error=False, description="an API token (caseclock token create) or an SSO JWT")
 
 
-def current_actor(
+async def current_actor(
     request: Request,
     _cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
 ) -> Actor:
-    """The caller, from ``Authorization: Bearer …`` (401 problem otherwise)."""
-    ctx = get_ctx(request)
+    """The caller, from ``Authorization: Bearer …`` (401 problem otherwise). Runs on the event
+    loop: a token check is one indexed read (no thread hop per request)."""
+    ctx: Context = request.app.state.ctx
     actor = ctx.auth.actor(request.headers.get("authorization"))
     request.state.actor = actor
     return actor

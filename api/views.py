@@ -80,6 +80,8 @@ def calendar_view(engine: Engine, today: date) -> dict[str, Any]:
         info["years"] = {str(y): s for y, s in info.get("years", {}).items()}
         info["overrides"] = {str(y): str(s) for y, s in info.get("overrides", {}).items()}
     years = info["years"]
+    for y in info["overrides"]:  # an office may load a notice years ahead
+        years[y] = "override"
     info["known"] = sorted(int(y) for y, s in years.items() if s == "official")
     info["overridden"] = sorted(int(y) for y, s in years.items() if s == "override")
     info["provisional"] = sorted(int(y) for y, s in years.items() if s == "provisional")

@@ -83,11 +83,12 @@ def open_case(
     """Open a case of ``item_id`` in ``org`` (default: the caller's org) with its data. The
     response carries the case, its clocks and ``ETag``; ``Location`` names it."""
     data = clean_json(body.data, "data")
-    case = ctx.engine.open_case(
-        clean_text(body.item_id, "item_id"), actor=actor, data=data, org=_opt(body.org, "org"),
-        idempotency_key=_idem_key(actor, idempotency_key), started_on=body.started_on,
-        reason=_opt(body.reason, "reason"), assignee=_opt(body.assignee, "assignee"),
-    )
+    with ctx.writes:
+        case = ctx.engine.open_case(
+            clean_text(body.item_id, "item_id"), actor=actor, data=data, org=_opt(body.org, "org"),
+            idempotency_key=_idem_key(actor, idempotency_key), started_on=body.started_on,
+            reason=_opt(body.reason, "reason"), assignee=_opt(body.assignee, "assignee"),
+        )
     if ctx.metrics is not None:
         ctx.metrics.opened(case.item_id)
     return case_response(case, 201, {"Location": f"/api/cases/{case.id}"})
@@ -225,8 +226,9 @@ def fire(
                 raise PreconditionFailed(f"If-Match {if_match!r} does not name version {current}", current)
             expected = current
     try:
-        case = ctx.engine.fire(case_id, trigger, actor=actor, data=data, expected_version=expected,
-                               idempotency_key=key)
+        with ctx.writes:
+            case = ctx.engine.fire(case_id, trigger, actor=actor, data=data, expected_version=expected,
+                                   idempotency_key=key)
     except VersionConflict as exc:
         if tags is None:
             raise

@@ -199,6 +199,7 @@ def load_calendar(ctx: CtxDep, actor: ActorDep, body: CalendarOverrideIn) -> Res
     with tempfile.TemporaryDirectory(prefix="caseclock-calendar-") as tmp:
         path = FilePath(tmp) / f"calendar-{body.year}.yaml"
         path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        changed = ctx.engine.load_calendar(path)
+        with ctx.writes:
+            changed = ctx.engine.load_calendar(path)
     return json_response({"year": body.year, "source": doc["source"], "recomputed": changed,
                           "calendar": calendar_view(ctx.engine, ctx.engine.today())})

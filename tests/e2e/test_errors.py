@@ -133,4 +133,4 @@ def test_odd_bodies_are_never_a_5xx(live: Stack) -> None:
         r = c.post(url, content=content, headers={"content-type": ctype, "If-Match": '"99"'})
         assert r.status_code < 500, (content[:40], r.status_code, r.text)
     r = httpx.post(f"{live.url}/api/cases", content=b"{}", headers={"Authorization": "Bearer \x7f"})
-    assert r.status_code == 401
+    assert r.status_code in (400, 401)  # the HTTP parser (httptools) or the API refuses it

@@ -138,6 +138,10 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+_TS_IN: dict[datetime, str] = {}
+_TS_OUT: dict[str, datetime] = {}
+
+
 class _Dialect:
     """What differs between SQLite and PostgreSQL on the DB-API level."""
 
@@ -150,25 +154,33 @@ class _Dialect:
         """``{data}``: a JSON parameter; ``{o_data}``: a JSON column read as text."""
         return text.format(**{k: ":" + k for k in _JSON_SLOTS}, **{f"o_{k}": k for k in _JSON_OUT})
 
-    # values in
-    @staticmethod
-    def ts(value: datetime | None) -> Any:
+    # values in (SQLite: UTC text; the same instants recur, e.g. a clock's deadlines, so the
+    # conversions are memoised, boundedly)
+    def ts(self, value: datetime | None) -> Any:
         if value is None:
             return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        hit = _TS_IN.get(value)
+        if hit is None:
+            if len(_TS_IN) > 8192:
+                _TS_IN.clear()
+            utc = (value.replace(tzinfo=UTC) if value.tzinfo is None else value).astimezone(UTC)
+            hit = _TS_IN[value] = utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return hit
 
     @staticmethod
     def day(value: date) -> Any:
         return value.isoformat()
 
     # values out
-    @staticmethod
-    def ts_out(value: Any) -> datetime | None:
+    def ts_out(self, value: Any) -> datetime | None:
         if value is None:
             return None
-        return datetime.fromisoformat(value).replace(tzinfo=UTC).astimezone(TZ)
+        hit = _TS_OUT.get(value)
+        if hit is None:
+            if len(_TS_OUT) > 8192:
+                _TS_OUT.clear()
+            hit = _TS_OUT[value] = datetime.fromisoformat(value).replace(tzinfo=UTC).astimezone(TZ)
+        return hit
 
     @staticmethod
     def day_out(value: Any) -> date:
@@ -189,8 +201,7 @@ class _Postgres(_Dialect):
         )
         return re.sub(r"(?<!:):([a-z_][a-z0-9_]*)", r"%(\1)s", text)
 
-    @staticmethod
-    def ts(value: datetime | None) -> Any:
+    def ts(self, value: datetime | None) -> Any:
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
@@ -199,8 +210,7 @@ class _Postgres(_Dialect):
     def day(value: date) -> Any:
         return value
 
-    @staticmethod
-    def ts_out(value: Any) -> datetime | None:
+    def ts_out(self, value: Any) -> datetime | None:
         return value.astimezone(TZ) if value is not None else None
 
     def for_update(self, skip_locked: bool = False) -> str:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -174,11 +175,11 @@ class Definition:
     def key(self) -> tuple[str, int]:
         return (self.id, self.version)
 
-    @property
+    @cached_property
     def final_states(self) -> tuple[str, ...]:
         return tuple(n for n, s in self.states.items() if s.final)
 
-    @property
+    @cached_property
     def main_clock(self) -> str | None:
         """The clock reports use: the one marked ``main``, else the first that starts in the
         initial state and stops in the final ones."""
@@ -207,7 +208,7 @@ class Definition:
         s = self.states.get(state)
         return (s.label if s else "") or state
 
-    @property
+    @cached_property
     def triggers(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}
         for t in self.transitions:

@@ -420,7 +420,7 @@ class Engine:
             children = self._children_ids(uow, rec)
             uow.commit()
         self._deadlines_changed()
-        return self._view(rec, children)
+        return self._view(rec, children, fresh=True)
 
     def _transition(
         self, uow: UnitOfWork, rec: CaseRecord, defn: Definition, trigger: str, actor: Actor,
@@ -564,6 +564,15 @@ class Engine:
             )
         return hit
 
+    def _remaining(self, st: ClockState, derived: lt.Derived, today: date) -> int | None:
+        generation = getattr(self.calendar, "generation", None)
+        if generation is None:
+            return lt.remaining_units(st, derived, self.calendar, today)
+        key = ("remaining", st, today, generation)
+        if key not in self._derived:
+            self._derived[key] = lt.remaining_units(st, derived, self.calendar, today)  # type: ignore[assignment]
+        return self._derived[key]  # type: ignore[return-value]
+
     def _sla(self, st: ClockState, now: datetime, today: date) -> Sla:
         return lt.sla_at(st, self._derive(st, today), now)
 
@@ -602,7 +611,9 @@ class Engine:
     def _write_deadlines(self, uow: UnitOfWork, rec: CaseRecord, defn: Definition) -> None:
         uow.replace_deadlines(rec.id, self._wanted_deadlines(rec))
 
-    def _view(self, rec: CaseRecord, children: Iterable[str] = ()) -> Case:
+    def _view(self, rec: CaseRecord, children: Iterable[str] = (), *, fresh: bool = False) -> Case:
+        """The case as callers see it now. ``fresh``: ``rec`` was refreshed at this instant, so
+        its summary level is current."""
         defn = self.registry.get(rec.item_id, rec.definition_version)
         now = self.now()
         today = now.date()
@@ -626,8 +637,7 @@ class Engine:
                 statutory_units=derived.statutory_units,
                 commitment_units=derived.commitment_units,
                 used_units=derived.used_units,
-                remaining_units=lt.remaining_units(st, derived, self.calendar, today)
-                if st.status is Status.RUNNING else None,
+                remaining_units=self._remaining(st, derived, today) if st.status is Status.RUNNING else None,
                 unit=st.counting_unit.value,
                 warning_at=derived.warning_at,
                 overdue_at=derived.overdue_at,
@@ -643,7 +653,7 @@ class Engine:
             org=rec.org, assignee=rec.assignee, data=copy.deepcopy(rec.data), clocks=clocks,
             opened_at=rec.opened_at, closed_at=rec.closed_at, state_label=defn.label_of(rec.state),
             item_name=defn.name, kind=defn.kind, final=defn.states[rec.state].final,
-            sla=rec.sla if rec.closed_at else self._current_sla(rec, defn, now),
+            sla=rec.sla if (rec.closed_at or fresh) else self._current_sla(rec, defn, now),
             parent_id=rec.parent_id, children=tuple(children), started_on=rec.started_on,
             main_clock=defn.main_clock,
         )
@@ -787,7 +797,7 @@ class Engine:
             raise Forbidden("recording on a case needs a staff role")
         with self.store.unit_of_work() as uow:
             rec = self._load_for_update(uow, case_id, actor, None)
-            ev = self._append(uow, rec, kind, None, actor, self.now(), rec.state, rec.state, data)
+            ev = self._append(uow, rec, kind, None, actor, self.now(), rec.state, rec.state, _jsonable(data))
             if within is not None:
                 within(uow)
             uow.save_case(rec, rec.version)
@@ -1074,7 +1084,7 @@ class Engine:
     def _append(self, uow: UnitOfWork, rec: CaseRecord, kind: str, trigger: str | None, actor: Actor,
                 at: datetime, from_state: str | None, to_state: str | None, data: Mapping[str, Any]) -> Event:
         ev = Event(case_id=rec.id, seq=rec.seq + 1, kind=kind, trigger=trigger, actor_id=actor.id,
-                   at=at, from_state=from_state, to_state=to_state, data=_jsonable(data),
+                   at=at, from_state=from_state, to_state=to_state, data=dict(data),
                    prev_hash=rec.last_hash)
         ev = Event(**{**ev.__dict__, "hash": ev.compute_hash()})
         rec.seq, rec.last_hash = ev.seq, ev.hash

@@ -138,3 +138,37 @@ def test_processes_starting_at_once_on_a_fresh_postgres_schema():
         store.dispose()
     finally:
         schema.drop()
+
+
+@pytest.mark.postgres
+def test_postgres_skip_locked_sweeps_and_outbox(pg_schema):
+    """A case or message another transaction holds is skipped, never waited for or done twice."""
+    from datetime import datetime
+
+    from workflow.legaltime import TZ
+    from workflow.model import OutboxMessage
+
+    schema, reason = pg_schema
+    if schema is None:
+        pytest.skip(reason)
+    schema.empty()
+    engine = build_engine(schema.url, definitions=[PLEDGE])
+    other = SqlStore(schema.url)
+    try:
+        case = engine.open_case("pledge", actor=ACTOR)
+        now = datetime(2024, 1, 1, tzinfo=TZ)
+        with engine.store.unit_of_work() as uow:
+            uow.add_outbox([OutboxMessage("transition", case.id, {"n": i}, now) for i in range(4)])
+            uow.commit()
+        with engine.store.unit_of_work() as first, other.unit_of_work() as second:
+            assert first.lock_case(case.id) is not None
+            assert second.lock_case(case.id) is None  # held: skipped at once
+            mine = first.claim_outbox(now, 2)
+            theirs = second.claim_outbox(now, 10)
+            assert [m.payload["n"] for m in mine] == [0, 1]
+            assert [m.payload["n"] for m in theirs] == [2, 3]
+        with other.unit_of_work() as uow:
+            assert uow.lock_case(case.id) is not None  # released with the transaction
+    finally:
+        engine.store.dispose()
+        other.dispose()

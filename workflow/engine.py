@@ -979,6 +979,8 @@ class Engine:
             return False
         defn = self.registry.get(rec.item_id, rec.definition_version)
         before = rec.version
+        rewrite = False  # the deadline rows need rewriting (a due time moved)
+        messages: list[OutboxMessage] = []
         for dl in due:
             st = rec.clocks.get(dl.clock)
             if st is None or st.run != dl.run or st.status is not Status.RUNNING:
@@ -988,6 +990,7 @@ class Engine:
             at = instants.get(Level(dl.level))
             if at is None or at > now:  # the calendar moved it: the rewrite below re-arms it
                 uow.mark_deadline(dl, "cancelled", now)
+                rewrite = True
                 continue
             uow.mark_deadline(dl, "fired", now)
             esc = Escalation(case_id=rec.id, clock=dl.clock, level=dl.level, due=at, seen=now,
@@ -1000,20 +1003,26 @@ class Engine:
                 dl.level, rec=rec, state_roles=defn.states[rec.state].roles,
                 parent_org=self.orgs.parent(rec.org),
             )
-            uow.add_outbox([OutboxMessage(
+            messages.append(OutboxMessage(
                 topic="escalation", case_id=rec.id, created_at=now,
                 payload={**esc.to_dict(), "item_name": defn.name, "state": rec.state,
                          "state_label": defn.label_of(rec.state), "clock_label": st.label or dl.clock,
                          "audience": audience},
-            )])
+            ))
             cdef = defn.clocks.get(dl.clock)
             if dl.level == Level.EXPIRED.value and cdef is not None and cdef.on_expire:
                 t = defn.transition(cdef.on_expire, rec.state)
                 if t is not None:
+                    if messages:
+                        uow.add_outbox(messages)
+                        messages = []
                     self._transition(uow, rec, defn, cdef.on_expire, SYSTEM, {}, now)
+        if messages:
+            uow.add_outbox(messages)
         self._refresh(rec, defn, now)
         uow.save_case(rec, before)
-        self._write_deadlines(uow, rec, defn)
+        if rewrite:
+            self._write_deadlines(uow, rec, defn)
         if rec.version != before:
             self._after_close(uow, rec, defn, now)
         return True

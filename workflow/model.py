@@ -185,10 +185,11 @@ class Escalation:
     run: int = 1
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["due"] = self.due.isoformat()
-        d["seen"] = self.seen.isoformat()
-        return d
+        return {
+            "case_id": self.case_id, "clock": self.clock, "level": self.level,
+            "due": self.due.isoformat(), "seen": self.seen.isoformat(), "org": self.org,
+            "item_id": self.item_id, "number": self.number, "run": self.run,
+        }
 
 
 @dataclass

@@ -374,7 +374,7 @@ class SqlAttachmentStore:
         )
 
         def write(uow: Any) -> None:
-            uow._exec(sql, params, write=True)  # the engine's transaction: row and event together
+            uow.execute(sql, params)  # the engine's transaction: row and event together
 
         return write
 
@@ -387,24 +387,23 @@ class SqlAttachmentStore:
 
     def list(self, case_id: str) -> list[Attachment]:
         with self.store.unit_of_work() as uow:
-            rows = uow._all(self._sql(
+            rows = uow.fetch_all(self._sql(
                 f"SELECT {_COLS} FROM attachments WHERE case_id = :case_id ORDER BY uploaded_at, id"
-            ), {"case_id": case_id}, write=False)
+            ), {"case_id": case_id})
         return [self._row(r) for r in rows]
 
     def get(self, case_id: str, attachment_id: str) -> Attachment | None:
         with self.store.unit_of_work() as uow:
-            row = uow._one(self._sql(
+            row = uow.fetch_one(self._sql(
                 f"SELECT {_COLS} FROM attachments WHERE id = :id AND case_id = :case_id"
-            ), {"id": attachment_id, "case_id": case_id}, write=False)
+            ), {"id": attachment_id, "case_id": case_id})
         return self._row(row) if row else None
 
     def content(self, att: Attachment) -> bytes:
         if self.folder is not None:
             return _verify(att, self.folder.get(att.path or blob_path(att.sha256)))
         with self.store.unit_of_work() as uow:
-            row = uow._one(self._sql("SELECT content FROM attachments WHERE id = :id"),
-                           {"id": att.id}, write=False)
+            row = uow.fetch_one(self._sql("SELECT content FROM attachments WHERE id = :id"), {"id": att.id})
         blob = row[0] if row else None
         return _verify(att, bytes(blob) if blob is not None else None)
 

@@ -35,6 +35,7 @@ from .auth import Authenticator
 from .deps import Context, CtxDep, json_response
 from .metrics import Metrics, MetricsMiddleware
 from .routes import cases, office, reports
+from .routes_ops import router as ops_router
 from .schemas import Health, Problem
 from .settings import ApiSettings
 from .tokens import tokens_for
@@ -71,6 +72,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(cases.router)
     app.include_router(office.router)
     app.include_router(reports.router)
+    app.include_router(ops_router)  # assign, transfer, correct, suspensions, receipts, documents, attachments (issue 8)
 
     @app.get("/api/health", tags=["service"], response_model=Health, summary="Is the service up")
     def health(ctx: CtxDep) -> Response:

@@ -564,6 +564,52 @@ def audit_verify(
     console.print("[green]intact[/green]: every case's history verifies")
 
 
+# --- backup and restore (SQLite; PostgreSQL: pg_dump, see docs/operations.md) -------------------
+
+
+@app.command("backup")
+@friendly
+def backup_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="the archive to write (.tar.gz)")],
+    db: DbOpt = None,
+    attachments: Annotated[Path | None, typer.Option(help="the attachments folder; default: $CASECLOCK_ATTACHMENTS_DIR or beside the database")] = None,
+) -> None:
+    """Back up the SQLite database and its attachments while the service runs (one consistent
+    snapshot; exit 1 if an attachment file was missing)."""
+    from adapters.backup import backup
+
+    folder = attachments or (Path(os.environ["CASECLOCK_ATTACHMENTS_DIR"]) if os.environ.get("CASECLOCK_ATTACHMENTS_DIR") else None)
+    report = backup(db_url(db), out, attachments=folder)
+    console.print(f"{report.path}: {report.cases} cases, {report.events} events, "
+                  f"{report.attachments} attachments, database {report.db_bytes} bytes")
+    if report.missing:
+        err.print(f"[red]missing or damaged attachment files[/red] (listed in the manifest): {', '.join(report.missing)}")
+        raise typer.Exit(1)
+
+
+@app.command("restore")
+@friendly
+def restore_cmd(
+    archive: Annotated[Path, typer.Option("--from", help="an archive written by caseclock backup")],
+    db: DbOpt = None,
+    check: Annotated[bool, typer.Option("--check", help="only verify the archive; change nothing")] = False,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing database (stop the service first)")] = False,
+    attachments: Annotated[Path | None, typer.Option(help="the attachments folder; default: $CASECLOCK_ATTACHMENTS_DIR or beside the database")] = None,
+) -> None:
+    """Verify a backup, or put it in place as the SQLite database (stop the service first)."""
+    from adapters.backup import restore, verify
+
+    if check:
+        m = verify(archive)
+        console.print(f"[green]sound[/green] {archive}: taken {m['created_at']}, {m['cases']} cases, "
+                      f"{m['events']} events, {len(m['attachments'])} attachments")
+        return
+    folder = attachments or (Path(os.environ["CASECLOCK_ATTACHMENTS_DIR"]) if os.environ.get("CASECLOCK_ATTACHMENTS_DIR") else None)
+    m = restore(archive, db_url(db), attachments=folder, force=force)
+    console.print(f"restored {db_url(db)} from {archive} (taken {m['created_at']}): {m['cases']} cases, "
+                  f"{len(m['attachments'])} attachments; next: caseclock audit verify --db {db_url(db)}")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     try:
         app()

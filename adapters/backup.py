@@ -138,7 +138,7 @@ def backup(db: str | os.PathLike[str], out: str | os.PathLike[str], *,
     db_path = sqlite_path(db)
     if not db_path.is_file():
         raise BackupError(f"no database at {db_path}")
-    folder = BlobFolder(attachments if attachments is not None else attachments_folder(db_path))
+    folder = BlobFolder(Path(attachments) if attachments is not None else attachments_folder(db_path))
     out_path = Path(out).expanduser().resolve()
     out_path.parent.mkdir(parents=True, exist_ok=True)
     created = (now or datetime.now(TZ)).isoformat()
@@ -168,7 +168,7 @@ def backup(db: str | os.PathLike[str], out: str | os.PathLike[str], *,
             members[f"attachments/{name}"] = {"sha256": digest, "size": file.stat().st_size}
             blobs.append((name, file))
         db_sha = _sha256_file(copy)
-        manifest = {
+        manifest: dict[str, Any] = {
             "format": FORMAT, "created_at": created, "source": str(db_path),
             "database": DB_MEMBER, "db_sha256": db_sha, "db_bytes": copy.stat().st_size,
             "cases": cases, "events": events, "attachments": members, "missing": missing,
@@ -242,7 +242,7 @@ def restore(archive: str | os.PathLike[str], db: str | os.PathLike[str], *,
     if db_path.exists() and not force:
         raise BackupError(f"{db_path} exists: stop the service, then restore with --force to replace it")
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    folder = BlobFolder(attachments if attachments is not None else attachments_folder(db_path))
+    folder = BlobFolder(Path(attachments) if attachments is not None else attachments_folder(db_path))
     with tarfile.open(archive, "r:*") as tar:
         for name, meta in manifest["attachments"].items():
             rel = name.removeprefix("attachments/")

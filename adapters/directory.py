@@ -201,7 +201,7 @@ class SqlDirectory:
         from .sql.tables import PersonRow
 
         self.engine = sa_engine
-        self.table = PersonRow.__table__
+        self.table = PersonRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it at class creation
 
     @staticmethod
     def _person(row: Mapping[str, Any]) -> Person:

@@ -94,9 +94,10 @@ def cn_date(value: date | datetime | str | None) -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = date.fromisoformat(value[:10])
+            parsed = date.fromisoformat(value[:10])
         except ValueError:
             return value
+        value = parsed
     if isinstance(value, datetime):
         value = value.astimezone(TZ).date() if value.tzinfo else value.date()
     return f"{value.year}年{value.month}月{value.day}日"
@@ -189,8 +190,8 @@ def case_context(
     last_transition = next((e for e in reversed(events) if e.kind == "transition"), None)
     last_label = ""
     if last_transition is not None:
-        t = next((t for t in definition.transitions if t.trigger == last_transition.trigger), None)
-        last_label = (t.label if t else "") or (last_transition.trigger or "")
+        tdef = next((x for x in definition.transitions if x.trigger == last_transition.trigger), None)
+        last_label = (tdef.label if tdef else "") or (last_transition.trigger or "")
     fmt = {"number": case.number, "id": case.id}
     return {
         "title": "",

@@ -169,11 +169,11 @@ class MemoryUnitOfWork:
                 self.s.deadlines[key] = replace(row, state="cancelled")
         self.s.by_case[case_id] = mine | keys
         for d in wanted:
-            row = self.s.deadlines.get(d.key)
-            if row is None:
+            cur = self.s.deadlines.get(d.key)
+            if cur is None:
                 self.s.deadlines[d.key] = copy.copy(d)
-            elif row.state != "fired":
-                self.s.deadlines[d.key] = replace(row, state="pending", due_at=d.due_at)
+            elif cur.state != "fired":
+                self.s.deadlines[d.key] = replace(cur, state="pending", due_at=d.due_at)
 
     def due_case_ids(self, now: datetime, limit: int) -> list[str]:
         first: dict[str, datetime] = {}

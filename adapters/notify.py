@@ -397,7 +397,8 @@ class OutboxDelivery:
         jobs: list[_Job] = []
         with self.store.unit_of_work() as uow:
             for m in claimed:
-                fresh, skipped = [], []
+                fresh: list[Person] = []
+                skipped: list[Person] = []
                 for p in people[m.id]:
                     key = told_key(p.id, m.payload, m.case_id)
                     (skipped if key and _ledger_has(uow, key) else fresh).append(p)

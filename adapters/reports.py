@@ -77,7 +77,7 @@ class SqlReportStorage:
                 "figure_labels": dict(report.figure_labels.get(ln.item_id, {})),
             })
             body[ln.scope] = dict(ln.measures)
-        table = ReportRow.__table__
+        table = ReportRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it at class creation
         with self.engine.begin() as conn:
             conn.execute(sa.delete(table).where(table.c.month == report.month))
             if rows:
@@ -92,7 +92,7 @@ class SqlReportStorage:
 
         from .sql.tables import ReportRow
 
-        table = ReportRow.__table__
+        table = ReportRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it at class creation
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(table).where(table.c.month == month)).mappings().all()
         if not rows:
@@ -119,7 +119,7 @@ class SqlReportStorage:
 
         from .sql.tables import ReportRow
 
-        table = ReportRow.__table__
+        table = ReportRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it at class creation
         with self.engine.connect() as conn:
             return sorted(conn.execute(sa.select(table.c.month).distinct()).scalars())
 

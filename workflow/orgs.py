@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 HUBEI: dict[str, tuple[str, str | None]] = {
@@ -48,7 +48,7 @@ class OrgTree:
     def __contains__(self, code: object) -> bool:
         return code in self._orgs
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Org]:
         return iter(self._orgs.values())
 
     def get(self, code: str) -> Org | None:

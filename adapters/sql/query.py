@@ -16,7 +16,7 @@ from typing import Any
 
 from workflow.ports import CaseQuery
 
-from .store import _CASE_COLS, _Dialect
+from .dialect import _CASE_COLS, _Dialect
 
 _ORDER_KEYS = {
     "opened": ("opened_at", "id"),

@@ -17,11 +17,9 @@ and a concurrent writer gets ``VersionConflict``, never a lost update.
 from __future__ import annotations
 
 import json
-import re
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
@@ -31,244 +29,26 @@ from sqlalchemy import event
 from sqlalchemy.pool import StaticPool
 
 from workflow.errors import VersionConflict, WorkflowError
-from workflow.legaltime import TZ, ClockState
 from workflow.model import (
     CaseRecord,
     Deadline,
     Event,
     OutboxMessage,
-    clock_from_dict,
-    clock_to_dict,
 )
 from workflow.ports import CaseQuery, IdempotencyRecord
 
-UTC = UTC
-
-_CASE_COLS = (
-    "id, number, item_id, definition_version, state, version, org, assignee, {o_data}, {o_clocks}, "
-    "opened_at, started_on, closed_at, sla, due_at, parent_id, created_by, last_hash, seq"
+from .dialect import (
+    _EVENT_COLS,
+    _UPDATES,
+    CASE_FIELDS,
+    SQL,
+    _ClockCache,
+    _Dialect,
+    _dumps,
+    _is_busy,
+    _Postgres,
+    _unique_violation,
 )
-_EVENT_COLS = 'case_id, seq, kind, "trigger", actor_id, at, from_state, to_state, {o_data}, prev_hash, hash'
-_DL_COLS = "case_id, clock, run, level, due_at, state, seen_at, org, item_id"
-_OUT_COLS = "id, topic, case_id, {o_payload}, created_at, attempts, state, next_attempt_at, last_error"
-
-_CASE_INS = _CASE_COLS.format(o_data="data", o_clocks="clocks")
-CASE_FIELDS = tuple(c.strip() for c in _CASE_INS.split(","))
-_EVENT_INS = _EVENT_COLS.format(o_data="data")
-
-# The statements of the hot path, written once with :named parameters (sqlite3 takes them as
-# they are; PostgreSQL gets %(name)s and CAST(… AS json) for JSON columns, see _Dialect).
-SQL = {
-    "get_case": f"SELECT {_CASE_COLS} FROM cases WHERE id = :id",
-    "add_case": (
-        f"INSERT INTO cases ({_CASE_INS}) VALUES (:id, :number, :item_id, :definition_version, "
-        ":state, :version, :org, :assignee, {data}, {clocks}, :opened_at, :started_on, :closed_at, "
-        ":sla, :due_at, :parent_id, :created_by, :last_hash, :seq)"
-    ),
-    "append_event": (
-        f"INSERT INTO events ({_EVENT_INS}) VALUES (:case_id, :seq, :kind, :trigger, :actor_id, "
-        ":at, :from_state, :to_state, {data}, :prev_hash, :hash)"
-    ),
-    "events": f"SELECT {_EVENT_COLS} FROM events WHERE case_id = :case_id ORDER BY seq",
-    "next_number": (
-        "INSERT INTO sequences (key, value) VALUES (:key, 1) "
-        "ON CONFLICT (key) DO UPDATE SET value = sequences.value + 1 RETURNING value"
-    ),
-    "dl_of_case": f"SELECT {_DL_COLS} FROM deadlines WHERE case_id = :case_id",
-    "dl_insert": (
-        f"INSERT INTO deadlines ({_DL_COLS}) VALUES (:case_id, :clock, :run, :level, :due_at, "
-        ":state, :seen_at, :org, :item_id)"
-    ),
-    "dl_set": (
-        "UPDATE deadlines SET state = :state, due_at = :due_at "
-        "WHERE case_id = :case_id AND clock = :clock AND run = :run AND level = :level"
-    ),
-    "dl_mark": (
-        "UPDATE deadlines SET state = :state, seen_at = :seen_at "
-        "WHERE case_id = :case_id AND clock = :clock AND run = :run AND level = :level"
-    ),
-    "dl_due_cases": (
-        "SELECT case_id, MIN(due_at) AS first FROM deadlines "
-        "WHERE state = 'pending' AND due_at <= :now GROUP BY case_id ORDER BY first, case_id "
-        "LIMIT :limit"
-    ),
-    "dl_due_rows": (  # issue 6: index order, no GROUP BY (see due_case_ids)
-        "SELECT case_id FROM deadlines WHERE state = 'pending' AND due_at <= :now "
-        "ORDER BY due_at LIMIT :limit"
-    ),
-    "dl_pending_due": (
-        f"SELECT {_DL_COLS} FROM deadlines "
-        "WHERE case_id = :case_id AND state = 'pending' AND due_at <= :now"
-    ),
-    "dl_all": f"SELECT {_DL_COLS} FROM deadlines WHERE case_id = :case_id ORDER BY due_at, clock, level",
-    "dl_fired": (
-        f"SELECT {_DL_COLS} FROM deadlines WHERE state = 'fired' AND seen_at >= :seen_from "
-        "AND seen_at < :seen_to ORDER BY seen_at, case_id"
-    ),
-    "dl_earliest": "SELECT MIN(due_at) FROM deadlines WHERE state = 'pending'",
-    "out_insert": (
-        "INSERT INTO outbox (topic, case_id, payload, created_at, attempts, state, "
-        "next_attempt_at, last_error) VALUES (:topic, :case_id, {payload}, :created_at, "
-        ":attempts, :state, :next_attempt_at, :last_error) RETURNING id"
-    ),
-    "out_claim": (
-        f"SELECT {_OUT_COLS} FROM outbox WHERE state = 'pending' "
-        "AND COALESCE(next_attempt_at, created_at) <= :now ORDER BY id LIMIT :limit"
-    ),
-    "out_update": (
-        "UPDATE outbox SET state = :state, attempts = :attempts, "
-        "next_attempt_at = :next_attempt_at, last_error = :last_error WHERE id = :id"
-    ),
-    "out_list": f"SELECT {_OUT_COLS} FROM outbox ORDER BY id LIMIT :limit",
-    "out_list_state": f"SELECT {_OUT_COLS} FROM outbox WHERE state = :state ORDER BY id LIMIT :limit",
-    "idem_get": (
-        "SELECT key, fingerprint, case_id, {o_result}, created_at FROM idempotency WHERE key = :key"
-    ),
-    "idem_put": (
-        "INSERT INTO idempotency (key, fingerprint, case_id, result, created_at) "
-        "VALUES (:key, :fingerprint, :case_id, {result}, :created_at)"
-    ),
-}
-
-_JSON_SLOTS = ("data", "clocks", "payload", "result", "body", "holidays", "workdays")
-_JSON_OUT = ("data", "clocks", "payload", "result", "body", "holidays", "workdays")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-_TS_IN: dict[datetime, str] = {}
-_TS_OUT: dict[str, datetime] = {}
-
-
-class _Dialect:
-    """What differs between SQLite and PostgreSQL on the DB-API level."""
-
-    name = "sqlite"
-
-    def __init__(self) -> None:
-        self.sql = {k: self.prepare(v) for k, v in SQL.items()}
-
-    def prepare(self, text: str) -> str:
-        """``{data}``: a JSON parameter; ``{o_data}``: a JSON column read as text."""
-        return text.format(**{k: ":" + k for k in _JSON_SLOTS}, **{f"o_{k}": k for k in _JSON_OUT})
-
-    # values in (SQLite: UTC text; the same instants recur, e.g. a clock's deadlines, so the
-    # conversions are memoised, boundedly)
-    def ts(self, value: datetime | None) -> Any:
-        if value is None:
-            return None
-        hit = _TS_IN.get(value)
-        if hit is None:
-            if len(_TS_IN) > 8192:
-                _TS_IN.clear()
-            utc = (value.replace(tzinfo=UTC) if value.tzinfo is None else value).astimezone(UTC)
-            hit = _TS_IN[value] = utc.replace(tzinfo=None).isoformat(" ", "microseconds")
-        return hit
-
-    @staticmethod
-    def day(value: date) -> Any:
-        return value.isoformat()
-
-    # values out
-    def ts_out(self, value: Any) -> datetime | None:
-        if value is None:
-            return None
-        hit = _TS_OUT.get(value)
-        if hit is None:
-            if len(_TS_OUT) > 8192:
-                _TS_OUT.clear()
-            hit = _TS_OUT[value] = datetime.fromisoformat(value).replace(tzinfo=UTC).astimezone(TZ)
-        return hit
-
-    @staticmethod
-    def day_out(value: Any) -> date:
-        return date.fromisoformat(value) if isinstance(value, str) else value
-
-    def for_update(self, skip_locked: bool = False) -> str:
-        return ""
-
-
-class _Postgres(_Dialect):
-    name = "postgresql"
-
-    def prepare(self, text: str) -> str:
-        # JSON columns come back as text: one parser (and one clock cache) for both backends
-        text = text.format(
-            **{k: f"CAST(:{k} AS json)" for k in _JSON_SLOTS},
-            **{f"o_{k}": f"CAST({k} AS text)" for k in _JSON_OUT},
-        )
-        return re.sub(r"(?<!:):([a-z_][a-z0-9_]*)", r"%(\1)s", text)
-
-    def ts(self, value: datetime | None) -> Any:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
-
-    @staticmethod
-    def day(value: date) -> Any:
-        return value
-
-    def ts_out(self, value: Any) -> datetime | None:
-        return value.astimezone(TZ) if value is not None else None
-
-    def for_update(self, skip_locked: bool = False) -> str:
-        return " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
-
-
-class _ClockCache:
-    """Parsed clock JSON by its text (ClockState is frozen, so entries are shared safely).
-    Bounded: the engine's memory never grows with the number of cases."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._parsed: OrderedDict[str, dict[str, ClockState]] = OrderedDict()
-        self._frags: dict[int, tuple[ClockState, str]] = {}
-        self._lock = threading.Lock()
-
-    def parse(self, text: str) -> dict[str, ClockState]:
-        with self._lock:
-            hit = self._parsed.get(text)
-            if hit is not None:
-                self._parsed.move_to_end(text)
-                return dict(hit)
-        value = {k: clock_from_dict(v) for k, v in json.loads(text).items()}
-        if self.size:
-            with self._lock:
-                self._parsed[text] = value
-                if len(self._parsed) > self.size:
-                    self._parsed.popitem(last=False)
-        return dict(value)
-
-    def __len__(self) -> int:
-        return len(self._parsed)
-
-    def dumps(self, clocks: dict[str, ClockState]) -> str:
-        """The clocks' JSON (exactly ``_dumps`` of their dicts), each clock object serialised
-        once: looked up by identity (a clock the engine left alone is the very object parsed)."""
-        parts = []
-        frags = self._frags
-        for name, st in clocks.items():
-            hit = frags.get(id(st))
-            if hit is not None and hit[0] is st:
-                frag = hit[1]
-            else:
-                frag = _dumps(clock_to_dict(st))
-                if self.size:
-                    if len(frags) >= self.size:
-                        frags.clear()
-                    frags[id(st)] = (st, frag)
-            parts.append(f"{_dumps(name)}:{frag}")
-        return "{" + ",".join(parts) + "}"
-
-
-_UPDATES: dict[tuple[str, tuple[str, ...]], str] = {}
-
-
-def _is_busy(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return "database is locked" in text or "database is busy" in text or "database table is locked" in text
 
 
 class SqlStore:
@@ -798,14 +578,6 @@ class SqlUnitOfWork:
             rows = self._all(self.d.prepare("SELECT id, seq, last_hash FROM cases WHERE id = :id"),
                              {"id": case_id}, write=False)
         return {r[0]: (r[1], r[2]) for r in rows}
-
-
-def _unique_violation(exc: BaseException) -> bool:
-    sqlstate = getattr(exc, "sqlstate", None)
-    if sqlstate == "23505":
-        return True
-    text = str(exc)
-    return type(exc).__name__ == "IntegrityError" and "UNIQUE constraint failed" in text
 
 
 __all__ = ["SQL", "SqlStore", "SqlUnitOfWork"]

@@ -3,6 +3,8 @@ transaction, under the lock it took), or on ``sqlalchemy.url`` when run by the a
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import sqlalchemy as sa
 from alembic import context
 
@@ -11,12 +13,12 @@ from adapters.sql.tables import AwareDateTime, metadata
 config = context.config
 
 
-def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Autogenerate writes plain SQLAlchemy types: a migration never imports the models."""
     if type_ == "type" and isinstance(obj, AwareDateTime):
         return "sa.DateTime(timezone=True)"
     if type_ == "type" and type(obj).__name__ == "AutoString":
-        return f"sa.String(length={obj.length})" if obj.length else "sa.String()"  # type: ignore[attr-defined]
+        return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
     return False
 
 

@@ -177,6 +177,16 @@ class SqlStore:
             value = uow._one(self.dialect.sql["dl_earliest"], {}, write=False)
         return self.dialect.ts_out(value[0]) if value and value[0] is not None else None
 
+    def purge_idempotency(self, older_than: datetime) -> int:
+        """Forget idempotency keys stored before ``older_than`` (a client retries within minutes;
+        keep a day or more). Returns how many were removed."""
+        with self.unit_of_work() as uow:
+            cur = uow.execute(self.dialect.prepare("DELETE FROM idempotency WHERE created_at < :before"),
+                              {"before": self.dialect.ts(older_than)})
+            count = cur.rowcount
+            uow.commit()
+        return int(count)
+
     # -- definitions and calendar overrides ------------------------------------------------------
 
     def attach(self, engine: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -121,3 +121,14 @@ def test_case_numbers_are_unique_across_engines(sql_url):
     assert len(numbers) == 6
     a.store.dispose()
     b.store.dispose()
+
+
+def test_old_idempotency_keys_can_be_purged(sql_url):
+    engine = build_engine(sql_url, definitions=[PLEDGE])
+    case = engine.open_case("pledge", actor=CLERK, idempotency_key="old")
+    cutoff = case.opened_at + timedelta(seconds=1)
+    assert engine.store.purge_idempotency(case.opened_at) == 0
+    assert engine.store.purge_idempotency(cutoff) == 1
+    again = engine.open_case("pledge", actor=CLERK, idempotency_key="old")  # a new call now
+    assert again.id != case.id
+    engine.store.dispose()

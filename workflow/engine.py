@@ -1012,6 +1012,14 @@ class Engine:
             cdef = defn.clocks.get(dl.clock)
             if dl.level == Level.EXPIRED.value and cdef is not None and cdef.on_expire:
                 t = defn.transition(cdef.on_expire, rec.state)
+                # not allowed now (its guards or max_uses refuse it): the expiry alone is recorded
+                if t is not None and t.guard_failure(rec.data) is not None:
+                    t = None
+                if t is not None:
+                    try:
+                        self._check_uses(uow, rec, t)
+                    except TransitionNotAllowed:
+                        t = None
                 if t is not None:
                     if messages:
                         uow.add_outbox(messages)

@@ -191,3 +191,42 @@ def test_a_clock_counted_afresh_escalates_again_in_its_new_run(engine, freezer):
     freezer.move_to(at("2024-04-30 10:00"))
     fired = engine.sweep()
     assert pairs(fired) == [("handling", "warning"), ("handling", "overdue"), ("handling", "over_statutory")]
+
+
+GUARDED = """\
+id: fx_guarded
+version: 1
+name: 带条件的期满自动流转
+kind: dispute_case
+initial: awaiting_answer
+states:
+  awaiting_answer: {label: 待答辩, roles: [clerk]}
+  hearing: {label: 审理中, roles: [examiner]}
+  closed: {label: 结案, final: true}
+transitions:
+  - {trigger: no_answer, source: awaiting_answer, dest: hearing, roles: [system], when: {respondent_abroad: false}}
+  - {trigger: answer_received, source: awaiting_answer, dest: hearing, roles: [clerk]}
+  - {trigger: close, source: hearing, dest: closed, roles: [examiner]}
+clocks:
+  handling: {limit: 2 months, start: awaiting_answer, stop: [closed]}
+  answer: {limit: 15 days, start: awaiting_answer, stop: [hearing, closed], party: true, on_expire: no_answer}
+"""
+
+
+def test_an_automatic_transition_its_guard_refuses_is_skipped_not_stuck(tmp_path, freezer):
+    (tmp_path / "fx_guarded.yaml").write_text(GUARDED, encoding="utf-8")
+    engine = make_engine(definitions=[tmp_path])
+    abroad = engine.open_case("fx_guarded", actor=CLERK, data={"respondent_abroad": True})
+    home = engine.open_case("fx_guarded", actor=CLERK, data={"respondent_abroad": False})
+    # 15 days from Mon 03-04 → Tue 03-19: expired from 03-20
+    freezer.move_to(at("2024-03-20 10:00"))
+    fired = engine.sweep()
+    assert sorted((e.case_id, e.level) for e in fired) == sorted([(abroad.id, "expired"), (home.id, "expired")])
+    assert engine.get_case(home.id).state == "hearing"  # fired by the system
+    kept = engine.get_case(abroad.id)
+    assert kept.state == "awaiting_answer"  # the guard refused: the expiry alone is recorded
+    assert kept.clocks["answer"].sla == "expired"
+    assert [e.kind for e in engine.history(abroad.id)] == ["opened", "escalation"]
+    assert engine.sweep() == []
+    freezer.move_to(at("2024-04-30 10:00"))
+    assert {e.case_id for e in engine.sweep()} == {abroad.id, home.id}  # later levels still fire

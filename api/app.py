@@ -30,7 +30,7 @@ from starlette.responses import Response
 
 from workflow.engine import Engine
 
-from . import problems
+from . import problems, web
 from .auth import Authenticator
 from .deps import Context, CtxDep, json_response
 from .metrics import Metrics, MetricsMiddleware
@@ -73,6 +73,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(office.router)
     app.include_router(reports.router)
     app.include_router(ops_router)  # assign, transfer, correct, suspensions, receipts, documents, attachments (issue 8)
+    app.include_router(web.router)  # the pages under /web (issue 9)
 
     @app.get("/api/health", tags=["service"], response_model=Health, summary="Is the service up")
     def health(ctx: CtxDep) -> Response:

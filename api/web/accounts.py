@@ -1,0 +1,121 @@
+"""Who may sign in to the pages: the people of the directory, with a password hash each.
+
+On a SQL store both live in the ``people`` table (its ``password_hash`` column); on ``memory://``
+in a directory and a dict kept beside the store object (so the app and the code that fills it in
+one process see the same people). ``python -m api.web passwd USER`` sets a password.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from adapters.directory import MemoryDirectory, Person
+from workflow.engine import Engine
+
+from .security import hash_password
+
+
+class Accounts(Protocol):
+    def get(self, person_id: str) -> Person | None: ...
+
+    def all(self) -> list[Person]: ...
+
+    def put(self, person: Person) -> None: ...
+
+    def password_hash(self, person_id: str) -> str | None: ...
+
+    def set_password_hash(self, person_id: str, value: str | None) -> None: ...
+
+
+def set_password(accounts: Accounts, person_id: str, password: str) -> None:
+    """Hash and store a password (the person must be in the directory)."""
+    if accounts.get(person_id) is None:
+        raise KeyError(f"no person {person_id!r} in the directory")
+    accounts.set_password_hash(person_id, hash_password(password))
+
+
+def add_person(accounts: Accounts, person: Person, password: str | None = None) -> None:
+    accounts.put(person)
+    if password is not None:
+        set_password(accounts, person.id, password)
+
+
+class MemoryAccounts:
+    def __init__(self, people: Iterable[Person] = ()) -> None:
+        self.directory = MemoryDirectory(people)
+        self._hashes: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, person_id: str) -> Person | None:
+        return self.directory.get(person_id)
+
+    def all(self) -> list[Person]:
+        return self.directory.all()
+
+    def put(self, person: Person) -> None:
+        self.directory.put(person)
+
+    def password_hash(self, person_id: str) -> str | None:
+        with self._lock:
+            return self._hashes.get(person_id)
+
+    def set_password_hash(self, person_id: str, value: str | None) -> None:
+        with self._lock:
+            if value is None:
+                self._hashes.pop(person_id, None)
+            else:
+                self._hashes[person_id] = value
+
+
+class SqlAccounts:
+    """The ``people`` table of the SQL store: the directory's columns through
+    :class:`adapters.directory.SqlDirectory`, and its ``password_hash`` column."""
+
+    def __init__(self, store: Any) -> None:
+        import sqlalchemy as sa
+
+        from adapters.directory import SqlDirectory
+
+        self.sa = sa
+        self.engine = store.engine
+        self.directory = SqlDirectory(store.engine)
+
+    def get(self, person_id: str) -> Person | None:
+        return self.directory.get(person_id)
+
+    def all(self) -> list[Person]:
+        return self.directory.all()
+
+    def put(self, person: Person) -> None:
+        self.directory.put(person)
+
+    def password_hash(self, person_id: str) -> str | None:
+        with self.engine.connect() as c:
+            row = c.execute(self.sa.text("SELECT password_hash FROM people WHERE id = :id"),
+                            {"id": person_id}).first()
+        return row[0] if row else None
+
+    def set_password_hash(self, person_id: str, value: str | None) -> None:
+        with self.engine.begin() as c:
+            c.execute(self.sa.text("UPDATE people SET password_hash = :h WHERE id = :id"),
+                      {"h": value, "id": person_id})
+
+
+_memory: weakref.WeakKeyDictionary[Any, MemoryAccounts] = weakref.WeakKeyDictionary()
+
+
+def accounts_for(engine: Engine) -> Accounts:
+    """The accounts of the engine's database."""
+    store = engine.store
+    if hasattr(store, "dialect") and hasattr(getattr(store, "engine", None), "connect"):
+        return SqlAccounts(store)
+    found = _memory.get(store)
+    if found is None:
+        found = _memory[store] = MemoryAccounts()
+    return found
+
+
+__all__ = ["Accounts", "MemoryAccounts", "SqlAccounts", "accounts_for", "add_person", "set_password"]

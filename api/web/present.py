@@ -1,0 +1,266 @@
+"""How the pages show things: Chinese labels, badges, days left, form fields to values.
+
+Nothing here counts days: "days left" is the engine's ``Clock.remaining_units`` in the clock's
+own ``unit``; dates are the engine's derived dates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from adapters.documents import CHOICE_LABELS
+from workflow.definition import FieldSpec, TransitionDef
+from workflow.legaltime import TZ
+from workflow.limits import Limit
+from workflow.model import Case, Clock
+
+SLA_LABELS = {
+    "on_track": "正常", "warning": "预警", "overdue": "超承诺时限", "over_statutory": "超法定时限",
+    "expired": "期间届满", "met": "按时办结", "met_late": "超承诺办结", "met_over_statutory": "超法定办结",
+}
+# colour class of a level: green, yellow, red, darkred (and grey for closed on time)
+SLA_COLOUR = {
+    "on_track": "green", "met": "green", "warning": "yellow", "expired": "yellow", "overdue": "red",
+    "met_late": "red", "over_statutory": "darkred", "met_over_statutory": "darkred",
+}
+STATUS_LABELS = {"not_started": "未开始", "running": "计时中", "paused": "已暂停", "stopped": "已停止"}
+ROLE_LABELS = {
+    "clerk": "窗口人员", "examiner": "审查员", "supervisor": "科室负责人", "leader": "局领导",
+    "admin": "管理员", "system": "系统",
+}
+KIND_LABELS = {"service_item": "窗口服务事项", "dispute_case": "纠纷案件", "bundle": "一件事一次办"}
+CLOCK_KIND_LABELS = {"office": "本局时限", "party": "当事人期间", "external": "外部期间"}
+EVENT_LABELS = {
+    "opened": "立案", "transition": "办理", "corrected": "更正", "assigned": "指定承办人",
+    "transferred": "移送", "suspended": "全局中止计时", "migrated": "版本迁移", "escalation": "预警/超期",
+    "calendar_recomputed": "日历调整重算", "attached": "上传附件", "document_issued": "出具文书",
+}
+LEVEL_LABELS = {"warning": "黄色预警", "overdue": "超承诺时限", "over_statutory": "超法定时限",
+                "expired": "期限届满"}
+UNIT_WORDS = {"working_days": "个工作日", "days": "日", "months": "个月"}
+YEAR_LABELS = {"official": "官方数据", "override": "本局导入", "provisional": "暂按周末计算"}
+LIMIT_STATUS_LABELS = {"verified": "已核对条文", "secondary": "二手资料", "unverified": "待核实",
+                       "office": "本局承诺"}
+
+
+def role_names(roles: Any) -> str:
+    return "、".join(ROLE_LABELS.get(r, r) for r in roles)
+
+
+def limit_cn(text: str | None) -> str:
+    if not text:
+        return ""
+    try:
+        return Limit.parse(text).label
+    except ValueError:
+        return text
+
+
+def choice_label(value: Any) -> str:
+    return CHOICE_LABELS.get(str(value), str(value))
+
+
+def when(value: datetime | date | None, *, seconds: bool = False) -> str:
+    """``2024-03-11 09:30`` in Asia/Shanghai."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        v = value.astimezone(TZ) if value.tzinfo else value
+        return v.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return value.isoformat()
+
+
+def days_left(c: Clock) -> str:
+    """What the law counts: the engine's remaining units to the statutory last day, in its unit."""
+    unit = UNIT_WORDS.get(c.unit, c.unit)
+    if c.status == "paused":
+        return "已暂停计时"
+    if c.status == "stopped":
+        return "已停止计时"
+    if c.status == "not_started":
+        return "未开始计时"
+    r = c.remaining_units
+    if r is None:
+        return ""
+    if r > 0:
+        return f"剩余 {r} {unit}"
+    if r == 0:
+        return "今日届满"
+    return f"已超 {-r} {unit}"
+
+
+def urgent_clock(case: Case) -> Clock | None:
+    """The clock a worklist row shows: the running one due first (the main clock on a tie), else
+    the main clock."""
+    running = [c for c in case.clocks.values() if c.status == "running"]
+    far = datetime.max.replace(tzinfo=TZ)
+
+    def due(c: Clock) -> datetime:
+        at = c.overdue_at if c.kind == "office" else c.expires_at
+        return at or far
+
+    if running:
+        return min(running, key=lambda c: (due(c), c.name != case.main_clock))
+    if case.main_clock and case.main_clock in case.clocks:
+        return case.clocks[case.main_clock]
+    return next(iter(case.clocks.values()), None)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One clock drawn as a bar: positions are fractions of the statutory units."""
+
+    used: float
+    commitment: float | None
+    over: bool
+    used_units: int
+    commitment_units: int | None
+    statutory_units: int | None
+
+
+def clock_bar(c: Clock) -> Bar | None:
+    total = c.statutory_units
+    if not total:
+        return None
+    used = min(c.used_units / total, 1.0)
+    commit = (c.commitment_units / total) if c.commitment_units else None
+    return Bar(used=used, commitment=min(commit, 1.0) if commit is not None else None,
+               over=c.used_units > total, used_units=c.used_units,
+               commitment_units=c.commitment_units, statutory_units=total)
+
+
+def span_positions(c: Clock) -> list[tuple[float, float, str]]:
+    """Paused spans on the clock's date strip (start → statutory last day), as fractions of the
+    strip, for drawing only; the label says the dates."""
+    if c.started_on is None or c.statutory_due is None:
+        return []
+    total = (c.statutory_due - c.started_on).days or 1
+    out = []
+    for a, b in c.paused_spans:
+        end = b or c.statutory_due
+        x0 = max(0.0, min(1.0, (a - c.started_on).days / total))
+        x1 = max(x0, min(1.0, (end - c.started_on).days / total))
+        out.append((x0, max(x1 - x0, 0.01), f"暂停 {a.isoformat()} 至 {b.isoformat() if b else '今'}"))
+    return out
+
+
+def strip_position(c: Clock, day: date | None) -> float | None:
+    if day is None or c.started_on is None or c.statutory_due is None:
+        return None
+    total = (c.statutory_due - c.started_on).days or 1
+    return max(0.0, min(1.0, (day - c.started_on).days / total))
+
+
+# --- forms ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Input:
+    """One form control built from a definition's field."""
+
+    name: str
+    label: str
+    type: str  # the FieldSpec type
+    required: bool
+    choices: tuple[tuple[str, str], ...] = ()
+    default: Any = None  # the definition's default value, shown pre-filled
+
+
+def inputs_for(fields: tuple[FieldSpec, ...], required: tuple[str, ...] = ()) -> list[Input]:
+    """Controls for a transition's (or an item's) fields; names in ``required`` without a spec
+    become text boxes."""
+    out: list[Input] = []
+    named = {f.name for f in fields}
+    for f in fields:
+        out.append(Input(f.name, f.label or f.name, f.type, f.required or f.name in required,
+                         tuple((c, choice_label(c)) for c in f.choices), getattr(f, "default", None)))
+    for name in required:
+        if name not in named:
+            out.append(Input(name, FIELD_NAMES.get(name, name), "text", True))
+    return out
+
+
+def transition_inputs(t: TransitionDef) -> list[Input]:
+    return inputs_for(t.fields, t.required_fields)
+
+
+FIELD_NAMES = {"reason": "理由", "notice": "通知内容", "decision": "决定内容"}
+
+
+def form_values(inputs: list[Input], form: Mapping[str, Any]) -> dict[str, Any]:
+    """Typed values from a submitted form; empty boxes are left out (the engine names what is
+    required), text it cannot read as the type is passed on as text (the engine refuses it)."""
+    data: dict[str, Any] = {}
+    for i in inputs:
+        raw = form.get(f"f_{i.name}")
+        if i.type == "boolean":
+            data[i.name] = raw in ("on", "true", "1", "yes")
+            continue
+        if raw is None or not isinstance(raw, str):
+            continue
+        raw = raw.strip()
+        if raw == "":
+            continue
+        if i.type == "integer":
+            try:
+                data[i.name] = int(raw)
+            except ValueError:
+                data[i.name] = raw
+        elif i.type in ("number", "money"):
+            try:
+                num = float(raw.replace(",", ""))
+                data[i.name] = int(num) if num.is_integer() else num
+            except ValueError:
+                data[i.name] = raw
+        else:
+            data[i.name] = raw
+    return data
+
+
+def show_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (list, tuple)):
+        return "、".join(show_value(v) for v in value)
+    if isinstance(value, Mapping):
+        return "；".join(f"{k}：{show_value(v)}" for k, v in value.items())
+    return choice_label(value)
+
+
+ERROR_WORDS = {
+    "required": "必填", "must be text": "应为文字", "must be a date (YYYY-MM-DD)": "应为日期",
+    "must be a whole number": "应为整数", "must be a number": "应为数字",
+    "must not be negative": "不能为负数", "must be true or false": "应为是或否",
+    "in the future": "不能晚于今天", "unknown org": "没有这个单位",
+}
+
+
+def explain(exc: Exception, labels: Mapping[str, str] | None = None) -> str:
+    """A refusal as a clerk reads it: Chinese first, the engine's own words after."""
+    from workflow import errors as e
+
+    labels = labels or {}
+    if isinstance(exc, e.MissingData) and exc.fields:
+        parts = []
+        for name, problem in exc.fields.items():
+            word = ERROR_WORDS.get(problem)
+            if word is None and problem.startswith("must be one of"):
+                word = "应从选项中选择"
+            parts.append(f"{labels.get(name, FIELD_NAMES.get(name, name))}：{word or problem}")
+        return "缺少或不正确的数据 — " + "；".join(parts)
+    heads = [
+        (e.Forbidden, "没有权限"), (e.VersionConflict, "案件已被他人更新，请刷新页面后重试"),
+        (e.TransitionNotAllowed, "当前状态下不能办理"), (e.CaseNotFound, "找不到该案件，或不在您的管辖范围"),
+        (e.UnknownItem, "未知事项或单位"), (e.IdempotencyMismatch, "重复提交的表单内容不一致"),
+        (e.CalendarError, "日历数据有误"), (e.DefinitionError, "文件格式有误"),
+        (e.MissingData, "缺少或不正确的数据"),
+    ]
+    for cls, head in heads:
+        if isinstance(exc, cls):
+            return f"{head}（{exc}）"
+    return f"操作未完成（{exc}）"

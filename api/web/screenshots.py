@@ -1,0 +1,217 @@
+"""Screenshots of every page at 1366×768, for the README: ``python -m api.web.screenshots [DIR]``.
+
+Builds a SQLite database in a temporary folder, fills it with demo cases opened in the past
+(``api.demo.fill``, then one sweep at the real now: yellow and red on the board), adds people to
+the directory, serves the app with uvicorn on 127.0.0.1 (a free port) and drives Debian's
+headless Chromium (``/usr/bin/chromium`` and ``/usr/bin/chromedriver``, through Selenium; no
+browser is downloaded). Also the helpers the browser tests use: :class:`LiveServer` and
+:func:`chromium`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = os.environ.get("CASECLOCK_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CASECLOCK_CHROMEDRIVER", "/usr/bin/chromedriver")
+FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--lang=zh-CN", "--window-size=1366,768")
+WIDTH, HEIGHT = 1366, 768
+
+
+def browser_missing() -> str | None:
+    """Why the browser cannot run here (None when it can)."""
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is not installed (apt-get install chromium chromium-driver fonts-noto-cjk)"
+    if not Path(CHROMEDRIVER).exists():
+        return f"{CHROMEDRIVER} is not installed (apt-get install chromium-driver)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install -e '.[test]')"
+    return None
+
+
+class LiveServer:
+    """uvicorn serving ``app`` on 127.0.0.1:<free port> in a daemon thread."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium (Selenium) with a fresh profile, its viewport exactly 1366×768."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="caseclock-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
+        driver.set_page_load_timeout(30)
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def sign_in(driver: Any, base: str, user: str, password: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{base}/web/login")
+    driver.find_element(By.ID, "user").send_keys(user)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait_for(driver, lambda d: "/web/login" not in d.current_url)
+
+
+def sign_out(driver: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.CSS_SELECTOR, ".who form button").click()
+    wait_for(driver, lambda d: "/web/login" in d.current_url)
+
+
+def wait_for(driver: Any, condition: Any, timeout: float = 15) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+PEOPLE = (
+    ("zhang.wei", "张伟", ("clerk",), "420100"),
+    ("wang.fang", "王芳", ("examiner",), "420100"),
+    ("li.na", "李娜", ("supervisor",), "420100"),
+    ("chen.jing", "陈静", ("leader", "admin"), "420000"),
+    ("liu.yang", "刘洋", ("clerk",), "420500"),
+)
+PASSWORD = "Caseclock-2024!"
+
+
+def demo_stack(folder: Path, count: int = 160) -> tuple[Any, Any, Any]:
+    """An engine on SQLite in ``folder`` with demo cases and :data:`PEOPLE`, and its app."""
+    from adapters import build_engine
+    from adapters.directory import Person
+    from adapters.sql import upgrade
+    from api import web
+    from api.app import create_app
+    from api.demo import SimClock, fill
+
+    url = f"sqlite:///{folder / 'caseclock.db'}"
+    upgrade(url)
+    clock = SimClock()
+    engine = build_engine(url, now=clock)
+    fill(engine, clock, count=count, days=40, seed=7)
+    app = create_app(engine)
+    if not any(getattr(r, "path", "") == "/web/login" for r in app.routes):
+        app.include_router(web.router)
+    web.configure(app, web.WebSettings(secret="screenshots-" + "x" * 24, poll_seconds=30))
+    accounts = web.accounts_for(engine)
+    for pid, name, roles, org in PEOPLE:
+        web.add_person(accounts, Person(id=pid, name=name, roles=frozenset(roles), org=org), PASSWORD)
+    return engine, app, clock
+
+
+def take(out: Path, *, count: int = 160) -> list[Path]:
+    """Sign in as a clerk and as a leader and save one PNG per page under ``out``."""
+    from selenium.webdriver.common.by import By
+
+    out.mkdir(parents=True, exist_ok=True)
+    shots: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="caseclock-shots-") as tmp:
+        engine, app, _ = demo_stack(Path(tmp), count=count)
+        server = LiveServer(app).start()
+        base = server.url
+        try:
+            with chromium() as d:
+                def shot(name: str) -> None:
+                    path = out / f"{name}.png"
+                    d.save_screenshot(str(path))
+                    shots.append(path)
+
+                sign_in(d, base, "zhang.wei", PASSWORD)
+                d.get(f"{base}/web/worklist")
+                shot("worklist")
+                rows = d.find_elements(By.CSS_SELECTOR, "table.cases tbody tr[data-case] a")
+                pick = next((a for a in rows if "ZYDJ" in a.text), rows[0] if rows else None)
+                if pick is not None:
+                    d.get(pick.get_attribute("href"))
+                    shot("case")
+                d.get(f"{base}/web/cases/new?item=patent_pledge_registration")
+                shot("open-case")
+                d.get(f"{base}/web/definitions/patent_pledge_registration")
+                shot("definition")
+                sign_out(d)
+                shot("sign-in")
+                sign_in(d, base, "chen.jing", PASSWORD)
+                for name in ("board", "breaches", "charts", "reports", "calendar"):
+                    d.get(f"{base}/web/{name}")
+                    shot(name)
+                d.get(f"{base}/web/breaches")
+                first = d.find_elements(By.CSS_SELECTOR, "table.cases tbody tr[data-case] a")
+                if first:
+                    d.get(first[0].get_attribute("href"))
+                    shot("case-supervisor")
+        finally:
+            server.stop()
+            dispose = getattr(engine.store, "dispose", None)
+            if dispose is not None:
+                dispose()
+    return shots
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    missing = browser_missing()
+    if missing:
+        print(f"cannot take screenshots: {missing}", file=sys.stderr)
+        return 2
+    out = Path(args[0]) if args else Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    for p in take(out):
+        print(p)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

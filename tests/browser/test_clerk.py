@@ -1,0 +1,141 @@
+"""A Wuhan window clerk in a real browser: sign in by keyboard, open a case, advance it through a
+pause (补正) and back, and watch its clock change; refused actions are explained in place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
+
+from api.web.screenshots import sign_in, wait_for
+
+from .conftest import PASSWORD, PLEDGE, Stack
+
+
+def clock_status(d: Any, name: str = "handling") -> str:
+    return d.find_element(By.CSS_SELECTOR, f'[data-clock="{name}"]').get_attribute("data-status")
+
+
+def state(d: Any) -> str:
+    return d.find_element(By.CSS_SELECTOR, "[data-state]").get_attribute("data-state")
+
+
+def fire(d: Any, trigger: str) -> None:
+    before = d.find_element(By.TAG_NAME, "body").get_attribute("data-version")
+    d.find_element(By.CSS_SELECTOR, f'[data-trigger="{trigger}"]').click()
+    wait_for(d, lambda x: x.find_element(By.TAG_NAME, "body").get_attribute("data-version") != before)
+
+
+def test_sign_in_with_the_keyboard_only(driver: Any, stack: Stack) -> None:
+    driver.get(stack.url + "/web/worklist")
+    assert "/web/login" in driver.current_url  # not signed in: sent to the sign-in page
+    user = driver.switch_to.active_element  # the user box has autofocus
+    assert user.get_attribute("id") == "user"
+    user.send_keys("zhang", Keys.TAB)
+    driver.switch_to.active_element.send_keys(PASSWORD, Keys.ENTER)
+    wait_for(driver, lambda d: "/web/worklist" in d.current_url)
+    assert "我的待办" in driver.find_element(By.TAG_NAME, "h1").text
+    # the first Tab reaches the skip link, which is visible when focused
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    assert driver.switch_to.active_element.get_attribute("class") == "skip"
+
+
+def test_wrong_password_is_refused(driver: Any, stack: Stack) -> None:
+    driver.get(stack.url + "/web/login")
+    driver.find_element(By.ID, "user").send_keys("zhang")
+    driver.find_element(By.ID, "password").send_keys("not-the-password", Keys.ENTER)
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".error"))
+    assert "用户名或密码不正确" in driver.find_element(By.CSS_SELECTOR, ".error").text
+    assert not driver.get_cookie("cc_session")
+
+
+def test_open_a_case_pause_it_and_resume_it(driver: Any, stack: Stack) -> None:
+    sign_in(driver, stack.url, "zhang", PASSWORD)
+    driver.find_element(By.LINK_TEXT, "立案").click()
+    driver.find_element(By.LINK_TEXT, "专利权质押登记").click()
+    Select(driver.find_element(By.ID, "f_request_type")).select_by_visible_text("设立登记")
+    Select(driver.find_element(By.ID, "f_channel")).select_by_visible_text("纸件提交")
+    driver.find_element(By.ID, "f_pledgor").send_keys("武汉东湖光电子有限公司")
+    driver.find_element(By.ID, "f_pledgee").send_keys("汉口银行光谷支行")
+    driver.find_element(By.ID, "f_patent_numbers").send_keys("ZL202410000002.X")
+    driver.find_element(By.CSS_SELECTOR, "form.case-form button[type=submit]").click()
+    wait_for(driver, lambda d: "done=opened" in d.current_url)
+    assert "已立案" in driver.find_element(By.CSS_SELECTOR, ".flash").text
+    number = driver.find_element(By.TAG_NAME, "h1").text.split()[0]
+    assert number.startswith("ZYDJ-420100-")
+    assert state(driver) == "received"
+    assert clock_status(driver) == "running"
+    bar_text = driver.find_element(By.CSS_SELECTOR, '[data-clock="handling"] .bar-text').text
+    assert "法定 5 个工作日" in bar_text and "剩余" in bar_text
+    assert not driver.find_elements(By.CSS_SELECTOR, ".span-paused")
+
+    fire(driver, "accept")
+    assert state(driver) == "under_review"
+
+    # 通知补正 needs 补正内容: submitted empty (the browser's own check taken away), the engine's
+    # refusal is shown beside the form and nothing changes
+    driver.find_element(By.CSS_SELECTOR, '[data-trigger="request_supplement"]').click()
+    box = driver.find_element(By.ID, "request_supplement-f_supplement_items")
+    driver.execute_script("arguments[0].removeAttribute('required')", box)
+    driver.find_element(By.CSS_SELECTOR, '[data-confirm="request_supplement"]').click()
+    error = wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, '[data-error="request_supplement"]'))
+    assert "一次性告知的补正内容：必填" in error.text
+    assert state(driver) == "under_review" and clock_status(driver) == "running"
+
+    box = driver.find_element(By.ID, "request_supplement-f_supplement_items")
+    box.send_keys("请补交质押合同原件")
+    before = driver.find_element(By.TAG_NAME, "body").get_attribute("data-version")
+    driver.find_element(By.CSS_SELECTOR, '[data-confirm="request_supplement"]').click()
+    wait_for(driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-version") != before)
+    assert state(driver) == "awaiting_supplement"
+    assert clock_status(driver) == "paused"  # 补正 is not counted: the clock stops
+    assert "已暂停" in driver.find_element(By.CSS_SELECTOR, '[data-clock="handling"] .status').text
+    spans = driver.find_elements(By.CSS_SELECTOR, ".span-paused")
+    assert len(spans) == 1 and "仍在暂停" in spans[0].text
+
+    fire(driver, "resubmit")
+    assert state(driver) == "under_review"
+    assert clock_status(driver) == "running"  # and counts again
+    spans = driver.find_elements(By.CSS_SELECTOR, ".span-paused")
+    assert len(spans) == 1 and "仍在暂停" not in spans[0].text and "不计入时限" in spans[0].text
+    timeline = driver.find_element(By.CSS_SELECTOR, "ol.timeline").text
+    for step in ("立案", "受理", "通知补正", "提交补正材料", "请补交质押合同原件"):
+        assert step in timeline
+
+    # the examiner's decision is not the clerk's: listed, with who may take it
+    assert not driver.find_elements(By.CSS_SELECTOR, '[data-trigger="approve"]')
+    assert "准予质押登记（需要审查员办理）" in driver.find_element(By.CSS_SELECTOR, ".others").text
+
+    # now the examiner's: off the clerk's worklist, in the case list with its days left as the
+    # law counts them
+    driver.get(stack.url + "/web/worklist")
+    assert number not in driver.find_element(By.CSS_SELECTOR, "table.cases").text
+    driver.find_element(By.LINK_TEXT, "案件查询").click()
+    row = driver.find_element(By.XPATH, f'//tr[td/a[text()="{number}"]]')
+    assert "办理时限：剩余" in row.text and "个工作日" in row.text
+
+
+def test_receipt_prints_from_the_case_page(driver: Any, stack: Stack) -> None:
+    sign_in(driver, stack.url, "zhang", PASSWORD)
+    case = stack.engine.open_case(PLEDGE, actor=stack.actor("zhang"),
+                                  data={"request_type": "registration", "channel": "online", "pledgor": "甲",
+                                        "pledgee": "乙", "patent_numbers": "ZL1"})
+    driver.get(f"{stack.url}/web/cases/{case.id}/receipt")
+    assert "受理回执" in driver.page_source and case.number in driver.page_source
+
+
+def test_counts_update_without_reload(driver: Any, stack: Stack) -> None:
+    sign_in(driver, stack.url, "zhang", PASSWORD)
+    driver.get(stack.url + "/web/worklist")
+    count = driver.find_element(By.CSS_SELECTOR, 'nav [data-live="worklist"]')
+    before = int(count.text)
+    driver.execute_script("document.body.setAttribute('data-marker', 'same page')")
+    stack.engine.open_case(PLEDGE, actor=stack.actor("zhang"),
+                           data={"request_type": "change", "channel": "online", "pledgor": "丙",
+                                 "pledgee": "丁", "patent_numbers": "ZL2"})
+    driver.execute_script("window.caseclockPoll()")
+    wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, 'nav [data-live="worklist"]').text == str(before + 1))
+    assert driver.find_element(By.TAG_NAME, "body").get_attribute("data-marker") == "same page"  # no reload
+    assert driver.find_element(By.CSS_SELECTOR, "[data-live-stale]").is_displayed()

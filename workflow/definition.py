@@ -37,6 +37,7 @@ class FieldSpec:
     required: bool = False
     choices: tuple[str, ...] = ()
     default: Any = None
+    aliases: tuple[str, ...] = ()  # other names accepted for this field (e.g. DESIGN's `notice`)
 
 
 @dataclass(frozen=True)
@@ -304,7 +305,7 @@ _CLOCK = {
     "limit", "start", "stop", "label", "commitment", "main", "party", "external", "on_expire",
     "start_from", "grace", "max_extension", "status", "basis", "notes",
 }
-_FIELD = {"name", "type", "label", "required", "choices", "description", "default"}
+_FIELD = {"name", "type", "label", "required", "choices", "description", "default", "aliases"}
 
 
 def _fields(c: _Collector, value: Any, path: str) -> tuple[FieldSpec, ...]:
@@ -339,6 +340,7 @@ def _fields(c: _Collector, value: Any, path: str) -> tuple[FieldSpec, ...]:
                 required=bool(f.get("required", False)),
                 choices=tuple(str(x) for x in choices) if isinstance(choices, list) else (),
                 default=f.get("default"),
+                aliases=c.names(f.get("aliases"), f"{p}.aliases"),
             )
         )
     return tuple(out)

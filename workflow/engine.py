@@ -146,6 +146,15 @@ def _check_value(spec: FieldSpec, value: Any) -> str | None:
     return None
 
 
+def _canonical(specs: Iterable[FieldSpec], given: dict[str, Any]) -> dict[str, Any]:
+    """Rename data given under a field's alias to the field's own name."""
+    for spec in specs:
+        for alias in spec.aliases:
+            if alias in given and spec.name not in given:
+                given[spec.name] = given.pop(alias)
+    return given
+
+
 def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, (str, list, dict)) and not (value.strip() if isinstance(value, str) else value))
 
@@ -317,9 +326,12 @@ class Engine:
             if replay is not None:
                 return self._view(replay)
             defn = self.registry.get(item_id)
-            for spec in (*defn.fields, *(f for c in defn.children for f in self.registry.get(c).fields)):
-                if spec.default is not None and _empty(given.get(spec.name)):
-                    given[spec.name] = spec.default
+            specs = (*defn.fields, *(f for c in defn.children for f in self.registry.get(c).fields))
+            given = _canonical(specs, given)
+            own = {f.name: f for f in defn.fields}
+            for spec in specs:  # the item's own declaration of a field wins over a child's
+                if own.get(spec.name, spec).default is not None and _empty(given.get(spec.name)):
+                    given[spec.name] = own.get(spec.name, spec).default
             if org not in self.orgs:
                 raise UnknownItem(f"unknown org {org!r}")
             if not self.orgs.covers(actor.org, org):
@@ -436,6 +448,7 @@ class Engine:
             )
         if not actor.has_any(t.roles):
             raise Forbidden(f"{trigger!r} needs one of the roles {', '.join(t.roles)}")
+        given = _canonical(t.fields, dict(given))
         merged = {**rec.data, **given}
         check_data(t.required_fields, t.fields, given, merged)
         refusal = t.guard_failure(merged)
@@ -496,7 +509,8 @@ class Engine:
         d = defn.states[dest]
         for name in s.restarts:
             st = rec.clocks[name]
-            if dest not in defn.clocks[name].stop and name not in d.pauses and st.status is not Status.NOT_STARTED:
+            # only a clock still counting (paused here) starts afresh: a stopped one stays stopped
+            if dest not in defn.clocks[name].stop and name not in d.pauses and st.status in (Status.RUNNING, Status.PAUSED):
                 rec.clocks[name] = lt.start(st, today)
         for name in s.pauses:
             st = rec.clocks[name]

@@ -175,8 +175,8 @@ def test_clerk_flow_with_refusal_in_place(env: Any) -> None:
     c = signed_in(app, "clerk")
     new = c.get(f"/web/cases/new?item={PLEDGE}").text
     token = csrf_of(new)
-    r = c.post("/web/cases/new", data={"csrf": token, "item": PLEDGE, "f_channel": "paper"})
-    assert r.status_code == 422 and "出质人：必填" in r.text
+    r = c.post("/web/cases/new", data={"csrf": token, "item": PLEDGE, "f_channel": "fax"})
+    assert r.status_code == 422 and "办理渠道：应从选项中选择" in r.text
     r = c.post("/web/cases/new", data={"csrf": token, "item": PLEDGE, "idem": "k1", **{f"f_{k}": v for k, v in DATA.items()}},
                follow_redirects=False)
     assert r.status_code == 303

@@ -422,3 +422,55 @@ def test_a_bundle_opens_its_children_and_closes_with_the_last(engine, freezer):
     last = engine.history(bundle.id)[-1]
     assert (last.trigger, last.actor_id) == ("children_closed", "system")
     assert last.data["children_outcomes"] == {"fx_filing": "registered", "fx_restart": "done"}
+
+
+TWO_PHASES = """\
+id: fx_two_phases
+version: 1
+name: 立案后仍可补正
+kind: dispute_case
+initial: received
+states:
+  received: {label: 已收到, roles: [clerk]}
+  examining: {label: 审查中, roles: [examiner]}
+  awaiting_supplement: {label: 待补正, restarts: [filing]}
+  reviewing: {label: 审查补正材料, roles: [examiner]}
+  decided: {label: 已裁决, final: true}
+transitions:
+  - {trigger: file_case, source: [received, reviewing], dest: examining, roles: [clerk]}
+  - {trigger: request_supplement, source: [received, examining], dest: awaiting_supplement, roles: [examiner]}
+  - {trigger: resubmit, source: awaiting_supplement, dest: reviewing, roles: [clerk]}
+  - {trigger: decide, source: [examining, reviewing], dest: decided, roles: [examiner]}
+clocks:
+  filing: {limit: 5 working days, start: received, stop: [examining, decided]}
+  handling: {limit: 2 months, start: received, stop: [decided]}
+"""
+
+
+def test_a_stopped_clock_is_not_counted_afresh(tmp_path, freezer):
+    """A supplement after 立案 leaves the 立案 clock stopped: only a clock still counting is
+    counted afresh when the case leaves a restarting state."""
+    (tmp_path / "fx_two_phases.yaml").write_text(TWO_PHASES, encoding="utf-8")
+    engine = make_engine(definitions=[tmp_path])
+    case = engine.open_case("fx_two_phases", actor=CLERK)
+    freezer.move_to(at("2024-03-05 10:00"))
+    engine.fire(case.id, "file_case", actor=CLERK)
+    freezer.move_to(at("2024-03-07 10:00"))
+    engine.fire(case.id, "request_supplement", actor=EXAMINER)
+    freezer.move_to(at("2024-03-11 10:00"))
+    filing = engine.fire(case.id, "resubmit", actor=CLERK).clocks["filing"]
+    assert (filing.status, filing.run, filing.sla, filing.stopped_on) == ("stopped", 1, "met", d("2024-03-05"))
+    assert [x for x in engine.deadlines(case.id) if x.clock == "filing" and x.state == "pending"] == []
+
+
+def test_a_supplement_before_filing_counts_the_filing_clock_afresh(tmp_path, freezer):
+    (tmp_path / "fx_two_phases.yaml").write_text(TWO_PHASES, encoding="utf-8")
+    engine = make_engine(definitions=[tmp_path])
+    case = engine.open_case("fx_two_phases", actor=CLERK)
+    freezer.move_to(at("2024-03-05 10:00"))
+    engine.fire(case.id, "request_supplement", actor=EXAMINER)
+    freezer.move_to(at("2024-03-11 10:00"))
+    filing = engine.fire(case.id, "resubmit", actor=CLERK).clocks["filing"]
+    # counted afresh from Mon 03-11: 5 working days → Mon 03-18
+    assert (filing.status, filing.run, filing.started_on, filing.statutory_due) == (
+        "running", 2, d("2024-03-11"), d("2024-03-18"))

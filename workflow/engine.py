@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -966,6 +967,7 @@ class Engine:
         """Fire every level that has come due, each exactly once, oldest first. Party and external
         clocks' ``on_expire`` transitions run in the same unit of work (as the system actor)."""
         size = batch or self.settings.sweep_batch
+        pause = float(getattr(self.store, "sweep_pause", 0.0) or 0.0)
         fired: list[Escalation] = []
         while True:
             progressed = False
@@ -982,6 +984,8 @@ class Engine:
                 uow.commit()
             if not progressed:
                 break
+            if pause:  # let writers queued behind this batch (clerks) in before the next one
+                time.sleep(pause)
         if fired:
             self._deadlines_changed()
         fired.sort(key=lambda e: (e.due, e.case_id, e.clock, _LEVEL_ORDER[e.level]))

@@ -17,6 +17,7 @@ from typing import Any
 from workflow.ports import CaseQuery
 
 from .dialect import _CASE_COLS, _Dialect
+from .tables import BREACH_WHERE
 
 _ORDER_KEYS = {
     "opened": ("opened_at", "id"),
@@ -59,6 +60,8 @@ def _where(query: CaseQuery, d: _Dialect) -> tuple[list[str], dict[str, Any]] | 
         where.append("(" + " OR ".join(alts) + ")")
     if query.sla is not None:
         where.append(f"sla = {bind(query.sla)}")
+        if query.open is True and query.sla in ("overdue", "over_statutory"):
+            where.append(BREACH_WHERE)  # implies ix_cases_open_breaches' predicate: the planner uses it
     if query.assignee is not None:
         where.append(f"assignee = {bind(query.assignee)}")
     if query.parent_id is not None:

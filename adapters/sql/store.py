@@ -37,6 +37,7 @@ from workflow.model import (
 )
 from workflow.ports import CaseQuery, IdempotencyRecord
 
+from . import counters
 from .dialect import (
     _EVENT_COLS,
     _UPDATES,
@@ -172,6 +173,11 @@ class SqlStore:
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self)
 
+    def count_open_by_sla(self, orgs: Iterable[str] | None = None,
+                          item_id: str | None = None) -> list[tuple[str, str, str, int]]:
+        """(org, item, level, n) of open cases, from the ``sla_counts`` counters (issue 10)."""
+        return counters.count_open_by_sla(self, orgs, item_id)
+
     def earliest_pending_due(self) -> datetime | None:
         with self.unit_of_work() as uow:
             value = uow._one(self.dialect.sql["dl_earliest"], {}, write=False)
@@ -220,6 +226,7 @@ class SqlUnitOfWork:
         self._cur: Any = None
         self._begun: str | None = None  # None | "read" | "write"
         self._rows: dict[str, tuple[Any, ...]] = {}  # case rows as read: save_case writes the changes
+        self._sla = counters.SlaDeltas()  # open cases moved between SLA counters, written at commit
 
     # -- transaction -----------------------------------------------------------------------------
 
@@ -250,6 +257,7 @@ class SqlUnitOfWork:
 
     def _rollback(self) -> None:
         self._begun = None
+        self._sla.clear()
         self._trace("ROLLBACK", None)
         self._conn.rollback() if self.d.name != "sqlite" else self._cur.execute("ROLLBACK")
 
@@ -271,6 +279,8 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         if self._begun is None:
             return
+        if self._sla.d:
+            self._sla.flush(self)  # the SLA counters, in this transaction (counters.py)
         self._trace("COMMIT", None)
         try:
             if self.d.name == "sqlite":
@@ -370,12 +380,14 @@ class SqlUnitOfWork:
         params = self._case_params(record)
         self._exec(self.q["add_case"], params, write=True)
         self._rows[record.id] = tuple(params.values())
+        self._sla.move(None, counters.key_of_params(params))
 
     def save_case(self, record: CaseRecord, expected_version: int) -> None:
         """``UPDATE cases SET <the columns that changed> WHERE id = ? AND version = ?``: an
         unchanged indexed column costs no index write."""
         params = self._case_params(record)
         old = self._rows.get(record.id)
+        was = counters.before(self, record.id, old, expected_version)
         if old is not None and old[5] == expected_version:
             cols = tuple(c for c, v, o in zip(CASE_FIELDS, params.values(), old, strict=True) if v != o and c != "id")
         else:
@@ -395,6 +407,7 @@ class SqlUnitOfWork:
             self._rows.pop(record.id, None)
             raise VersionConflict(f"case {record.number or record.id} changed meanwhile: reload it")
         self._rows[record.id] = tuple(params.values())
+        self._sla.move(was, counters.key_of_params(params))
 
     def query_cases(self, query: CaseQuery) -> list[CaseRecord]:
         from .query import case_query

@@ -64,12 +64,19 @@ def _json(nullable: bool = False) -> Any:
 
 # --- the engine's tables ------------------------------------------------------------------------
 
+# The partial index's predicate; a query that repeats it word for word lets SQLite's planner (and
+# PostgreSQL's, with generic plans) use the index (adapters/sql/query.py adds it).
+BREACH_WHERE = "closed_at IS NULL AND sla IN ('overdue', 'over_statutory')"
+
 
 class CaseRow(SQLModel, table=True):
     __tablename__ = "cases"
     __table_args__ = (
         sa.Index("ix_cases_opened", "opened_at", "id"),
         sa.Index("ix_cases_item_state", "item_id", "state"),
+        # the breach list (issue 10): only open cases past their commitment are in it
+        sa.Index("ix_cases_open_breaches", "sla", "opened_at", "id",
+                 sqlite_where=sa.text(BREACH_WHERE), postgresql_where=sa.text(BREACH_WHERE)),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -91,6 +98,18 @@ class CaseRow(SQLModel, table=True):
     created_by: str = Field(default="", max_length=128)
     last_hash: str = Field(default="", max_length=64)
     seq: int = 0
+
+
+class SlaCountRow(SQLModel, table=True):
+    """Open cases per (org, item, SLA level), kept in the transaction of every case write
+    (``adapters/sql/counters.py``): the board reads these rows instead of counting cases."""
+
+    __tablename__ = "sla_counts"
+
+    org: str = Field(primary_key=True, max_length=64)
+    item_id: str = Field(primary_key=True, max_length=128)
+    level: str = Field(primary_key=True, max_length=32)
+    n: int = 0
 
 
 class EventRow(SQLModel, table=True):
@@ -240,11 +259,11 @@ metadata = SQLModel.metadata
 
 TABLES = (
     "cases", "events", "deadlines", "outbox", "idempotency", "sequences", "calendar_overrides",
-    "definitions", "people", "api_tokens", "reports", "attachments",
+    "definitions", "people", "api_tokens", "reports", "attachments", "sla_counts",
 )
 
 __all__ = [
     "ApiTokenRow", "AttachmentRow", "AwareDateTime", "CalendarOverrideRow", "CaseRow",
     "DeadlineRow", "DefinitionRow", "EventRow", "IdempotencyRow", "OutboxRow", "PersonRow",
-    "ReportRow", "SequenceRow", "TABLES", "metadata",
+    "ReportRow", "SequenceRow", "SlaCountRow", "TABLES", "metadata",
 ]

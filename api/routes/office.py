@@ -17,7 +17,16 @@ from workflow.errors import UnknownItem
 from workflow.model import Actor
 from workflow.ports import CaseQuery
 
-from ..deps import ActorDep, CtxDep, clean_text, json_response, page, page_by_offset, require_role
+from ..deps import (
+    ActorDep,
+    CtxDep,
+    clean_text,
+    json_response,
+    offset_of,
+    page,
+    page_by_offset,
+    require_role,
+)
 from ..schemas import (
     TEXT,
     Board,
@@ -113,11 +122,14 @@ def breaches(
         filters["org"] = clean_text(org, "org")
     if item:
         filters["item_id"] = clean_text(item, "item")
+    size = min(limit or ctx.settings.page_size, ctx.settings.max_page_size)
+    # only the rows up to this page (and one more: is there a next page?) from each level, in
+    # opened order through the partial index ix_cases_open_breaches (issue 10: 1M open cases)
+    filters.update(order="opened", limit=min(offset_of(cursor) + size + 1, 2**62))
     cases = []
     for lvl in BREACH_LEVELS if level is None else (level,):
         cases += ctx.engine.list_cases(actor, sla=lvl, **filters)
     cases.sort(key=lambda c: (BREACH_LEVELS.index(c.sla) if c.sla in BREACH_LEVELS else 9, c.opened_at, c.id))
-    size = min(limit or ctx.settings.page_size, ctx.settings.max_page_size)
     chunk, nxt = page_by_offset(cases, cursor, size)
     return page([c.to_dict() for c in chunk], nxt)
 

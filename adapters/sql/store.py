@@ -50,6 +50,7 @@ from .dialect import (
     _Postgres,
     _unique_violation,
 )
+from .writelock import WriteLock
 
 
 class SqlStore:
@@ -90,6 +91,12 @@ class SqlStore:
         self._idle: list[Any] = []
         self._keep = max(1, pool_size)
         self._plock = threading.Lock()
+        # SQLite files: writers queue on a file lock (fair, no polling); the sweep pauses between
+        # batches so clerks get in during a deadline storm (see writelock.py)
+        database = self.url.database or ""
+        file_db = self.is_sqlite and database not in ("", ":memory:") and "mode=memory" not in str(self.url)
+        self.writelock: WriteLock | None = WriteLock(database) if file_db else None
+        self.sweep_pause = 0.001 if file_db else 0.0
         from .migrate import ensure_schema
 
         ensure_schema(self, create=create)
@@ -225,6 +232,7 @@ class SqlUnitOfWork:
         self._conn: Any = None
         self._cur: Any = None
         self._begun: str | None = None  # None | "read" | "write"
+        self._locked = False  # holds the store's writers' queue (SQLite files)
         self._rows: dict[str, tuple[Any, ...]] = {}  # case rows as read: save_case writes the changes
         self._sla = counters.SlaDeltas()  # open cases moved between SLA counters, written at commit
 
@@ -259,7 +267,15 @@ class SqlUnitOfWork:
         self._begun = None
         self._sla.clear()
         self._trace("ROLLBACK", None)
-        self._conn.rollback() if self.d.name != "sqlite" else self._cur.execute("ROLLBACK")
+        try:
+            self._conn.rollback() if self.d.name != "sqlite" else self._cur.execute("ROLLBACK")
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self._locked:
+            self._locked = False
+            self.store.writelock.release()  # type: ignore[union-attr]
 
     def _begin(self, write: bool) -> None:
         if self._begun is not None:
@@ -270,10 +286,14 @@ class SqlUnitOfWork:
         if self.d.name == "sqlite":
             stmt = "BEGIN IMMEDIATE" if write else "BEGIN"
             self._trace(stmt, None)
+            if write and self.store.writelock is not None:
+                self.store.writelock.acquire()
+                self._locked = True
             try:
                 self._cur.execute(stmt)
             except Exception as exc:
                 self._begun = None
+                self._unlock()
                 self._reraise(exc)
 
     def commit(self) -> None:
@@ -285,12 +305,14 @@ class SqlUnitOfWork:
         try:
             if self.d.name == "sqlite":
                 self._cur.execute("COMMIT")
+                self._unlock()
             else:
                 self._conn.commit()
         except Exception as exc:
             self._reraise(exc)
         finally:
             self._begun = None
+            self._unlock()
 
     def _trace(self, sql: str, params: Any) -> None:
         if self.store.trace is not None:

@@ -113,6 +113,10 @@ def read_override(path: str | Path) -> CalendarOverride:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise CalendarError(f"{path}: not valid YAML: {exc}") from exc
+    except RecursionError:
+        raise CalendarError(f"{path}: not a usable YAML document: nested too deeply") from None
+    except ValueError as exc:  # a date that does not exist (2031-02-30), an integer of thousands of digits
+        raise CalendarError(f"{path}: not a usable YAML document: {exc}") from None
     return parse_override(data, str(path))
 
 

@@ -33,6 +33,7 @@ from workflow.engine import Engine
 from . import problems, web
 from .auth import Authenticator
 from .deps import Context, CtxDep, json_response
+from .limits import BodyLimit
 from .metrics import Metrics, MetricsMiddleware
 from .routes import cases, office, reports
 from .routes_ops import router as ops_router
@@ -89,6 +90,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
             "definitions": len(e.definitions()), "calendar_warnings": warnings, "version": VERSION,
         })
 
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     if metrics is not None:
         app.add_middleware(MetricsMiddleware, metrics=metrics)
 

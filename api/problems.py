@@ -15,13 +15,16 @@
     └── MissingData                         422  required data absent or invalid (``fields``)
 
 FastAPI's request validation errors become 400 problems naming the field; unknown routes 404 and
-wrong methods 405 problems; anything else 500 (never through bad input: see the tests).
+wrong methods 405 problems; the database unreachable (PostgreSQL down or restarting, a connection
+dropped, a SQLite file that cannot be opened) 503 with ``Retry-After`` (the next request gets a
+fresh connection: no restart needed); anything else 500 (never through bad input: see the tests).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -164,9 +167,35 @@ def _workflow(exc: WorkflowError, instance: str) -> Response:
     return problem_response(status, title, detail, code=code, instance=instance, headers=headers, **extra)
 
 
+def db_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached (rather than refusing a statement): a connection that failed
+    or was dropped (psycopg's OperationalError and InterfaceError, SQLAlchemy's disconnects), a
+    SQLite file that cannot be opened or read. Follows ``orig`` and ``__cause__`` a few levels."""
+    import psycopg
+    import sqlalchemy.exc as sa_exc
+
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return False
+        if isinstance(seen, psycopg.OperationalError | psycopg.InterfaceError | sa_exc.DisconnectionError):
+            return True
+        if isinstance(seen, sa_exc.DBAPIError) and seen.connection_invalidated:
+            return True
+        if isinstance(seen, sqlite3.OperationalError):
+            text = str(seen).lower()
+            return "unable to open" in text or "disk i/o" in text
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
+
+
 async def handle(request: Request, exc: Exception) -> Response:
     """The one handler: every error the API can meet becomes a problem document."""
     instance = request.url.path
+    if not isinstance(exc, WorkflowError | RequestValidationError | StarletteHTTPException) and db_unavailable(exc):
+        log.warning("database unavailable on %s %s: %s", request.method, instance, exc)
+        return problem_response(503, "Service unavailable", "the database cannot be reached: retry shortly",
+                                code="database_unavailable", instance=instance, headers={"Retry-After": "1"})
     if isinstance(exc, RequestValidationError):
         return _validation(exc, instance)
     if isinstance(exc, WorkflowError):
@@ -184,8 +213,15 @@ async def handle(request: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    for cls in (RequestValidationError, WorkflowError, StarletteHTTPException, Exception):
+    import psycopg
+    import sqlalchemy.exc as sa_exc
+
+    # database errors by class too, so an outage's 503 is answered like any other problem (the
+    # handler for Exception also answers, but its middleware re-raises and logs a traceback)
+    for cls in (RequestValidationError, WorkflowError, StarletteHTTPException, psycopg.Error, sqlite3.Error,
+                sa_exc.DBAPIError, sa_exc.DisconnectionError, Exception):
         app.add_exception_handler(cls, handle)
 
 
-__all__ = ["PROBLEM", "BadRequest", "PreconditionFailed", "Unauthorized", "install", "problem_response"]
+__all__ = ["PROBLEM", "BadRequest", "PreconditionFailed", "Unauthorized", "db_unavailable", "install",
+           "problem_response"]

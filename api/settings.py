@@ -21,6 +21,8 @@ class ApiSettings:
     title: str = "caseclock"
     page_size: int = 50
     max_page_size: int = 500
+    max_body_bytes: int = 1024 * 1024  # JSON and form bodies: larger ones are 413 (api/limits.py)
+    max_upload_bytes: int = 21 * 1024 * 1024  # multipart uploads (a 20 MiB attachment and its envelope)
     metrics: bool = True
     board_roles: tuple[str, ...] = ("supervisor", "leader", "admin")
     report_roles: tuple[str, ...] = ("supervisor", "leader", "admin")

@@ -233,11 +233,40 @@ def _lines(node: yaml.Node, path: str, out: dict[str, int]) -> None:
             _lines(v, f"{path}[{i}]", out)
 
 
+# A definition is a few thousand YAML nodes; aliases that expand past this (a "billion laughs"
+# document, a self-referencing anchor) are refused before anything walks them.
+MAX_YAML_NODES = 200_000
+
+
+def _expands_past(node: yaml.Node, limit: int) -> bool:
+    """Whether walking ``node`` (aliases followed, as ``_lines`` and the validator do) visits
+    more than ``limit`` nodes. Iterative and bounded: a cycle stops at the limit too."""
+    stack, seen = [node], 0
+    while stack:
+        n = stack.pop()
+        seen += 1
+        if seen > limit:
+            return True
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                stack += (k, v)
+        elif isinstance(n, yaml.SequenceNode):
+            stack += n.value
+    return False
+
+
 def read_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
-    """Safe-load YAML and map each key path to its line. Syntax errors become DefinitionError."""
+    """Safe-load YAML and map each key path to its line. Syntax errors, nesting deeper than the
+    parser's stack, integers past Python's digit limit and alias bombs become DefinitionError."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None and _expands_past(node, MAX_YAML_NODES):
+            raise DefinitionError(source, [Problem("", f"the document expands to more than {MAX_YAML_NODES:,} "
+                                                        "YAML nodes (aliases?)")])
         data = yaml.safe_load(text)
+    except (RecursionError, ValueError) as exc:  # ValueError: an integer of thousands of digits
+        what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(":")[0]
+        raise DefinitionError(source, [Problem("", f"not a usable YAML document: {what}")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
@@ -262,7 +291,10 @@ class _Collector:
         line = self.lines.get(path)
         probe = path
         while line is None and probe:
-            probe = probe.rsplit(".", 1)[0] if "." in probe else probe.split("[")[0]
+            up = probe.rsplit(".", 1)[0] if "." in probe else probe.split("[")[0]
+            if up == probe:  # "figures" from "figures[0]" with no line known: the loop would spin
+                break
+            probe = up
             line = self.lines.get(probe)
             if probe == path.split(".")[0]:
                 break
@@ -712,8 +744,19 @@ def content_hash(data: Any) -> str:
     """A stable hash of a definition's content (key order and formatting do not matter)."""
     import json
 
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    try:
+        text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    except TypeError:  # keys of mixed types (YAML allows {1: a, b: c}) do not sort: as text
+        text = json.dumps(_text_keys(data), sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _text_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _text_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_text_keys(v) for v in value]
+    return value
 
 
 def load_text(text: str, source: str = "<definition>") -> Definition:

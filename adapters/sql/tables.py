@@ -77,6 +77,9 @@ class CaseRow(SQLModel, table=True):
         # the breach list (issue 10): only open cases past their commitment are in it
         sa.Index("ix_cases_open_breaches", "sla", "opened_at", "id",
                  sqlite_where=sa.text(BREACH_WHERE), postgresql_where=sa.text(BREACH_WHERE)),
+        # … and one org's (a city's supervisor): in page order without sorting the org's breaches
+        sa.Index("ix_cases_org_breaches", "org", "sla", "opened_at", "id",
+                 sqlite_where=sa.text(BREACH_WHERE), postgresql_where=sa.text(BREACH_WHERE)),
     )
 
     id: str = Field(primary_key=True, max_length=64)

@@ -120,21 +120,22 @@ def test_save_case_without_a_prior_read_moves_the_counter(sql_url: str) -> None:
 
 
 @pytest.mark.parametrize("level", ["overdue", "over_statutory"])
-def test_breach_query_uses_the_partial_index(sql_url: str, level: str) -> None:
+@pytest.mark.parametrize("orgs", [ORGS, ("420500",)])
+def test_breach_query_uses_a_partial_index(sql_url: str, level: str, orgs: tuple[str, ...]) -> None:
     from adapters.sql.query import case_query
     from workflow.ports import CaseQuery
 
     engine = build_engine(sql_url)
     try:
         store = engine.store
-        sql, params = case_query(CaseQuery(orgs=frozenset(ORGS), sla=level, open=True, limit=50), store.dialect)
+        sql, params = case_query(CaseQuery(orgs=frozenset(orgs), sla=level, open=True, limit=50), store.dialect)
         with store.unit_of_work() as uow:
             if store.is_sqlite:
+                uow.execute("ANALYZE", write=False)  # statistics must not lead the planner astray
                 plan = " ".join(str(r[-1]) for r in uow.fetch_all("EXPLAIN QUERY PLAN " + sql, params))
-                assert "ix_cases_open_breaches" in plan, plan
             else:
                 uow.execute("SET LOCAL enable_seqscan = off", write=False)
                 plan = " ".join(r[0] for r in uow.fetch_all("EXPLAIN " + sql, params))
-                assert "ix_cases_open_breaches" in plan, plan
+            assert "_breaches" in plan and "SORT" not in plan.upper(), plan
     finally:
         engine.store.dispose()

@@ -66,16 +66,16 @@ def test_postgres_restart_gives_503_then_recovers(pg_url: str, tmp_path: Path) -
     def load() -> None:
         with httpx.Client(base_url=serve.url, headers={"Authorization": f"Bearer {token}"}, timeout=20) as c:
             while not stop.is_set():
+                got = []
                 try:
-                    r = c.post("/api/cases", json={"item_id": PLEDGE, "data": PLEDGE_DATA})
-                    if r.status_code == 201:
-                        case = r.json()
-                        r = c.post(f"/api/cases/{case['id']}/transitions/accept", json={})
-                    r2 = c.get("/api/cases", params={"limit": 5})
+                    got.append(c.post("/api/cases", json={"item_id": PLEDGE, "data": PLEDGE_DATA}))
+                    if got[-1].status_code == 201:
+                        case = got[-1].json()
+                        got.append(c.post(f"/api/cases/{case['id']}/transitions/accept", json={}))
+                    got.append(c.get("/api/cases", params={"limit": 5}))
                 except httpx.TransportError as exc:
                     bad.append(f"transport error: {exc!r}")
-                    continue
-                for resp in (r, r2):
+                for resp in got:
                     statuses[resp.status_code] += 1
                     seen[phase["name"]][resp.status_code] += 1
                     if resp.status_code >= 500:

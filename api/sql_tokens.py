@@ -1,13 +1,16 @@
 """API tokens in the SQL store's ``api_tokens`` table (SQLite or PostgreSQL).
 
-Reads run as single autocommit statements on a pooled DB-API connection (no write lock is taken
-to check a token); writes are short transactions. Timestamps use the store's own encoding, so ORM
+Reads run as single autocommit statements (no write lock is taken to check a token): on a SQLite
+file through one connection per thread, kept open; otherwise on a pooled DB-API connection.
+Writes are short transactions. Timestamps use the store's own encoding, so ORM
 users of ``ApiTokenRow`` read the same values.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -37,8 +40,23 @@ class SqlTokenStore:
 
             sql = {k: re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", v) for k, v in sql.items()}
         self.sql = sql
+        # SQLite file: each thread reads through a connection of its own, opened once (a token
+        # check on every request must not pay for a pool checkout); WAL readers see every commit
+        database = store.url.database or ""
+        self._file = None if self.pg or database in ("", ":memory:") or "mode=memory" in str(store.url) else database
+        self._local = threading.local()
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._file or "", isolation_level=None, check_same_thread=True)
+            conn.execute(f"PRAGMA busy_timeout={int(getattr(self.store, 'busy_timeout_ms', 30_000))}")
+            self._local.conn = conn
+        return conn
 
     def _run(self, key: str, params: dict[str, Any], *, write: bool) -> Any:
+        if self._file is not None and not write:
+            return self._reader().execute(self.sql[key], params).fetchall()
         conn = self.store.engine.raw_connection()
         try:
             cur = conn.cursor()

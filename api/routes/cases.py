@@ -15,6 +15,7 @@ from ..deps import (
     ActorDep,
     Context,
     CtxDep,
+    case_json,
     case_response,
     clean_json,
     clean_text,
@@ -23,6 +24,8 @@ from ..deps import (
     page,
     page_by_offset,
     parse_bound,
+    read,
+    write,
 )
 from ..problems import BadRequest, PreconditionFailed
 from ..schemas import (
@@ -76,19 +79,19 @@ def _opt(value: str | None, field: str) -> str | None:
     "/cases", status_code=201, response_model=None, summary="Open a case",
     responses={201: {"model": CaseOut, "headers": _ETAG}, **problems(400, 401, 403, 404, 409, 422)},
 )
-def open_case(
+async def open_case(
     ctx: CtxDep, actor: ActorDep, body: CaseCreate,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Open a case of ``item_id`` in ``org`` (default: the caller's org) with its data. The
     response carries the case, its clocks and ``ETag``; ``Location`` names it."""
     data = clean_json(body.data, "data")
-    with ctx.writes:
-        case = ctx.engine.open_case(
-            clean_text(body.item_id, "item_id"), actor=actor, data=data, org=_opt(body.org, "org"),
-            idempotency_key=_idem_key(actor, idempotency_key), started_on=body.started_on,
-            reason=_opt(body.reason, "reason"), assignee=_opt(body.assignee, "assignee"),
-        )
+    case = await write(
+        ctx, ctx.engine.open_case,
+        clean_text(body.item_id, "item_id"), actor=actor, data=data, org=_opt(body.org, "org"),
+        idempotency_key=_idem_key(actor, idempotency_key), started_on=body.started_on,
+        reason=_opt(body.reason, "reason"), assignee=_opt(body.assignee, "assignee"),
+    )
     if ctx.metrics is not None:
         ctx.metrics.opened(case.item_id)
     return case_response(case, 201, {"Location": f"/api/cases/{case.id}"})
@@ -129,7 +132,7 @@ def list_cases(
     filters = {k: v for k, v in filters.items() if v is not None}
     cases = ctx.engine.list_cases(actor, after=after, limit=size + 1, **filters)
     nxt = encode_cursor({"a": cases[size - 1].id}) if len(cases) > size else None
-    return page([c.to_dict() for c in cases[:size]], nxt)
+    return page([case_json(c) for c in cases[:size]], nxt)
 
 
 @router.get(
@@ -204,7 +207,7 @@ def _if_match(header: str | None) -> list[int] | None:
     "/cases/{case_id}/transitions/{trigger}", response_model=None, summary="Fire a transition",
     responses={200: {"model": CaseOut, "headers": _ETAG}, **problems(400, 401, 403, 404, 409, 412, 422)},
 )
-def fire(
+async def fire(
     ctx: CtxDep, actor: ActorDep, case_id: CaseId, trigger: Trigger,
     body: Annotated[TransitionRequest | None, Body()] = None,
     if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
@@ -221,18 +224,17 @@ def fire(
         if len(tags) == 1:
             expected = tags[0]
         else:  # several tags (or none usable): match against the current version
-            current = ctx.engine.get_case(case_id, actor).version
+            current = (await read(ctx.engine.get_case, case_id, actor)).version
             if current not in tags:
                 raise PreconditionFailed(f"If-Match {if_match!r} does not name version {current}", current)
             expected = current
     try:
-        with ctx.writes:
-            case = ctx.engine.fire(case_id, trigger, actor=actor, data=data, expected_version=expected,
-                                   idempotency_key=key)
+        case = await write(ctx, ctx.engine.fire, case_id, trigger, actor=actor, data=data,
+                           expected_version=expected, idempotency_key=key)
     except VersionConflict as exc:
         if tags is None:
             raise
-        current = ctx.engine.get_case(case_id, actor).version  # 404 outside the caller's org
+        current = (await read(ctx.engine.get_case, case_id, actor)).version  # 404 outside the org
         raise PreconditionFailed(
             f"If-Match {if_match!r}: the case is at version {current}; reload it", current
         ) from exc
@@ -257,4 +259,4 @@ def worklist(
     filters = {k: v for k, v in {"item_id": _opt(item, "item"), "org": _opt(org, "org")}.items() if v}
     cases = ctx.engine.worklist(actor, **filters)
     chunk, nxt = page_by_offset(cases, cursor, _limit(ctx, limit))
-    return page([c.to_dict() for c in chunk], nxt)
+    return page([case_json(c) for c in chunk], nxt)

@@ -20,12 +20,14 @@ from workflow.ports import CaseQuery
 from ..deps import (
     ActorDep,
     CtxDep,
+    case_json,
     clean_text,
     json_response,
     offset_of,
     page,
     page_by_offset,
     require_role,
+    write,
 )
 from ..schemas import (
     TEXT,
@@ -131,7 +133,7 @@ def breaches(
         cases += ctx.engine.list_cases(actor, sla=lvl, **filters)
     cases.sort(key=lambda c: (BREACH_LEVELS.index(c.sla) if c.sla in BREACH_LEVELS else 9, c.opened_at, c.id))
     chunk, nxt = page_by_offset(cases, cursor, size)
-    return page([c.to_dict() for c in chunk], nxt)
+    return page([case_json(c) for c in chunk], nxt)
 
 
 # --- definitions ----------------------------------------------------------------------------------
@@ -196,7 +198,7 @@ def calendar(ctx: CtxDep, actor: ActorDep) -> Response:
     "/calendar", response_model=None, tags=["calendar"], summary="Load a year's override (admin)",
     responses={200: {"model": CalendarLoaded}, **problems(400, 401, 403, 409)},
 )
-def load_calendar(ctx: CtxDep, actor: ActorDep, body: CalendarOverrideIn) -> Response:
+async def load_calendar(ctx: CtxDep, actor: ActorDep, body: CalendarOverrideIn) -> Response:
     """Load one year's State Council notice; open cases whose deadlines it moves are recomputed,
     each with an audit event."""
     require_role(actor, ctx.settings.admin_roles, "loading a calendar override")
@@ -211,7 +213,6 @@ def load_calendar(ctx: CtxDep, actor: ActorDep, body: CalendarOverrideIn) -> Res
     with tempfile.TemporaryDirectory(prefix="caseclock-calendar-") as tmp:
         path = FilePath(tmp) / f"calendar-{body.year}.yaml"
         path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        with ctx.writes:
-            changed = ctx.engine.load_calendar(path)
+        changed = await write(ctx, ctx.engine.load_calendar, path)
     return json_response({"year": body.year, "source": doc["source"], "recomputed": changed,
                           "calendar": calendar_view(ctx.engine, ctx.engine.today())})

@@ -21,7 +21,6 @@ is scoped to the caller's org subtree by the engine. Errors are RFC 9457 problem
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import anyio
@@ -33,7 +32,7 @@ from workflow.engine import Engine
 
 from . import problems, web
 from .auth import Authenticator
-from .deps import Context, CtxDep, FileWriteLock, json_response
+from .deps import Context, CtxDep, json_response
 from .limits import BodyLimit
 from .metrics import Metrics, MetricsMiddleware
 from .routes import cases, office, reports
@@ -67,12 +66,9 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     )
     app.state.ctx = Context(engine=engine, settings=settings, auth=auth, tokens=tokens, metrics=metrics)
     if getattr(getattr(engine.store, "dialect", None), "name", "") == "sqlite":
-        # SQLite has one writer: writers of this process queue on a lock instead of meeting in
-        # SQLite's busy handler, which sleeps (1, 2, 5, 10 … ms) and collapses throughput
+        # SQLite has one writer: this process's writes take turns on one worker thread at a time
+        # (32 threads queueing on the store's lock would fight over the GIL instead)
         app.state.ctx.writes = anyio.CapacityLimiter(1)
-        database = engine.store.url.database or ""
-        if database not in ("", ":memory:") and "mode=memory" not in str(engine.store.url) and os.name == "posix":
-            app.state.ctx.file_lock = FileWriteLock(database)
     problems.install(app)
     app.include_router(cases.router)
     app.include_router(office.router)

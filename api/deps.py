@@ -8,7 +8,6 @@ import dataclasses
 import functools
 import json
 import math
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -42,7 +41,6 @@ class Context:
     metrics: Any  # api.metrics.Metrics (or None when disabled)
     reports: Any = None  # adapters.reports.ReportService, made on first use
     writes: Any = None  # an anyio CapacityLimiter for writes (create_app: one at a time on SQLite)
-    file_lock: Any = None  # SQLite file: a FileWriteLock shared by every process serving it
 
 
 async def get_ctx(request: Request) -> Context:  # async: no thread hop for a lookup
@@ -70,33 +68,9 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 
 async def write(ctx: Context, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run an engine call that writes on a worker thread, within the write limiter: on SQLite
-    this process's writers queue here, one at a time, instead of meeting in SQLite's busy
-    handler (which sleeps 1, 2, 5, 10 … ms), and only one thread contends for the GIL."""
-    call = functools.partial(fn, *args, **kwargs)
-    if ctx.file_lock is not None:
-        call = functools.partial(ctx.file_lock.run, call)
-    return await anyio.to_thread.run_sync(call, limiter=ctx.writes)
-
-
-class FileWriteLock:
-    """An advisory lock (``flock``) on a file beside the SQLite database: the writers of every
-    process serving it (``serve --workers N``) take turns here, woken at once by the kernel,
-    instead of in SQLite's busy handler, which polls with sleeps of 1, 2, 5, 10 … ms."""
-
-    def __init__(self, database: str) -> None:
-        self.path = f"{database}-writers.lock"
-        self._fd: int | None = None
-
-    def run(self, call: Callable[[], T]) -> T:
-        import fcntl
-
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        try:
-            return call()
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+    this process's writers wait here, one thread at a time (the store's file lock then orders
+    them with other processes and the scheduler), so only one writer thread contends for the GIL."""
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=ctx.writes)
 
 
 async def read(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

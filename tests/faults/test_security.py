@@ -97,7 +97,7 @@ def test_another_orgs_token_finds_nothing_and_changes_nothing(stack: Stack) -> N
         c = getattr(stack, persona)
         for method, url, kw in _case_requests(case):
             r = c.request(method, url, **kw)
-            assert r.status_code in (403, 404), (persona, method, url, r.status_code, r.text[:300])
+            assert r.status_code == 404, (persona, method, url, r.status_code, r.text[:300])
             assert r.headers["content-type"].startswith("application/problem+json")
             assert case["number"] not in r.text and "pledgee" not in r.text  # nothing of the case leaks
         for url, params in [("/api/cases", {}), ("/api/cases", {"org": "420100"}), ("/api/worklist", {}),
@@ -249,6 +249,7 @@ def test_sql_metacharacters_in_every_filter(stack: Stack) -> None:
                                 key = {"item": "item_id"}.get(p["name"], p["name"])
                                 assert item.get(key) == payload, (path, p["name"], payload, item.get(key))
     assert tried > 100
+    print(f"\nSQL metacharacters: {tried} requests over {len(SQL_PAYLOADS)} payloads, no 5xx, no stray row")
     assert snapshot(stack) == before
     # text with metacharacters is data: stored and read back verbatim
     got = stack.wuhan_clerk.get(f"/api/cases/{case['id']}").json()

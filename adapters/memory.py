@@ -121,6 +121,8 @@ class MemoryUnitOfWork:
                 continue
             if query.assignee is not None and r.assignee != query.assignee:
                 continue
+            if query.unassigned_or is not None and r.assignee not in (None, "", query.unassigned_or):
+                continue
             if query.parent_id is not None and r.parent_id != query.parent_id:
                 continue
             if query.open is True and r.closed_at is not None:

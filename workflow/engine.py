@@ -261,24 +261,30 @@ class Engine:
 
     def worklist(self, actor: Actor, **filters: Any) -> list[Case]:
         """Open cases waiting on the actor: assigned to them, or in a state worked by one of their
-        roles and not assigned to someone else; most urgent first."""
+        roles and not assigned to someone else; most urgent first. ``limit`` bounds the work: the
+        store returns at most that many of each kind, most urgent first."""
         pairs = frozenset(
             (d.id, s.name)
             for d in self.registry.all()
             for s in d.states.values()
             if not s.final and actor.roles.intersection(s.roles)
         )
-        filters.setdefault("order", "urgent")
+        filters["order"] = "urgent"
         filters["open"] = True
+        limit = filters.get("limit")
         with self.store.unit_of_work() as uow:
             mine = uow.query_cases(self._query(actor, assignee=actor.id, **filters))
-            by_role = uow.query_cases(self._query(actor, states=pairs, **filters)) if pairs else []
+            by_role = (
+                uow.query_cases(self._query(actor, states=pairs, unassigned_or=actor.id, **filters))
+                if pairs else []
+            )
         seen: dict[str, CaseRecord] = {r.id: r for r in mine}
         for r in by_role:
-            if r.id not in seen and (r.assignee in (None, "", actor.id)):
-                seen[r.id] = r
+            seen.setdefault(r.id, r)
         far = datetime.max.replace(tzinfo=TZ)
         ordered = sorted(seen.values(), key=lambda r: (r.due_at or far, r.opened_at, r.id))
+        if limit is not None:
+            ordered = ordered[:limit]
         return [self._view(r) for r in ordered]
 
     def available_triggers(self, case_id: str, *, actor: Actor) -> list[str]:

@@ -27,6 +27,7 @@ class CaseQuery:
     states: frozenset[tuple[str, str]] | None = None  # (item_id, state) pairs: worklists
     sla: str | None = None
     assignee: str | None = None
+    unassigned_or: str | None = None  # assigned to nobody or to this person (worklists)
     parent_id: str | None = None
     open: bool | None = None  # True: not closed; False: closed
     opened_from: datetime | None = None

@@ -64,6 +64,8 @@ def _where(query: CaseQuery, d: _Dialect) -> tuple[list[str], dict[str, Any]] | 
             where.append(BREACH_WHERE)  # implies ix_cases_open_breaches' predicate: the planner uses it
     if query.assignee is not None:
         where.append(f"assignee = {bind(query.assignee)}")
+    if query.unassigned_or is not None:
+        where.append(f"(assignee IS NULL OR assignee = '' OR assignee = {bind(query.unassigned_or)})")
     if query.parent_id is not None:
         where.append(f"parent_id = {bind(query.parent_id)}")
     if query.open is True:

@@ -15,7 +15,7 @@ others still run. Everything talks to 127.0.0.1 only.
 | store | bench/store_bench.py | 500 cases x 4 transitions, median of 3 | 100 x 4, 1 run |
 | spiff | bench/spiff_compare.py | 300 cases each, median of 3 | 50 each, 1 run |
 | http | bench/http_load.py | 500 cases, 32 connections, 10 s, 300 req/s | 100 cases, 3 s |
-| storm | bench/deadline_storm.py | 100,000 deadlines, batch 500 | 5,000 |
+| storm | bench/deadline_storm.py | 100,000 deadlines, batch 200 (the engine default) | 5,000 |
 | scale | bench/scale.py | 10k, 100k, 1M open cases, SQLite and PostgreSQL | 2k, 10k |
 """
 
@@ -124,7 +124,7 @@ def bench_http(quick: bool) -> tuple[list[list[str]], Any]:
 
 def bench_storm(quick: bool) -> tuple[list[list[str]], Any]:
     n = 5000 if quick else 100_000
-    res = _json_tail(_run(["bench/deadline_storm.py", "--n", str(n), "--batch", "500", "--json"], 3600))
+    res = _json_tail(_run(["bench/deadline_storm.py", "--n", str(n), "--batch", "200", "--json"], 3600))
     f = res["fire_ms"]
     rows = [[
         "deadline storm", f"{n:,} deadlines due at once, sweep batch {res['sweep_batch']}, clerks at 50/s",

@@ -72,7 +72,7 @@ class EngineSettings:
     strict_calendar: bool = False
     number_pattern: str = "{prefix}-{org}-{year}-{seq:05d}"
     number_patterns: Mapping[str, str] = field(default_factory=dict)  # by "org:item", "org" or "item"
-    sweep_batch: int = 500
+    sweep_batch: int = 200  # cases per sweep transaction: small enough that clerks wait < 100 ms
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
 
 

@@ -8,9 +8,6 @@ share the engine). No frozen time, no sleeping.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from adapters import build_engine
 from api.app import create_app
@@ -26,6 +22,7 @@ from api.auth import JwtSettings, issue_token
 from api.demo import SimClock
 from api.settings import ApiSettings
 from api.tokens import tokens_for
+from api.web.screenshots import LiveServer  # uvicorn on 127.0.0.1:<free port> in a thread
 from workflow.engine import Engine
 
 PERSONAS = {
@@ -51,34 +48,6 @@ def pledge_data(**extra: Any) -> dict[str, Any]:
         "pledgee": "招商银行武汉分行", "patent_numbers": "ZL202310000001.X", "patent_count": 1,
         "secured_amount": 5_000_000, **extra,
     }
-
-
-class LiveServer:
-    """uvicorn serving an app on 127.0.0.1:<free port> in a daemon thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def start(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.sock.close()
 
 
 @dataclass

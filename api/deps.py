@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import Response
 
@@ -143,6 +143,18 @@ def parse_bound(value: date | datetime | None, *, end: bool) -> datetime | None:
         return _LATEST if at.year > 2000 else _EARLIEST
 
 
+ItemIdAlias = Annotated[str | None, Query(max_length=128, pattern=r"^[^\x00]*$",
+                                           description="the same as `item` (the case's field name)")]
+
+
+def one_item(item: str | None, item_id: str | None) -> str | None:
+    """``item`` or its alias ``item_id`` (both: they must agree)."""
+    if item and item_id and item != item_id:
+        raise BadRequest("give item or item_id, not two different items", "item_id")
+    value = item or item_id
+    return clean_text(value, "item") if value else None
+
+
 def encode_cursor(payload: Mapping[str, Any]) -> str:
     raw = json.dumps(dict(payload), separators=(",", ":")).encode("utf-8")
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
@@ -224,7 +236,7 @@ def page(items: list[Any], nxt: str | None, **extra: Any) -> Response:
 
 
 __all__ = [
-    "ActorDep", "Context", "CtxDep", "case_json", "case_response", "clock_json", "clean_json", "clean_text", "current_actor",
+    "ActorDep", "Context", "CtxDep", "ItemIdAlias", "one_item", "case_json", "case_response", "clock_json", "clean_json", "clean_text", "current_actor",
     "decode_cursor", "encode_cursor", "etag", "get_ctx", "json_response", "page", "page_by_offset",
     "parse_bound", "read", "require_role", "write",
 ]

@@ -15,12 +15,15 @@ from ..deps import (
     ActorDep,
     Context,
     CtxDep,
+    ItemIdAlias,
     case_json,
     case_response,
     clean_json,
     clean_text,
     decode_cursor,
     encode_cursor,
+    offset_of,
+    one_item,
     page,
     page_by_offset,
     parse_bound,
@@ -104,6 +107,7 @@ async def open_case(
 def list_cases(
     ctx: CtxDep, actor: ActorDep,
     item: Annotated[str | None, Query(max_length=128, pattern=TEXT, description="item id")] = None,
+    item_id: ItemIdAlias = None,
     state: Annotated[str | None, Query(max_length=128, pattern=TEXT)] = None,
     org: Annotated[str | None, Query(max_length=64, pattern=TEXT, description="an org code: that org and the orgs under it")] = None,
     sla: Annotated[SlaLevel | None, Query(description="the case's SLA level")] = None,
@@ -122,7 +126,7 @@ def list_cases(
     if after is not None and not isinstance(after, str):
         raise BadRequest("cursor is not one this API handed out", "cursor")
     filters: dict[str, Any] = {
-        "item_id": _opt(item, "item"), "state": _opt(state, "state"), "org": _opt(org, "org"),
+        "item_id": one_item(item, item_id), "state": _opt(state, "state"), "org": _opt(org, "org"),
         "sla": sla, "assignee": _opt(assignee, "assignee"), "open": open,
         "opened_from": parse_bound(opened_from, end=False),
         "opened_to": parse_bound(opened_to, end=True),
@@ -250,13 +254,15 @@ async def fire(
 def worklist(
     ctx: CtxDep, actor: ActorDep,
     item: Annotated[str | None, Query(max_length=128, pattern=TEXT)] = None,
+    item_id: ItemIdAlias = None,
     org: Annotated[str | None, Query(max_length=64, pattern=TEXT)] = None,
     limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     cursor: Cursor = None,
 ) -> Response:
     """Open cases assigned to me, or in a state my roles work and assigned to nobody else, in my
     org subtree; the earliest deadline first."""
-    filters = {k: v for k, v in {"item_id": _opt(item, "item"), "org": _opt(org, "org")}.items() if v}
-    cases = ctx.engine.worklist(actor, **filters)
-    chunk, nxt = page_by_offset(cases, cursor, _limit(ctx, limit))
+    filters = {k: v for k, v in {"item_id": one_item(item, item_id), "org": _opt(org, "org")}.items() if v}
+    size = _limit(ctx, limit)
+    cases = ctx.engine.worklist(actor, limit=offset_of(cursor) + size + 1, **filters)  # bounded by the page
+    chunk, nxt = page_by_offset(cases, cursor, size)
     return page([case_json(c) for c in chunk], nxt)

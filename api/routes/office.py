@@ -20,10 +20,12 @@ from workflow.ports import CaseQuery
 from ..deps import (
     ActorDep,
     CtxDep,
+    ItemIdAlias,
     case_json,
     clean_text,
     json_response,
     offset_of,
+    one_item,
     page,
     page_by_offset,
     require_role,
@@ -78,12 +80,13 @@ def board(
     ctx: CtxDep, actor: ActorDep,
     org: Annotated[str | None, Query(max_length=64, pattern=TEXT)] = None,
     item: Annotated[str | None, Query(max_length=128, pattern=TEXT)] = None,
+    item_id: ItemIdAlias = None,
 ) -> Response:
     """Counts of open cases in the caller's org subtree, per org and item, in the levels the last
     sweep recorded (the scheduler sweeps every minute)."""
     require_role(actor, ctx.settings.board_roles, "the SLA board")
     engine = ctx.engine
-    counts = sla_counts(engine, _scope(engine, actor, org), clean_text(item, "item") if item else None)
+    counts = sla_counts(engine, _scope(engine, actor, org), one_item(item, item_id))
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     totals = dict.fromkeys((*BOARD_LEVELS, "total"), 0)
     for (o, i, level), n in sorted(counts.items()):
@@ -113,6 +116,7 @@ def breaches(
     ctx: CtxDep, actor: ActorDep,
     org: Annotated[str | None, Query(max_length=64, pattern=TEXT)] = None,
     item: Annotated[str | None, Query(max_length=128, pattern=TEXT)] = None,
+    item_id: ItemIdAlias = None,
     level: Annotated[str | None, Query(pattern="^(overdue|over_statutory)$")] = None,
     limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     cursor: Annotated[str | None, Query(max_length=200, pattern=TEXT)] = None,
@@ -122,8 +126,8 @@ def breaches(
     filters: dict[str, Any] = {"open": True}
     if org:
         filters["org"] = clean_text(org, "org")
-    if item:
-        filters["item_id"] = clean_text(item, "item")
+    if item or item_id:
+        filters["item_id"] = one_item(item, item_id)
     size = min(limit or ctx.settings.page_size, ctx.settings.max_page_size)
     # only the rows up to this page (and one more: is there a next page?) from each level, in
     # opened order through the partial index ix_cases_open_breaches (issue 10: 1M open cases)

@@ -112,3 +112,6 @@ def test_listing_filters_and_cursor_pages(live: Stack) -> None:
     closed = clerk.get("/api/cases", params={"closed_from": today}).json()
     assert not ids & {c["id"] for c in closed["items"]}
     assert all(c["sla"] in ("on_track", "warning") for c in clerk.get("/api/cases", params={"open": "true"}).json()["items"])
+    by_alias = clerk.get("/api/cases", params={"item_id": PLEDGE, "limit": 500}).json()["items"]
+    assert ids <= {c["id"] for c in by_alias} and {c["item_id"] for c in by_alias} == {PLEDGE}
+    assert clerk.get("/api/cases", params={"item_id": "no_such_item"}).json()["items"] == []

@@ -6,7 +6,7 @@ import copy
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
@@ -69,13 +69,17 @@ class Clock:
     run: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        for k, v in d.items():
-            if isinstance(v, (date, datetime)):
-                d[k] = v.isoformat()
+        """JSON-safe fields (dates as ISO text); no ``dataclasses.asdict`` deep copy."""
+        d: dict[str, Any] = {}
+        for f in _CLOCK_FIELDS:
+            v = getattr(self, f)
+            d[f] = v.isoformat() if isinstance(v, (date, datetime)) else v
         d["paused_spans"] = [[a.isoformat(), b.isoformat() if b else None] for a, b in self.paused_spans]
         d["extensions"] = list(self.extensions)
         return d
+
+
+_CLOCK_FIELDS = tuple(f.name for f in fields(Clock))
 
 
 @dataclass(frozen=True)

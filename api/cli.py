@@ -222,6 +222,7 @@ def demo(
     days: Annotated[int, typer.Option(help="open window items over this many past days (disputes over 3×)")] = 45,
     seed: Annotated[int, typer.Option(help="random seed")] = 7,
     tokens: Annotated[bool, typer.Option(help="create demo API tokens and print them")] = True,
+    password: Annotated[str, typer.Option(help="sign-in password given to the demo people of 武汉 and the province (empty: none)")] = "demo-1234",
 ) -> None:
     """Fill a database with realistic cases across orgs and items, opened in the past, then sweep
     at the real now so the board shows yellow and red."""
@@ -254,6 +255,14 @@ def demo(
             token, _ = issue_token(tokens_for(engine), user=user, roles=roles, org=org, now=engine.now(),
                                    orgs=engine.orgs, name="demo")
             typer.echo(f"  {user:<16} {roles:<11} {org} {engine.orgs.name(org)}\n    {token}")
+    if password:
+        from api.web.accounts import accounts_for, set_password
+
+        accounts = accounts_for(engine)
+        ids = [p.id for p in demo_people(engine.orgs) if p.org in ("420100", "420000")]
+        for person_id in ids:
+            set_password(accounts, person_id, password)
+        console.print(f"demo sign-in for the pages (/web), password {password!r}: " + ", ".join(ids))
     console.print(f"next: caseclock serve --db {db_url(db)}")
 
 

@@ -103,7 +103,8 @@ def sign_in(driver: Any, base: str, user: str, password: str) -> None:
     driver.find_element(By.ID, "user").send_keys(user)
     driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait_for(driver, lambda d: "/web/login" not in d.current_url)
+    wait_for(driver, lambda d: "/web/login" not in d.current_url
+             and d.execute_script("return document.readyState") == "complete")
 
 
 def sign_out(driver: Any) -> None:
@@ -114,9 +115,13 @@ def sign_out(driver: Any) -> None:
 
 
 def wait_for(driver: Any, condition: Any, timeout: float = 15) -> Any:
+    """Wait until ``condition(driver)`` holds; elements missing or replaced while the next page
+    loads (stale) just mean "not yet"."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition)
 
 
 PEOPLE = (

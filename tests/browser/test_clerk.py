@@ -35,8 +35,8 @@ def test_sign_in_with_the_keyboard_only(driver: Any, stack: Stack) -> None:
     assert user.get_attribute("id") == "user"
     user.send_keys("zhang", Keys.TAB)
     driver.switch_to.active_element.send_keys(PASSWORD, Keys.ENTER)
-    wait_for(driver, lambda d: "/web/worklist" in d.current_url)
-    assert "我的待办" in driver.find_element(By.TAG_NAME, "h1").text
+    wait_for(driver, lambda d: "/web/worklist" in d.current_url
+             and "我的待办" in d.find_element(By.TAG_NAME, "h1").text)  # the new page, not the old one
     # the first Tab reaches the skip link, which is visible when focused
     driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
     assert driver.switch_to.active_element.get_attribute("class") == "skip"

@@ -17,8 +17,6 @@ from workflow.errors import VersionConflict
 from workflow.model import CaseRecord, Deadline, Event, OutboxMessage
 from workflow.ports import CaseQuery, IdempotencyRecord
 
-_FAR = datetime.max
-
 
 class _State:
     def __init__(self) -> None:

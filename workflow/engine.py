@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from . import legaltime as lt
 from .calendar import WorkingCalendar
@@ -56,12 +56,6 @@ _SLA_RANK = {
     "on_track": 0, "met": 0, "warning": 1, "met_late": 1, "expired": 1,
     "overdue": 2, "over_statutory": 3, "met_over_statutory": 3,
 }
-
-
-class OverridableCalendar(WorkingCalendar, Protocol):
-    """A calendar that can load an office's override file (returns the year it covers)."""
-
-    def load_file(self, path: str | Path, /) -> int: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -507,9 +501,6 @@ class Engine:
             lt.extend(st, by, today=today, derived=self._derive(st, today))
 
     # -- clock effects of a state change ------------------------------------------------------
-
-    def _clock_def(self, defn: Definition, name: str) -> ClockDef:
-        return defn.clocks[name]
 
     def _leave(self, defn: Definition, rec: CaseRecord, source: str, dest: str, today: date, now: datetime) -> None:
         s = defn.states[source]

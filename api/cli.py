@@ -47,8 +47,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)  # a piped line stays one line (scripts grep it)
+err = Console(stderr=True, soft_wrap=True)
 
 DefinitionsOpt = Annotated[
     list[Path] | None,

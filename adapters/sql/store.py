@@ -38,6 +38,7 @@ from workflow.model import (
 from workflow.ports import CaseQuery, IdempotencyRecord
 
 from . import counters
+from .checkpoint import Checkpointer
 from .dialect import (
     _EVENT_COLS,
     _UPDATES,
@@ -60,7 +61,9 @@ class SqlStore:
     database that is not at the newest schema is refused with the command that upgrades it.
     ``synchronous``: SQLite's durability setting, ``FULL`` (default) or ``NORMAL`` (may lose the
     last commits on power loss, never on a process crash). ``clock_cache``: parsed clock states
-    kept in memory (entries; 0 disables)."""
+    kept in memory (entries; 0 disables). ``checkpoint``: ``background`` (default: WAL checkpoints
+    in a thread, every ``checkpoint_interval`` seconds; the writers' own at ``wal_backstop_pages``)
+    or ``auto`` (SQLite's default, in the commit that fills 1,000 pages); see checkpoint.py."""
 
     def __init__(
         self,
@@ -71,6 +74,9 @@ class SqlStore:
         busy_timeout_ms: int = 30_000,
         pool_size: int = 5,
         clock_cache: int = 4096,
+        checkpoint: str = "background",
+        checkpoint_interval: float = 0.5,
+        wal_backstop_pages: int = 10_000,
         echo: bool = False,
         engine_options: dict[str, Any] | None = None,
     ) -> None:
@@ -81,6 +87,9 @@ class SqlStore:
             raise WorkflowError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         self.synchronous = synchronous.upper()
         self.busy_timeout_ms = busy_timeout_ms
+        if checkpoint not in ("background", "auto"):
+            raise WorkflowError(f"checkpoint must be 'background' or 'auto', not {checkpoint!r}")
+        self.wal_backstop_pages = int(wal_backstop_pages) if checkpoint == "background" else 1000
         self.trace: list[tuple[str, Any]] | None = None
         self.engine = self._make_engine(pool_size, echo, dict(engine_options or {}))
         self.dialect: _Dialect = _Postgres() if self.is_postgres else _Dialect()
@@ -97,6 +106,10 @@ class SqlStore:
         file_db = self.is_sqlite and database not in ("", ":memory:") and "mode=memory" not in str(self.url)
         self.writelock: WriteLock | None = WriteLock(database) if file_db else None
         self.sweep_pause = 0.001 if file_db else 0.0
+        # SQLite files: WAL checkpoints in a thread of their own, not in a clerk's commit
+        self.checkpointer: Checkpointer | None = (
+            Checkpointer(database, interval=checkpoint_interval) if file_db and checkpoint == "background" else None
+        )
         from .migrate import ensure_schema
 
         ensure_schema(self, create=create)
@@ -125,6 +138,7 @@ class SqlStore:
             engine = sa.create_engine(self.url, connect_args=connect_args, echo=echo, **options)
             sync = self.synchronous
             busy = self.busy_timeout_ms
+            backstop = self.wal_backstop_pages
 
             @event.listens_for(engine, "connect")
             def _on_connect(dbapi_conn: Any, record: Any) -> None:
@@ -132,6 +146,9 @@ class SqlStore:
                 cur = dbapi_conn.cursor()
                 if not memory:
                     cur.execute("PRAGMA journal_mode=WAL")
+                    # the writers' own checkpoint is a backstop; checkpoint.py runs the rounds
+                    cur.execute(f"PRAGMA wal_autocheckpoint={int(backstop)}")
+                    cur.execute(f"PRAGMA journal_size_limit={64 * 2**20}")
                 cur.execute(f"PRAGMA busy_timeout={int(busy)}")
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.execute(f"PRAGMA synchronous={sync}")
@@ -172,6 +189,8 @@ class SqlStore:
         for conn in idle:
             conn.close()
         self.engine.dispose()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
 
     close = dispose
 
@@ -306,6 +325,8 @@ class SqlUnitOfWork:
             if self.d.name == "sqlite":
                 self._cur.execute("COMMIT")
                 self._unlock()
+                if self._begun == "write" and self.store.checkpointer is not None:
+                    self.store.checkpointer.committed()
             else:
                 self._conn.commit()
         except Exception as exc:

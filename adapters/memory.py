@@ -95,6 +95,9 @@ class MemoryUnitOfWork:
     def lock_case(self, case_id: str) -> CaseRecord | None:
         return self.get_case(case_id, for_update=True)
 
+    def lock_cases(self, case_ids: Sequence[str]) -> list[CaseRecord]:
+        return [rec for rec in (self.lock_case(cid) for cid in case_ids) if rec is not None]
+
     def add_case(self, record: CaseRecord) -> None:
         self.s.cases[record.id] = record.copy()
 
@@ -154,7 +157,11 @@ class MemoryUnitOfWork:
 
     # history
     def append_event(self, event: Event) -> None:
-        self.s.events[event.case_id] = [*self.s.events.get(event.case_id, ()), event]
+        have = self.s.events.get(event.case_id, ())
+        if have and event.seq <= have[-1].seq:
+            # as the SQL store's unique (case_id, seq): two writers appended the same event
+            raise VersionConflict(f"event {event.seq} of case {event.case_id} exists: reload and retry")
+        self.s.events[event.case_id] = [*have, event]
 
     def events(self, case_id: str) -> list[Event]:
         return list(self.s.events.get(case_id, []))
@@ -186,6 +193,10 @@ class MemoryUnitOfWork:
     def pending_due(self, case_id: str, now: datetime) -> list[Deadline]:
         rows = (self.s.deadlines[k] for k in self.s.by_case.get(case_id, ()))
         return [copy.copy(d) for d in rows if d.state == "pending" and d.due_at <= now]
+
+    def pending_due_many(self, case_ids: Sequence[str], now: datetime) -> dict[str, list[Deadline]]:
+        found = {cid: self.pending_due(cid, now) for cid in case_ids}
+        return {cid: due for cid, due in found.items() if due}
 
     def mark_deadline(self, deadline: Deadline, state: str, seen_at: datetime | None) -> None:
         row = self.s.deadlines[deadline.key]

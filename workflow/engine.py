@@ -973,11 +973,17 @@ class Engine:
                 ids = uow.due_case_ids(now, size)
                 if not ids:
                     break
-                for case_id in ids:
-                    rec = uow.lock_case(case_id)
-                    if rec is None:
-                        continue
-                    progressed |= self._sweep_case(uow, rec, now, fired)
+                recs = uow.lock_cases(ids)  # one statement each for the batch, not for every case
+                due = uow.pending_due_many([r.id for r in recs], now)
+                touched: set[str] = set()  # changed by an earlier case of this batch: read again
+                for rec in recs:
+                    rows = due.get(rec.id, [])
+                    if rec.id in touched:
+                        again = uow.lock_case(rec.id)
+                        if again is None:
+                            continue
+                        rec, rows = again, uow.pending_due(rec.id, now)
+                    progressed |= self._sweep_case(uow, rec, now, fired, rows, touched)
                 uow.commit()
             if not progressed:
                 break
@@ -988,8 +994,9 @@ class Engine:
         fired.sort(key=lambda e: (e.due, e.case_id, e.clock, _LEVEL_ORDER[e.level]))
         return fired
 
-    def _sweep_case(self, uow: UnitOfWork, rec: CaseRecord, now: datetime, fired: list[Escalation]) -> bool:
-        due = sorted(uow.pending_due(rec.id, now), key=lambda d: (d.due_at, _LEVEL_ORDER[d.level]))
+    def _sweep_case(self, uow: UnitOfWork, rec: CaseRecord, now: datetime, fired: list[Escalation],
+                    rows: list[Deadline], touched: set[str]) -> bool:
+        due = sorted(rows, key=lambda d: (d.due_at, _LEVEL_ORDER[d.level]))
         if not due:
             return False
         defn = self.registry.get(rec.item_id, rec.definition_version)
@@ -1047,6 +1054,8 @@ class Engine:
         if rewrite:
             self._write_deadlines(uow, rec, defn)
         if rec.version != before:
+            if rec.parent_id is not None:  # its bundle may close now (below)
+                touched.add(rec.parent_id)
             self._after_close(uow, rec, defn, now)
         return True
 

@@ -86,6 +86,11 @@ SQL = {
         "next_attempt_at, last_error) VALUES (:topic, :case_id, {payload}, :created_at, "
         ":attempts, :state, :next_attempt_at, :last_error) RETURNING id"
     ),
+    "out_insert_id": (  # SQLite, deferred: the id is chosen under the write lock (store._flush)
+        "INSERT INTO outbox (id, topic, case_id, payload, created_at, attempts, state, "
+        "next_attempt_at, last_error) VALUES (:id, :topic, :case_id, {payload}, :created_at, "
+        ":attempts, :state, :next_attempt_at, :last_error)"
+    ),
     "out_claim": (
         f"SELECT {_OUT_COLS} FROM outbox WHERE state = 'pending' "
         "AND COALESCE(next_attempt_at, created_at) <= :now ORDER BY id LIMIT :limit"

@@ -40,6 +40,8 @@ from workflow.ports import CaseQuery, IdempotencyRecord
 from . import counters
 from .checkpoint import Checkpointer
 from .dialect import (
+    _CASE_COLS,
+    _DL_COLS,
     _EVENT_COLS,
     _UPDATES,
     CASE_FIELDS,
@@ -254,6 +256,10 @@ class SqlUnitOfWork:
         self._locked = False  # holds the store's writers' queue (SQLite files)
         self._rows: dict[str, tuple[Any, ...]] = {}  # case rows as read: save_case writes the changes
         self._sla = counters.SlaDeltas()  # open cases moved between SLA counters, written at commit
+        # appends (history events, outbox messages) and deadline marks wait here and go out as one
+        # executemany per statement before the next statement on another table, or at commit
+        self._deferred: dict[str, list[dict[str, Any]]] = {}
+        self._outbox_ids: list[OutboxMessage] = []  # SQLite: messages deferred, ids given at flush
 
     # -- transaction -----------------------------------------------------------------------------
 
@@ -285,6 +291,10 @@ class SqlUnitOfWork:
     def _rollback(self) -> None:
         self._begun = None
         self._sla.clear()
+        self._deferred.clear()
+        for m in self._outbox_ids:
+            m.id = None
+        self._outbox_ids.clear()
         self._trace("ROLLBACK", None)
         try:
             self._conn.rollback() if self.d.name != "sqlite" else self._cur.execute("ROLLBACK")
@@ -318,6 +328,8 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         if self._begun is None:
             return
+        if self._deferred:
+            self._flush()
         if self._sla.d:
             self._sla.flush(self)  # the SLA counters, in this transaction (counters.py)
         self._trace("COMMIT", None)
@@ -361,7 +373,30 @@ class SqlUnitOfWork:
             return VersionConflict(f"a concurrent writer got there first: reload and retry ({exc})")
         return exc
 
-    def _exec(self, sql: str, params: dict[str, Any], *, write: bool) -> Any:
+    def _defer(self, sql: str, params: dict[str, Any]) -> None:
+        self._begin(True)
+        rows = self._deferred.get(sql)
+        if rows is None:
+            self._deferred[sql] = [params]
+        else:
+            rows.append(params)
+
+    def _flush(self) -> None:
+        """The deferred writes, one ``executemany`` per statement, in the order they were made.
+        A failure here is the failure of the call that deferred it (the whole unit of work)."""
+        deferred, self._deferred = self._deferred, {}
+        if self._outbox_ids:  # SQLite holds the write lock: the next ids are ours alone
+            last = self._cur.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
+            rows = deferred[self.q["out_insert_id"]]
+            for i, (m, row) in enumerate(zip(self._outbox_ids, rows, strict=True), start=int(last) + 1):
+                m.id = row["id"] = i
+            self._outbox_ids = []
+        for sql, rows in deferred.items():
+            self._exec_many(sql, rows)
+
+    def _exec(self, sql: str, params: dict[str, Any], *, write: bool, flush: bool = True) -> Any:
+        if flush and self._deferred:
+            self._flush()
         self._begin(write)
         self._trace(sql, params)
         try:
@@ -377,8 +412,8 @@ class SqlUnitOfWork:
         except Exception as exc:
             self._reraise(exc)
 
-    def _one(self, sql: str, params: dict[str, Any], *, write: bool) -> Any:
-        return self._exec(sql, params, write=write).fetchone()
+    def _one(self, sql: str, params: dict[str, Any], *, write: bool, flush: bool = True) -> Any:
+        return self._exec(sql, params, write=write, flush=flush).fetchone()
 
     def _all(self, sql: str, params: dict[str, Any], *, write: bool) -> list[Any]:
         return self._exec(sql, params, write=write).fetchall()
@@ -412,12 +447,24 @@ class SqlUnitOfWork:
 
     def get_case(self, case_id: str, *, for_update: bool = False) -> CaseRecord | None:
         sql = self.q["get_case"] + (self.d.for_update() if for_update else "")
-        row = self._one(sql, {"id": case_id}, write=for_update)
+        row = self._one(sql, {"id": case_id}, write=for_update, flush=False)
         return self._case(row) if row is not None else None
 
     def lock_case(self, case_id: str) -> CaseRecord | None:
-        row = self._one(self.q["get_case"] + self.d.for_update(skip_locked=True), {"id": case_id}, write=True)
+        row = self._one(self.q["get_case"] + self.d.for_update(skip_locked=True), {"id": case_id}, write=True,
+                        flush=False)
         return self._case(row) if row is not None else None
+
+    def lock_cases(self, case_ids: Sequence[str]) -> list[CaseRecord]:
+        """``lock_case`` for many in one statement, in the order given."""
+        if not case_ids:
+            return []
+        params = {f"i{n}": cid for n, cid in enumerate(case_ids)}
+        marks = ", ".join(":" + k for k in params)
+        sql = self.d.prepare(f"SELECT {_CASE_COLS} FROM cases WHERE id IN ({marks})") + \
+            self.d.for_update(skip_locked=True)
+        rows = {row[0]: row for row in self._exec(sql, params, write=True, flush=False).fetchall()}
+        return [self._case(rows[cid]) for cid in case_ids if cid in rows]
 
     def add_case(self, record: CaseRecord) -> None:
         params = self._case_params(record)
@@ -445,7 +492,7 @@ class SqlUnitOfWork:
             )
         bound = {c: params[c] for c in cols}
         bound["id"], bound["expected"] = record.id, expected_version
-        cur = self._exec(sql, bound, write=True)
+        cur = self._exec(sql, bound, write=True, flush=False)
         if cur.rowcount != 1:
             self._rows.pop(record.id, None)
             raise VersionConflict(f"case {record.number or record.id} changed meanwhile: reload it")
@@ -467,12 +514,12 @@ class SqlUnitOfWork:
     # -- history ---------------------------------------------------------------------------------
 
     def append_event(self, event: Event) -> None:
-        self._exec(self.q["append_event"], {
+        self._defer(self.q["append_event"], {
             "case_id": event.case_id, "seq": event.seq, "kind": event.kind, "trigger": event.trigger,
             "actor_id": event.actor_id, "at": self.d.ts(event.at), "from_state": event.from_state,
             "to_state": event.to_state, "data": _dumps(dict(event.data)), "prev_hash": event.prev_hash,
             "hash": event.hash,
-        }, write=True)
+        })
 
     def _event(self, row: Any) -> Event:
         return Event(
@@ -535,11 +582,26 @@ class SqlUnitOfWork:
         due = (self._deadline(r) for r in rows if r[5] == "pending")
         return [d for d in due if d.due_at <= now]
 
+    def pending_due_many(self, case_ids: Sequence[str], now: datetime) -> dict[str, list[Deadline]]:
+        """``pending_due`` for many cases in one statement (through the same unique index)."""
+        if not case_ids:
+            return {}
+        params: dict[str, Any] = {f"i{n}": cid for n, cid in enumerate(case_ids)}
+        marks = ", ".join(":" + k for k in params)
+        sql = self.d.prepare(f"SELECT {_DL_COLS} FROM deadlines WHERE case_id IN ({marks})")
+        out: dict[str, list[Deadline]] = {}
+        for r in self._all(sql, params, write=True):
+            if r[5] == "pending":
+                d = self._deadline(r)
+                if d.due_at <= now:
+                    out.setdefault(d.case_id, []).append(d)
+        return out
+
     def mark_deadline(self, deadline: Deadline, state: str, seen_at: datetime | None) -> None:
-        self._exec(self.q["dl_mark"], {
+        self._defer(self.q["dl_mark"], {
             "state": state, "seen_at": self.d.ts(seen_at), "case_id": deadline.case_id,
             "clock": deadline.clock, "run": deadline.run, "level": deadline.level,
-        }, write=True)
+        })
 
     def deadlines(self, case_id: str) -> list[Deadline]:
         return [self._deadline(r) for r in self._all(self.q["dl_all"], {"case_id": case_id}, write=False)]
@@ -560,14 +622,22 @@ class SqlUnitOfWork:
         )
 
     def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
+        """SQLite: deferred like events, each message's ``id`` given when they are written (by
+        ``commit`` at the latest); PostgreSQL: written now (``RETURNING id``)."""
         ts = self.d.ts
+        sqlite = self.d.name == "sqlite"
         for m in messages:
-            row = self._one(self.q["out_insert"], {
+            params = {
                 "topic": m.topic, "case_id": m.case_id, "payload": _dumps(m.payload),
                 "created_at": ts(m.created_at), "attempts": m.attempts, "state": m.state,
                 "next_attempt_at": ts(m.next_attempt_at), "last_error": m.last_error,
-            }, write=True)
-            m.id = int(row[0])
+            }
+            if sqlite:
+                params["id"] = None
+                self._defer(self.q["out_insert_id"], params)
+                self._outbox_ids.append(m)
+            else:
+                m.id = int(self._one(self.q["out_insert"], params, write=True)[0])
 
     def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
         sql = self.q["out_claim"] + self.d.for_update(skip_locked=True)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from adapters import build_engine
 from adapters.sql import verify_history
 from tests.contract.conftest import BOSS, CLERK, EXAMINER
 from workflow.errors import IdempotencyMismatch, MissingData, TransitionNotAllowed, VersionConflict
@@ -193,3 +194,61 @@ def test_timestamps_are_aware_and_exact(engine, clock):
     assert got.opened_at == clock() and got.opened_at.tzinfo is not None
     assert got.opened_at.isoformat() == "2024-12-31T23:59:59.999999+08:00"
     assert engine.history(case.id)[0].at.isoformat() == clock().isoformat()
+
+
+CHILD = """\
+id: t_lapsing_child
+version: 1
+name: 答辩（测试）
+kind: dispute_case
+legal_basis: ["test"]
+initial: waiting
+states:
+  waiting: {label: 待答辩, roles: [clerk]}
+  lapsed: {label: 逾期未答辩, final: true}
+transitions:
+  - {trigger: lapse, source: waiting, dest: lapsed, roles: [system]}
+clocks:
+  answer: {limit: 1 day, start: waiting, stop: [lapsed], party: true, on_expire: lapse, label: 答辩期}
+"""
+PARENT = """\
+id: t_bundle
+version: 1
+name: 一件事（测试）
+kind: bundle
+legal_basis: ["test"]
+children: [t_lapsing_child]
+initial: processing
+states:
+  processing: {label: 办理中}
+  completed: {label: 已办结, final: true}
+transitions:
+  - {trigger: children_closed, source: processing, dest: completed, roles: [system]}
+clocks:
+  handling: {limit: 60 days, start: processing, stop: [completed], label: 一次办时限}
+"""
+
+
+def test_a_sweep_batch_reads_again_a_bundle_its_child_closed(store_url, clock, tmp_path):
+    """The sweep reads a batch of cases at once; a child's expiry that closes its bundle changes
+    the bundle, which is later in the same batch: it is read again, so its clock's deadlines
+    (cancelled by the close) do not fire and nothing conflicts."""
+    (tmp_path / "child.yaml").write_text(CHILD, encoding="utf-8")
+    (tmp_path / "parent.yaml").write_text(PARENT, encoding="utf-8")
+    eng = build_engine(store_url, definitions=[tmp_path], now=clock)
+    try:
+        bundle = eng.open_case("t_bundle", actor=CLERK)
+        (child,) = bundle.children
+        clock.advance(days=90)  # the child's 1 day and the bundle's 60 are both long past
+        due = [d for c in (child, bundle.id) for d in eng.deadlines(c)]
+        assert min(d.due_at for d in due if d.case_id == bundle.id) > max(
+            d.due_at for d in due if d.case_id == child)  # the child comes first in the batch
+        fired = eng.sweep(batch=50)
+        assert [(e.case_id, e.level) for e in fired] == [(child, "expired")]
+        assert eng.get_case(child).state == "lapsed"
+        closed = eng.get_case(bundle.id)
+        assert closed.state == "completed" and closed.clocks["handling"].status == "stopped"
+        assert {d.state for d in eng.deadlines(bundle.id)} == {"cancelled"}
+        assert eng.sweep() == []
+    finally:
+        getattr(eng.store, "dispose", lambda: None)()

@@ -249,3 +249,83 @@ def test_query_filters(store):
     assert ids(after="case-002", limit=2) == ["3", "4"]
     assert ids(after="case-002", state="received") == []  # the cursor no longer matches: empty
     assert ids(limit=0) == []
+
+
+def test_batch_lock_and_pending_due(store):
+    """The sweep's batch reads answer exactly what the one-case reads answer."""
+    with store.unit_of_work() as uow:
+        for i, days in ((1, 3), (2, 1), (3, 9)):
+            uow.add_case(rec(i))
+            uow.replace_deadlines(f"case-{i:03d}", [dl(f"case-{i:03d}", "warning", T0 + timedelta(days=days)),
+                                                     dl(f"case-{i:03d}", "overdue", T0 + timedelta(days=days + 1))])
+        uow.commit()
+    now = T0 + timedelta(days=2)
+    with store.unit_of_work() as uow:
+        locked = uow.lock_cases(["case-002", "nope", "case-001", "case-003"])
+        assert [r.id for r in locked] == ["case-002", "case-001", "case-003"]  # the order given
+        assert locked[0] == uow.get_case("case-002")
+        assert uow.lock_cases([]) == []
+        many = uow.pending_due_many(["case-001", "case-002", "case-003", "nope"], now)
+        assert set(many) == {"case-002"}  # cases with nothing due are left out
+        assert sorted(d.level for d in many["case-002"]) == ["overdue", "warning"]
+        assert sorted(many["case-002"], key=lambda d: d.level) == sorted(
+            uow.pending_due("case-002", now), key=lambda d: d.level)
+        assert uow.pending_due_many([], now) == {}
+
+
+def test_appends_are_seen_by_the_same_unit_of_work_and_rolled_back_whole(store):
+    """A store may hold appends and marks back (the SQL store does, to batch them): the unit of
+    work still reads its own writes, outbox ids are given by commit, and a rollback drops all."""
+    with store.unit_of_work() as uow:
+        uow.add_case(rec(1))
+        uow.replace_deadlines("case-001", [dl("case-001", "warning", T0)])
+        uow.commit()
+    msgs = [OutboxMessage("escalation", "case-001", {"i": i}, T0) for i in range(3)]
+    with store.unit_of_work() as uow:
+        e1 = ev("case-001", 1)
+        uow.append_event(e1)
+        (due,) = uow.pending_due("case-001", T0)
+        uow.mark_deadline(due, "fired", T0)
+        uow.add_outbox(msgs)
+        assert uow.events("case-001") == [e1]
+        assert [d.state for d in uow.deadlines("case-001")] == ["fired"]
+        assert uow.pending_due_many(["case-001"], T0) == {}
+        assert len(uow.list_outbox()) == 3
+        # then the case row itself, and more appends after a read
+        got = uow.get_case("case-001", for_update=True)
+        got.version = 2
+        uow.save_case(got, 1)
+        e2 = ev("case-001", 2, e1.hash)
+        uow.append_event(e2)
+        uow.add_outbox([OutboxMessage("transition", "case-001", {"i": 3}, T0)])
+        uow.commit()
+    assert [m.id for m in msgs] == sorted({m.id for m in msgs}) and None not in [m.id for m in msgs]
+    with store.unit_of_work() as uow:
+        assert uow.events("case-001") == [e1, e2]
+        assert [m.payload["i"] for m in uow.list_outbox()] == [0, 1, 2, 3]
+    # rolled back: nothing of it stays
+    lost = OutboxMessage("transition", "case-001", {"i": 4}, T0)
+    with store.unit_of_work() as uow:
+        uow.append_event(ev("case-001", 3, e2.hash))
+        uow.add_outbox([lost])
+    with store.unit_of_work() as uow:
+        assert len(uow.events("case-001")) == 2 and len(uow.list_outbox()) == 4
+        again = OutboxMessage("transition", "case-001", {"i": 5}, T0)
+        uow.add_outbox([again])
+        uow.commit()
+    assert again.id > max(m.id for m in msgs)
+
+
+def test_a_duplicate_append_fails_the_unit_of_work(store):
+    with store.unit_of_work() as uow:
+        uow.add_case(rec(1))
+        e1 = ev("case-001", 1)
+        uow.append_event(e1)
+        uow.commit()
+    with pytest.raises(VersionConflict):
+        with store.unit_of_work() as uow:
+            uow.append_event(e1)  # seq 1 again: held back, refused when written
+            uow.add_outbox([OutboxMessage("transition", "case-001", {}, T0)])
+            uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.events("case-001") == [e1] and uow.list_outbox() == []

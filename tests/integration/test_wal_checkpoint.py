@@ -3,7 +3,6 @@ inside a clerk's commit; the writers' automatic checkpoint stays as a backstop."
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -61,13 +60,14 @@ def test_the_thread_runs_after_commits_and_stops_on_dispose(tmp_path: Path) -> N
         while cp.runs == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert cp.runs >= 1
-        assert any(t.name == "caseclock-wal-checkpoint" for t in threading.enumerate())
+        thread = cp._thread
+        assert thread is not None and thread.is_alive() and thread.name == "caseclock-wal-checkpoint"
     finally:
         store.dispose()
-    assert not any(t.name == "caseclock-wal-checkpoint" for t in threading.enumerate())
+    assert not thread.is_alive() and cp._thread is None
     # usable after dispose: the next commit starts the thread again
     _write(store, 1)
-    assert any(t.name == "caseclock-wal-checkpoint" for t in threading.enumerate())
+    assert cp._thread is not None and cp._thread.is_alive()
     store.dispose()
 
 

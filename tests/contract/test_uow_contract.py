@@ -141,13 +141,19 @@ def test_replace_deadlines_semantics(store):
     assert store.earliest_pending_due() == c
 
 
-def test_due_cases_earliest_first(store):
+def _warned_cases(store, due_in_days: dict[int, int]) -> None:
+    """Cases ``case-00i``, each with a warning due after its days and an overdue a day later."""
     with store.unit_of_work() as uow:
-        for i, days in ((1, 3), (2, 1), (3, 2), (4, 9)):
+        for i, days in due_in_days.items():
+            cid = f"case-{i:03d}"
             uow.add_case(rec(i))
-            uow.replace_deadlines(f"case-{i:03d}", [dl(f"case-{i:03d}", "warning", T0 + timedelta(days=days)),
-                                                     dl(f"case-{i:03d}", "overdue", T0 + timedelta(days=days + 1))])
+            uow.replace_deadlines(cid, [dl(cid, "warning", T0 + timedelta(days=days)),
+                                        dl(cid, "overdue", T0 + timedelta(days=days + 1))])
         uow.commit()
+
+
+def test_due_cases_earliest_first(store):
+    _warned_cases(store, {1: 3, 2: 1, 3: 2, 4: 9})
     now = T0 + timedelta(days=5)
     with store.unit_of_work() as uow:
         assert uow.due_case_ids(now, 10) == ["case-002", "case-003", "case-001"]
@@ -253,12 +259,7 @@ def test_query_filters(store):
 
 def test_batch_lock_and_pending_due(store):
     """The sweep's batch reads answer exactly what the one-case reads answer."""
-    with store.unit_of_work() as uow:
-        for i, days in ((1, 3), (2, 1), (3, 9)):
-            uow.add_case(rec(i))
-            uow.replace_deadlines(f"case-{i:03d}", [dl(f"case-{i:03d}", "warning", T0 + timedelta(days=days)),
-                                                     dl(f"case-{i:03d}", "overdue", T0 + timedelta(days=days + 1))])
-        uow.commit()
+    _warned_cases(store, {1: 3, 2: 1, 3: 9})
     now = T0 + timedelta(days=2)
     with store.unit_of_work() as uow:
         locked = uow.lock_cases(["case-002", "nope", "case-001", "case-003"])

@@ -41,18 +41,28 @@ class CompiledMachine:
             auto_transitions=False,
             send_event=False,
         )
+        self._next: dict[tuple[str, str], str | None] = {}  # bounded: states × triggers
 
     def next_state(self, state: str, trigger: str) -> str | None:
-        """The state ``trigger`` leads to from ``state``, or None where it is not allowed."""
+        """The state ``trigger`` leads to from ``state``, or None where it is not allowed. The
+        machine has no conditions or callbacks (guards are the engine's), so its answer depends on
+        the pair alone: it is asked once per pair and the answer kept."""
+        key = (state, trigger)
+        try:
+            return self._next[key]
+        except KeyError:
+            pass
         event = self.machine.events.get(trigger)
-        if event is None:
-            return None
+        if event is None or state not in self.machine.states:
+            return None  # not kept: the cache holds the definition's own pairs only
         token = _Token(state)
         try:
             event.trigger(token)
+            dest: str | None = token.state
         except MachineError:
-            return None
-        return token.state
+            dest = None
+        self._next[key] = dest
+        return dest
 
 
 class Registry:

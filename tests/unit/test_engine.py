@@ -423,6 +423,23 @@ def test_one_machine_per_definition_version_shared_by_every_case(engine):
     assert m.machine.models == []  # the shared machine holds no case
 
 
+def test_the_machine_is_asked_once_per_state_and_trigger(engine):
+    """``next_state`` keeps the shared machine's answers (it has no conditions): the same as
+    asking it each time, for the definition's own pairs only."""
+    m = engine.registry.machine("fx_filing", 1)
+    defn = engine.registry.get("fx_filing", 1)
+    for state in defn.states:
+        for trigger in defn.triggers:
+            t = defn.transition(trigger, state)
+            assert m.next_state(state, trigger) == (t.dest if t else None)
+            assert m.next_state(state, trigger) == (t.dest if t else None)  # from the cache
+    pairs = len(m._next)
+    assert pairs == len(defn.states) * len(defn.triggers)
+    assert m.next_state("no_such_state", "accept") is None
+    assert m.next_state("received", "no_such_trigger") is None
+    assert len(m._next) == pairs  # unknown names are not kept
+
+
 def test_build_engine_starts_nothing():
     import threading
 

@@ -132,13 +132,16 @@ class ChineseCalendar:
     # called with each override added (a durable store persists it: every process counts alike)
     on_override: list[Callable[[CalendarOverride], None]] = field(default_factory=list, repr=False, compare=False)
 
-    def add_override(self, override: CalendarOverride) -> None:
+    def add_override(self, override: CalendarOverride, *, notify: bool = True) -> None:
+        """Use ``override`` for its year. ``notify=False``: do not call the ``on_override`` hooks
+        (an override another process stored, taken in here: it is stored already)."""
         self.overrides[override.year] = override
         self.generation += 1
         self._known.clear()
         self._days.clear()
-        for hook in self.on_override:
-            hook(override)
+        if notify:
+            for hook in self.on_override:
+                hook(override)
 
     def load_file(self, path: str | Path, /) -> int:
         """Read, validate and add an override file; returns the year it covers."""

@@ -45,6 +45,7 @@ SQL = {
         ":at, :from_state, :to_state, {data}, :prev_hash, :hash)"
     ),
     "events": f"SELECT {_EVENT_COLS} FROM events WHERE case_id = :case_id ORDER BY seq",
+    "seq_value": "SELECT value FROM sequences WHERE key = :key",
     "next_number": (
         "INSERT INTO sequences (key, value) VALUES (:key, 1) "
         "ON CONFLICT (key) DO UPDATE SET value = sequences.value + 1 RETURNING value"

@@ -83,7 +83,8 @@ def _load_stored(registry: Any, did: str, version: int, body: str) -> None:
 
 
 def save_override(store: SqlStore, override: Any) -> None:
-    """Insert or replace one year's override (what ``Engine.load_calendar`` loaded)."""
+    """Insert or replace one year's override (what ``Engine.load_calendar`` loaded), and bump the
+    calendar stamp in the same transaction: other processes see it and take the override in."""
     d = store.dialect
     body = override.to_dict()
     sql = d.prepare(
@@ -97,19 +98,41 @@ def save_override(store: SqlStore, override: Any) -> None:
             "year": body["year"], "source": body["source"], "holidays": _dumps(body["holidays"]),
             "workdays": _dumps(body["workdays"]), "loaded_at": d.ts(_now()),
         }, write=True)
+        from .store import CALENDAR_STAMP
+
+        stamp = uow.next_number(CALENDAR_STAMP)
         uow.commit()
+    store.calendar_stamp_seen(stamp)  # this process has it already
 
 
-def stored_overrides(store: SqlStore) -> list[dict[str, Any]]:
-    d = store.dialect
-    sql = d.prepare("SELECT year, source, {o_holidays}, {o_workdays} FROM calendar_overrides ORDER BY year")
-    with store.unit_of_work() as uow:
-        rows = uow._all(sql, {}, write=False)
+def _override_rows(uow: Any) -> list[dict[str, Any]]:
+    sql = uow.d.prepare("SELECT year, source, {o_holidays}, {o_workdays} FROM calendar_overrides ORDER BY year")
     return [
         {"year": y, "source": s, "holidays": [date.fromisoformat(x) for x in json.loads(h)],
          "workdays": [date.fromisoformat(x) for x in json.loads(w)]}
-        for y, s, h, w in rows
+        for y, s, h, w in uow._all(sql, {}, write=False)
     ]
+
+
+def stored_overrides(store: SqlStore) -> list[dict[str, Any]]:
+    with store.unit_of_work() as uow:
+        return _override_rows(uow)
+
+
+def take_in_overrides(uow: Any, calendar: Any) -> list[int]:
+    """Put the stored overrides that differ from the calendar's into it (without storing them
+    again), in the caller's transaction. Returns the years taken in."""
+    from adapters.calendar import parse_override
+
+    years = []
+    for doc in _override_rows(uow):
+        have = calendar.overrides.get(doc["year"])
+        if have is not None and have.holidays == frozenset(doc["holidays"]) and \
+                have.workdays == frozenset(doc["workdays"]):
+            continue
+        calendar.add_override(parse_override(doc, f"database:calendar_overrides/{doc['year']}"), notify=False)
+        years.append(doc["year"])
+    return years
 
 
 def sync_calendar(store: SqlStore, engine: Any) -> None:
@@ -129,3 +152,4 @@ def sync_calendar(store: SqlStore, engine: Any) -> None:
     hooks = getattr(calendar, "on_override", None)
     if hooks is not None and store.save_calendar_override not in hooks:
         hooks.append(store.save_calendar_override)
+    store.follow_calendar(calendar)

@@ -17,7 +17,9 @@ and a concurrent writer gets ``VersionConflict``, never a lost update.
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +56,10 @@ from .dialect import (
     _unique_violation,
 )
 from .writelock import WriteLock
+
+log = logging.getLogger("caseclock.sql")
+CALENDAR_STAMP = "_calendar_overrides"  # the sequences row bumped with every stored override
+CALENDAR_READ_SECONDS = 1.0  # a read-only unit of work looks at the stamp at most this often
 
 
 class SqlStore:
@@ -112,6 +118,11 @@ class SqlStore:
         self.checkpointer: Checkpointer | None = (
             Checkpointer(database, interval=checkpoint_interval) if file_db and checkpoint == "background" else None
         )
+        # the calendar kept in step with the overrides other processes store (follow_calendar)
+        self._followed: Any = None
+        self._cal_stamp = -1
+        self._cal_checked = 0.0
+        self._cal_lock = threading.Lock()
         from .migrate import ensure_schema
 
         ensure_schema(self, create=create)
@@ -232,6 +243,21 @@ class SqlStore:
         sync_calendar(self, engine)
         self._attached = engine
 
+    def follow_calendar(self, calendar: Any) -> None:
+        """Keep ``calendar`` in step with the overrides stored by any process: every write
+        transaction (and a read at most every ``CALENDAR_READ_SECONDS``) first reads the calendar
+        stamp, one indexed row, and takes in the stored overrides when it moved. So a worker
+        never computes a deadline on a calendar another worker has replaced."""
+        with self.unit_of_work() as uow:
+            stamp = uow.calendar_stamp()
+        self._followed = calendar
+        self._cal_stamp = stamp
+        self._cal_checked = time.monotonic()
+
+    def calendar_stamp_seen(self, stamp: int) -> None:
+        with self._cal_lock:
+            self._cal_stamp = max(self._cal_stamp, stamp)
+
     def save_calendar_override(self, override: Any) -> None:
         from .registry import save_override
 
@@ -308,8 +334,12 @@ class SqlUnitOfWork:
 
     def _begin(self, write: bool) -> None:
         if self._begun is not None:
-            if write and self._begun == "read" and self.d.name == "sqlite":
-                self._begun = "write"  # the first write upgrades it (or fails: VersionConflict)
+            if write and self._begun == "read":
+                # the first write upgrades it (SQLite: or fails, VersionConflict), and computes on
+                # the stored calendar
+                self._begun = "write"
+                if self.store._followed is not None:
+                    self._follow_calendar()
             return
         self._begun = "write" if write else "read"
         if self.d.name == "sqlite":
@@ -324,6 +354,36 @@ class SqlUnitOfWork:
                 self._begun = None
                 self._unlock()
                 self._reraise(exc)
+        store = self.store
+        if store._followed is not None and (write or time.monotonic() - store._cal_checked > CALENDAR_READ_SECONDS):
+            self._follow_calendar()
+
+    def calendar_stamp(self) -> int:
+        self._begin(False)
+        sql = self.q["seq_value"]
+        params = {"key": CALENDAR_STAMP}
+        self._trace(sql, params)
+        try:  # straight on the cursor: it runs at the start of every write transaction
+            row = self._cur.execute(sql, params).fetchone()
+        except Exception as exc:
+            self._reraise(exc)
+        return int(row[0]) if row else 0
+
+    def _follow_calendar(self) -> None:
+        store = self.store
+        stamp = self.calendar_stamp()
+        store._cal_checked = time.monotonic()
+        if stamp == store._cal_stamp:
+            return
+        from .registry import take_in_overrides
+
+        with store._cal_lock:
+            if stamp > store._cal_stamp:
+                years = take_in_overrides(self, store._followed)
+                store._cal_stamp = stamp
+                if years:
+                    log.info("calendar overrides for %s taken in from the database (stamp %d)",
+                             ", ".join(map(str, years)), stamp)
 
     def commit(self) -> None:
         if self._begun is None:

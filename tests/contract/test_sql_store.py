@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from adapters.sql.migrate import current_revision, script_head
 from adapters.sql.tables import metadata
 from tests.contract.conftest import CLERK, PLEDGE
 from workflow.errors import DefinitionError, WorkflowError
+from workflow.legaltime import TZ
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,6 +112,89 @@ def test_calendar_overrides_persist(sql_url, tmp_path):
     assert later.calendar.is_workday(date(2031, 1, 4)) and not later.calendar.is_workday(date(2031, 1, 2))
     engine.store.dispose()
     later.store.dispose()
+
+
+LONG = """\
+id: t_long
+version: 1
+name: 长时限事项（测试）
+kind: service_item
+legal_basis: ["test"]
+initial: received
+states:
+  received: {label: 办理中, roles: [clerk]}
+  on_hold: {label: 中止, pauses: [handling]}
+  done: {label: 办结, final: true}
+transitions:
+  - {trigger: hold, source: received, dest: on_hold, roles: [clerk]}
+  - {trigger: resume, source: on_hold, dest: received, roles: [clerk]}
+  - {trigger: finish, source: received, dest: done, roles: [clerk]}
+clocks:
+  handling: {limit: 30 working days, start: received, stop: [done], label: 办理时限}
+"""
+
+
+def test_a_calendar_override_reaches_the_other_processes_at_once(sql_url, tmp_path, monkeypatch):
+    """Two processes (two engines, two stores) on one database: the override one of them loads
+    is used by the other's very next write, and by its reads within a second, without a
+    restart; the other does not store it again."""
+    import adapters.sql.store as sql_store
+    from tests.contract.conftest import Clock
+
+    (tmp_path / "defs").mkdir()
+    (tmp_path / "defs" / "t_long.yaml").write_text(LONG, encoding="utf-8")
+    override = tmp_path / "2027.yaml"  # chinesecalendar does not know 2027 yet: provisional
+    override.write_text("year: 2027\nsource: 国务院办公厅关于2027年部分节假日安排的通知\n"
+                        "holidays: [2027-01-01, 2027-01-04, 2027-01-05, 2027-01-06]\nworkdays: []\n",
+                        encoding="utf-8")
+    clock = Clock(datetime(2026, 12, 1, 10, 0, tzinfo=TZ))
+    a = build_engine(sql_url, definitions=[tmp_path / "defs"], now=clock)
+    b = build_engine(sql_url, definitions=[tmp_path / "defs"], now=clock)
+    try:
+        first = b.open_case("t_long", actor=CLERK)
+        second = b.open_case("t_long", actor=CLERK)
+        provisional = first.clocks["handling"]
+        # 30 working days from Wed 2026-12-02, 2027 counted on weekends alone
+        assert provisional.provisional and provisional.statutory_due == date(2027, 1, 12)
+        stamp = b.store._cal_stamp
+
+        assert set(a.load_calendar(override)) == {first.id, second.id}  # a recomputes them
+        moved = a.get_case(first.id).clocks["handling"]
+        # four of those days are holidays now (Fri 1 Jan, Mon 4 to Wed 6 Jan)
+        assert not moved.provisional and moved.statutory_due == date(2027, 1, 18)
+
+        # b's next write computes on the new calendar (it has not been restarted)
+        clock.advance(hours=1)
+        held = b.fire(second.id, "hold", actor=CLERK)
+        assert b.calendar.year_status(2027) == "override"
+        assert b.store._cal_stamp == a.store._cal_stamp > stamp
+        resumed = b.fire(second.id, "resume", actor=CLERK)
+        assert resumed.clocks["handling"].statutory_due == moved.statutory_due
+        assert held.version + 1 == resumed.version
+        assert [d.due_at for d in b.deadlines(second.id) if d.state == "pending"] == \
+            [d.due_at for d in a.deadlines(second.id) if d.state == "pending"]
+        # taken in, not stored again: the stamp did not move, one row for 2027
+        with a.store.unit_of_work() as uow:
+            assert uow.calendar_stamp() == a.store._cal_stamp
+        assert [o["year"] for o in a.store.calendar_overrides()].count(2027) == 1
+
+        # a third process that only reads sees it within CALENDAR_READ_SECONDS
+        c = build_engine(sql_url, definitions=[tmp_path / "defs"], now=clock)
+        try:
+            assert c.get_case(first.id).clocks["handling"].statutory_due == moved.statutory_due
+            newer = tmp_path / "2027b.yaml"
+            newer.write_text(override.read_text(encoding="utf-8").replace(", 2027-01-06]", "]"),
+                             encoding="utf-8")
+            a.load_calendar(newer)
+            monkeypatch.setattr(sql_store, "CALENDAR_READ_SECONDS", 0.0)
+            assert c.get_case(first.id).clocks["handling"].statutory_due == \
+                a.get_case(first.id).clocks["handling"].statutory_due == date(2027, 1, 15)
+            assert len(c.calendar.overrides[2027].holidays) == 3
+        finally:
+            c.store.dispose()
+    finally:
+        a.store.dispose()
+        b.store.dispose()
 
 
 def test_case_numbers_are_unique_across_engines(sql_url):

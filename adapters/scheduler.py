@@ -188,6 +188,15 @@ class Scheduler:
             self.engine.listeners.remove(self.rearm)
         except ValueError:
             pass
+        # APScheduler 3 marks itself stopped before it takes its job-store lock, so a one-shot job
+        # falling due at that moment makes its thread die on JobLookupError (a traceback on
+        # stderr, agronholm/apscheduler#104). Removing the one-shot jobs first, under that lock
+        # while still running, leaves the thread nothing to remove.
+        for job_id in (CATCH_UP, WAKE):
+            try:
+                self.aps.remove_job(job_id)
+            except JobLookupError:
+                pass
         self.aps.shutdown(wait=wait)
         self._started = False
 

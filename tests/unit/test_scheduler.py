@@ -234,3 +234,22 @@ def test_a_real_scheduler_catches_up_at_start_and_shuts_down_cleanly():
     finally:
         s.shutdown()
     assert not s.running
+
+
+def test_starting_and_stopping_at_once_leaves_no_dying_thread(tmp_path, monkeypatch):
+    """A one-shot job (the catch-up sweep) due while the scheduler shuts down used to kill
+    APScheduler's thread with JobLookupError (a traceback on stderr at every quick restart)."""
+    import threading
+
+    died: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: died.append(args.exc_value))
+    engine = build_engine(f"sqlite:///{tmp_path / 'quick.db'}")
+    try:
+        for _ in range(40):
+            s = Scheduler(engine)
+            s.start()
+            s.shutdown()
+            assert engine.listeners == []
+    finally:
+        engine.store.dispose()
+    assert died == []

@@ -17,16 +17,11 @@ from typing import Any
 from workflow.ports import CaseQuery
 
 from .dialect import _CASE_COLS, _Dialect
-from .tables import BREACH_WHERE
+from .tables import BREACH_WHERE, URGENT_KEYS
 
 _ORDER_KEYS = {
     "opened": ("opened_at", "id"),
-    "urgent": (
-        "CASE WHEN due_at IS NULL THEN 1 ELSE 0 END",
-        "COALESCE(due_at, opened_at)",
-        "opened_at",
-        "id",
-    ),
+    "urgent": (*URGENT_KEYS, "opened_at", "id"),  # the expressions of ix_cases_open_urgent
 }
 
 
@@ -106,6 +101,15 @@ def case_query(query: CaseQuery, d: _Dialect) -> tuple[str, dict[str, Any]] | No
         # O(open cases) a page. The partial indexes hold only the breaches, in page order.
         one_org = query.orgs is not None and len(query.orgs) == 1
         sql += " INDEXED BY " + ("ix_cases_org_breaches" if one_org else "ix_cases_open_breaches")
+    elif d.name == "sqlite" and query.open is True and query.order == "urgent" and query.limit is not None:
+        # the worklist's two queries (Engine.worklist): a page of open cases most urgent first.
+        # SQLite's planner picks ix_cases_closed_at (every open case) and sorts; these indexes
+        # hold the open cases in page order, one assignee's together, and the walk stops at the
+        # limit. (PostgreSQL's planner finds them on its own.)
+        if query.assignee is not None:
+            sql += " INDEXED BY ix_cases_open_assignee_urgent"
+        elif query.unassigned_or is not None:
+            sql += " INDEXED BY ix_cases_open_urgent"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY " + ", ".join(keys)

@@ -67,6 +67,11 @@ def _json(nullable: bool = False) -> Any:
 # The partial index's predicate; a query that repeats it word for word lets SQLite's planner (and
 # PostgreSQL's, with generic plans) use the index (adapters/sql/query.py adds it).
 BREACH_WHERE = "closed_at IS NULL AND sla IN ('overdue', 'over_statutory')"
+# The worklist's order ("most urgent first", adapters/sql/query.py) as index expressions, over the
+# open cases only: a page is read in order and the walk stops at its limit instead of sorting
+# every open case (issue 10: the worklist at 100k open cases).
+URGENT_KEYS = ("CASE WHEN due_at IS NULL THEN 1 ELSE 0 END", "COALESCE(due_at, opened_at)")
+OPEN_WHERE = "closed_at IS NULL"
 
 
 class CaseRow(SQLModel, table=True):
@@ -80,6 +85,11 @@ class CaseRow(SQLModel, table=True):
         # … and one org's (a city's supervisor): in page order without sorting the org's breaches
         sa.Index("ix_cases_org_breaches", "org", "sla", "opened_at", "id",
                  sqlite_where=sa.text(BREACH_WHERE), postgresql_where=sa.text(BREACH_WHERE)),
+        # the worklist: open cases most urgent first, by role (any assignee) and per assignee
+        sa.Index("ix_cases_open_urgent", *(sa.text(f"({k})") for k in URGENT_KEYS), "opened_at", "id",
+                 sqlite_where=sa.text(OPEN_WHERE), postgresql_where=sa.text(OPEN_WHERE)),
+        sa.Index("ix_cases_open_assignee_urgent", "assignee", *(sa.text(f"({k})") for k in URGENT_KEYS),
+                 "opened_at", "id", sqlite_where=sa.text(OPEN_WHERE), postgresql_where=sa.text(OPEN_WHERE)),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -96,7 +106,7 @@ class CaseRow(SQLModel, table=True):
     started_on: date
     closed_at: datetime | None = _ts(nullable=True, index=True)
     sla: str = Field(max_length=32, index=True)
-    due_at: datetime | None = _ts(nullable=True, index=True)
+    due_at: datetime | None = _ts(nullable=True)  # ordered by in ix_cases_open_urgent
     parent_id: str | None = Field(default=None, max_length=64, index=True)
     created_by: str = Field(default="", max_length=128)
     last_hash: str = Field(default="", max_length=64)

@@ -169,6 +169,38 @@ def test_worklist_and_assignee(engine):
     assert [c.id for c in engine.worklist(EXAMINER)] == [a.id]
 
 
+def test_worklist_pages_in_urgency_order_from_its_indexes(engine, clock):
+    """Most urgent first, mine and my roles' merged, a page at a time; on SQLite both queries
+    read their index in page order (no sort of every open case)."""
+    ids = []
+    for _ in range(8):
+        clock.advance(hours=5)  # different openings: different due instants
+        ids.append(engine.open_case("pledge", actor=CLERK).id)
+    engine.assign(ids[5], CLERK.id, actor=BOSS)  # mine
+    engine.assign(ids[6], "someone-else", actor=BOSS)  # not waiting on me
+    engine.fire(ids[7], "accept", actor=CLERK)
+    engine.fire(ids[7], "approve", actor=EXAMINER)  # closed
+    store = engine.store
+    if hasattr(store, "trace"):
+        store.trace = trace = []
+    page = engine.worklist(CLERK, limit=4)
+    whole = engine.worklist(CLERK, limit=100)
+    if hasattr(store, "trace"):
+        store.trace = None
+    expected = [ids[i] for i in (0, 1, 2, 3, 4, 5)]  # opened in that order, due in that order
+    assert [c.id for c in whole] == expected
+    assert [c.id for c in page] == expected[:4]
+    if getattr(store, "is_sqlite", False):
+        plans = []
+        with store.unit_of_work() as uow:
+            for sql, params in trace:
+                if sql.startswith("SELECT id,"):
+                    plans.append(" ".join(r[3] for r in uow._all("EXPLAIN QUERY PLAN " + sql, params, write=False)))
+        assert plans and all("TEMP B-TREE" not in p for p in plans), plans
+        assert any("ix_cases_open_assignee_urgent" in p for p in plans), plans
+        assert any("ix_cases_open_urgent" in p for p in plans), plans
+
+
 def test_tampering_is_reported(engine):
     case = engine.open_case("pledge", actor=CLERK)
     engine.fire(case.id, "accept", actor=CLERK)

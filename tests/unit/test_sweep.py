@@ -230,3 +230,48 @@ def test_an_automatic_transition_its_guard_refuses_is_skipped_not_stuck(tmp_path
     assert engine.sweep() == []
     freezer.move_to(at("2024-04-30 10:00"))
     assert {e.case_id for e in engine.sweep()} == {abroad.id, home.id}  # later levels still fire
+
+
+class _OldUnitOfWork:
+    """A store written before the batch methods: only ``lock_case`` and ``pending_due``."""
+
+    def __init__(self, inner) -> None:
+        self._inner = inner
+
+    def __enter__(self):
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._inner.__exit__(*exc)
+
+    def __getattr__(self, name):
+        if name in ("lock_cases", "pending_due_many"):
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+class _OldStore:
+    def __init__(self, inner) -> None:
+        self._inner = inner
+
+    def unit_of_work(self):
+        return _OldUnitOfWork(self._inner.unit_of_work())
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def test_a_store_without_the_batch_methods_is_swept_a_case_at_a_time(engine, freezer):
+    old = make_engine()
+    old.store = _OldStore(old.store)
+    for eng in (engine, old):
+        review(eng)
+        review(eng)
+    seen = at("2024-03-20 08:30")
+    freezer.move_to(seen)
+    assert not hasattr(old.store.unit_of_work(), "lock_cases")
+    got, want = old.sweep(), engine.sweep()
+    assert len(got) == 6  # two cases, three levels each
+    assert [(e.clock, e.level, e.due) for e in got] == [(e.clock, e.level, e.due) for e in want]
+    assert old.sweep() == []  # each level once

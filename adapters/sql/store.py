@@ -247,7 +247,17 @@ class SqlStore:
         """Keep ``calendar`` in step with the overrides stored by any process: every write
         transaction (and a read at most every ``CALENDAR_READ_SECONDS``) first reads the calendar
         stamp, one indexed row, and takes in the stored overrides when it moved. So a worker
-        never computes a deadline on a calendar another worker has replaced."""
+        never computes a deadline on a calendar another worker has replaced. A calendar whose
+        ``add_override`` cannot be told not to store again (``notify=False``) is not followed."""
+        import inspect
+
+        try:
+            takes_notify = "notify" in inspect.signature(calendar.add_override).parameters
+        except (AttributeError, TypeError, ValueError):
+            takes_notify = False
+        if not takes_notify:
+            log.info("calendar %r is not kept in step with the stored overrides", type(calendar).__name__)
+            return
         with self.unit_of_work() as uow:
             stamp = uow.calendar_stamp()
         self._followed = calendar

@@ -242,3 +242,19 @@ def test_old_idempotency_keys_can_be_purged(sql_url):
     again = engine.open_case("pledge", actor=CLERK, idempotency_key="old")  # a new call now
     assert again.id != case.id
     engine.store.dispose()
+
+
+def test_a_calendar_that_cannot_take_overrides_quietly_is_not_followed(tmp_path):
+    from adapters.calendar import ChineseCalendar
+
+    class OwnCalendar(ChineseCalendar):
+        def add_override(self, override):  # an integrator's: no notify keyword
+            super().add_override(override)
+
+    engine = build_engine(f"sqlite:///{tmp_path / 'own.db'}", definitions=[PLEDGE], calendar=OwnCalendar())
+    try:
+        assert engine.store._followed is None
+        case = engine.open_case("pledge", actor=CLERK)
+        assert engine.fire(case.id, "accept", actor=CLERK).state == "under_review"
+    finally:
+        engine.store.dispose()

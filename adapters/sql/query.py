@@ -103,11 +103,11 @@ def case_query(query: CaseQuery, d: _Dialect) -> tuple[str, dict[str, Any]] | No
         sql += " INDEXED BY " + ("ix_cases_org_breaches" if one_org else "ix_cases_open_breaches")
     elif d.name == "sqlite" and query.open is True and query.order == "urgent" and query.limit is not None:
         # the worklist's two queries (Engine.worklist): a page of open cases most urgent first.
-        # SQLite's planner picks ix_cases_closed_at (every open case) and sorts; these indexes
-        # hold the open cases in page order, one assignee's together, and the walk stops at the
-        # limit. (PostgreSQL's planner finds them on its own.)
+        # SQLite's planner picks ix_cases_closed_at (every open case) and sorts. Mine: the
+        # assignee's open cases, a handful, then sorted; by role: the open cases in page order,
+        # the walk stopping at the limit. (PostgreSQL's planner finds them on its own.)
         if query.assignee is not None:
-            sql += " INDEXED BY ix_cases_open_assignee_urgent"
+            sql += " INDEXED BY ix_cases_open_assignee"
         elif query.unassigned_or is not None:
             sql += " INDEXED BY ix_cases_open_urgent"
     if where:

@@ -85,11 +85,13 @@ class CaseRow(SQLModel, table=True):
         # … and one org's (a city's supervisor): in page order without sorting the org's breaches
         sa.Index("ix_cases_org_breaches", "org", "sla", "opened_at", "id",
                  sqlite_where=sa.text(BREACH_WHERE), postgresql_where=sa.text(BREACH_WHERE)),
-        # the worklist: open cases most urgent first, by role (any assignee) and per assignee
+        # the worklist: open cases most urgent first, by role (any assignee)
         sa.Index("ix_cases_open_urgent", *(sa.text(f"({k})") for k in URGENT_KEYS), "opened_at", "id",
                  sqlite_where=sa.text(OPEN_WHERE), postgresql_where=sa.text(OPEN_WHERE)),
-        sa.Index("ix_cases_open_assignee_urgent", "assignee", *(sa.text(f"({k})") for k in URGENT_KEYS),
-                 "opened_at", "id", sqlite_where=sa.text(OPEN_WHERE), postgresql_where=sa.text(OPEN_WHERE)),
+        # one assignee's open cases (a handful: sorted after): it changes only when a case is
+        # assigned or closed, not with every due instant
+        sa.Index("ix_cases_open_assignee", "assignee",
+                 sqlite_where=sa.text(OPEN_WHERE), postgresql_where=sa.text(OPEN_WHERE)),
     )
 
     id: str = Field(primary_key=True, max_length=64)

@@ -1,6 +1,7 @@
-"""The worklist in index order: open cases most urgent first, for a role (any assignee) and per
-assignee, as partial expression indexes; the plain index on ``cases.due_at`` goes (nothing reads
-it: the urgent order is an expression over ``due_at`` and ``opened_at``).
+"""The worklist in index order: the open cases most urgent first (a partial expression index, for
+the cases a role works), and one assignee's open cases (a partial index that changes only when a
+case is assigned or closed); the plain index on ``cases.due_at`` goes (nothing reads it: the
+urgent order is an expression over ``due_at`` and ``opened_at``).
 
 At 100,000 open cases a worklist page sorted every open case the clerk's roles could work (about
 0.1 s); it now reads the page in order and stops at its limit.
@@ -28,12 +29,12 @@ def upgrade() -> None:
     keys = [sa.text(f"({k})") for k in URGENT_KEYS]
     op.create_index('ix_cases_open_urgent', 'cases', [*keys, 'opened_at', 'id'], unique=False,
                     sqlite_where=sa.text(OPEN_WHERE), postgresql_where=sa.text(OPEN_WHERE))
-    op.create_index('ix_cases_open_assignee_urgent', 'cases', ['assignee', *keys, 'opened_at', 'id'],
-                    unique=False, sqlite_where=sa.text(OPEN_WHERE), postgresql_where=sa.text(OPEN_WHERE))
+    op.create_index('ix_cases_open_assignee', 'cases', ['assignee'], unique=False,
+                    sqlite_where=sa.text(OPEN_WHERE), postgresql_where=sa.text(OPEN_WHERE))
     op.drop_index('ix_cases_due_at', table_name='cases')
 
 
 def downgrade() -> None:
     op.create_index('ix_cases_due_at', 'cases', ['due_at'], unique=False)
-    op.drop_index('ix_cases_open_assignee_urgent', table_name='cases')
+    op.drop_index('ix_cases_open_assignee', table_name='cases')
     op.drop_index('ix_cases_open_urgent', table_name='cases')

@@ -63,18 +63,9 @@ SQL = {
         "UPDATE deadlines SET state = :state, seen_at = :seen_at "
         "WHERE case_id = :case_id AND clock = :clock AND run = :run AND level = :level"
     ),
-    "dl_due_cases": (
-        "SELECT case_id, MIN(due_at) AS first FROM deadlines "
-        "WHERE state = 'pending' AND due_at <= :now GROUP BY case_id ORDER BY first, case_id "
-        "LIMIT :limit"
-    ),
     "dl_due_rows": (  # issue 6: index order, no GROUP BY (see due_case_ids)
         "SELECT case_id FROM deadlines WHERE state = 'pending' AND due_at <= :now "
         "ORDER BY due_at LIMIT :limit"
-    ),
-    "dl_pending_due": (
-        f"SELECT {_DL_COLS} FROM deadlines "
-        "WHERE case_id = :case_id AND state = 'pending' AND due_at <= :now"
     ),
     "dl_all": f"SELECT {_DL_COLS} FROM deadlines WHERE case_id = :case_id ORDER BY due_at, clock, level",
     "dl_fired": (

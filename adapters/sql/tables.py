@@ -72,6 +72,7 @@ BREACH_WHERE = "closed_at IS NULL AND sla IN ('overdue', 'over_statutory')"
 # every open case (issue 10: the worklist at 100k open cases).
 URGENT_KEYS = ("CASE WHEN due_at IS NULL THEN 1 ELSE 0 END", "COALESCE(due_at, opened_at)")
 OPEN_WHERE = "closed_at IS NULL"
+PENDING_WHERE = "state = 'pending'"
 
 
 class CaseRow(SQLModel, table=True):
@@ -149,7 +150,10 @@ class DeadlineRow(SQLModel, table=True):
     __tablename__ = "deadlines"
     __table_args__ = (
         sa.UniqueConstraint("case_id", "clock", "run", "level", name="uq_deadlines_key"),
-        sa.Index("ix_deadlines_state_due", "state", "due_at"),  # the sweep: pending and due
+        # the sweep and the scheduler's wake-up: pending rows only, by due instant (fired and
+        # cancelled rows, most of the table in time, are not in it and cost it no writes)
+        sa.Index("ix_deadlines_pending_due", "due_at",
+                 sqlite_where=sa.text(PENDING_WHERE), postgresql_where=sa.text(PENDING_WHERE)),
     )
 
     id: int | None = Field(default=None, primary_key=True)

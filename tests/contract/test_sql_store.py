@@ -257,3 +257,52 @@ def test_a_calendar_that_cannot_take_overrides_quietly_is_not_followed(tmp_path)
         assert engine.fire(case.id, "accept", actor=CLERK).state == "under_review"
     finally:
         engine.store.dispose()
+
+
+def test_0003_upgrades_a_database_with_cases_and_downgrades(sql_url):
+    """Migration 0003 (the worklist's and the sweep's partial indexes) on a database that has
+    cases, and back: nothing is lost either way."""
+    from alembic import command
+
+    from adapters.sql.migrate import alembic_config
+
+    engine = build_engine(sql_url, definitions=[PLEDGE])
+    opened = [engine.open_case("pledge", actor=CLERK) for _ in range(3)]
+    engine.fire(opened[0].id, "accept", actor=CLERK)
+    before = [c.id for c in engine.worklist(CLERK, limit=10)]
+    engine.store.dispose()
+
+    def indexes() -> set[str]:
+        with store.engine.connect() as conn:
+            if store.is_postgres:
+                rows = conn.exec_driver_sql("SELECT indexname FROM pg_indexes WHERE tablename IN ('cases', 'deadlines')")
+            else:
+                rows = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")
+            return {r[0] for r in rows}
+
+    store = SqlStore(sql_url)
+    try:
+        with store.engine.connect() as conn:
+            command.downgrade(alembic_config(conn), "0002")
+            conn.commit()
+        assert current_revision(store.engine) == "0002"
+        old = indexes()
+        assert {"ix_cases_due_at", "ix_deadlines_state_due"} <= old
+        assert not {"ix_cases_open_urgent", "ix_cases_open_assignee", "ix_deadlines_pending_due"} & old
+    finally:
+        store.dispose()
+    assert upgrade(sql_url) == HEAD == "0003"
+    store = SqlStore(sql_url, create=False)
+    try:
+        new = indexes()
+        assert {"ix_cases_open_urgent", "ix_cases_open_assignee", "ix_deadlines_pending_due"} <= new
+        assert not {"ix_cases_due_at", "ix_deadlines_state_due"} & new
+    finally:
+        store.dispose()
+    again = build_engine(sql_url, definitions=[PLEDGE])
+    try:
+        assert [c.id for c in again.worklist(CLERK, limit=10)] == before
+        assert {c.id for c in again.list_cases()} == {c.id for c in opened}
+        assert again.store.earliest_pending_due() is not None
+    finally:
+        again.store.dispose()

@@ -296,6 +296,7 @@ class SqlUnitOfWork:
         # executemany per statement before the next statement on another table, or at commit
         self._deferred: dict[str, list[dict[str, Any]]] = {}
         self._outbox_ids: list[OutboxMessage] = []  # SQLite: messages deferred, ids given at flush
+        self._outbox_given: list[OutboxMessage] = []  # … and those given an id in this transaction
 
     # -- transaction -----------------------------------------------------------------------------
 
@@ -328,9 +329,10 @@ class SqlUnitOfWork:
         self._begun = None
         self._sla.clear()
         self._deferred.clear()
-        for m in self._outbox_ids:
+        for m in (*self._outbox_ids, *self._outbox_given):
             m.id = None
         self._outbox_ids.clear()
+        self._outbox_given.clear()
         self._trace("ROLLBACK", None)
         try:
             self._conn.rollback() if self.d.name != "sqlite" else self._cur.execute("ROLLBACK")
@@ -406,12 +408,24 @@ class SqlUnitOfWork:
         try:
             if self.d.name == "sqlite":
                 self._cur.execute("COMMIT")
+                self._outbox_given.clear()
                 self._unlock()
                 if self._begun == "write" and self.store.checkpointer is not None:
                     self.store.checkpointer.committed()
             else:
                 self._conn.commit()
+                self._outbox_given.clear()
         except Exception as exc:
+            # nothing of it stays: ids given by this transaction are taken back, and a SQLite
+            # transaction still open after a failed COMMIT is rolled back
+            for m in self._outbox_given:
+                m.id = None
+            self._outbox_given.clear()
+            if self.d.name == "sqlite":
+                try:
+                    self._cur.execute("ROLLBACK")
+                except Exception:  # noqa: BLE001 - already ended by the failure
+                    pass
             self._reraise(exc)
         finally:
             self._begun = None
@@ -460,6 +474,7 @@ class SqlUnitOfWork:
             rows = deferred[self.q["out_insert_id"]]
             for i, (m, row) in enumerate(zip(self._outbox_ids, rows, strict=True), start=int(last) + 1):
                 m.id = row["id"] = i
+            self._outbox_given += self._outbox_ids  # a rollback takes their ids back
             self._outbox_ids = []
         for sql, rows in deferred.items():
             self._exec_many(sql, rows)
@@ -708,6 +723,7 @@ class SqlUnitOfWork:
                 self._outbox_ids.append(m)
             else:
                 m.id = int(self._one(self.q["out_insert"], params, write=True)[0])
+                self._outbox_given.append(m)
 
     def claim_outbox(self, now: datetime, limit: int) -> list[OutboxMessage]:
         sql = self.q["out_claim"] + self.d.for_update(skip_locked=True)

@@ -114,7 +114,7 @@ class UnitOfWork(Protocol):
 
     # outbox and idempotency
     def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
-        """Each message gets its ``id`` by ``commit`` at the latest."""
+        """Each message gets its ``id`` (a store may write the rows later in the transaction)."""
         ...
 
     def get_idempotency(self, key: str) -> IdempotencyRecord | None: ...

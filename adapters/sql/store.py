@@ -295,8 +295,8 @@ class SqlUnitOfWork:
         # appends (history events, outbox messages) and deadline marks wait here and go out as one
         # executemany per statement before the next statement on another table, or at commit
         self._deferred: dict[str, list[dict[str, Any]]] = {}
-        self._outbox_ids: list[OutboxMessage] = []  # SQLite: messages deferred, ids given at flush
-        self._outbox_given: list[OutboxMessage] = []  # … and those given an id in this transaction
+        self._next_outbox_id: int | None = None  # SQLite: the next outbox id, ours under the write lock
+        self._outbox_given: list[OutboxMessage] = []  # messages given an id in this transaction
 
     # -- transaction -----------------------------------------------------------------------------
 
@@ -329,10 +329,10 @@ class SqlUnitOfWork:
         self._begun = None
         self._sla.clear()
         self._deferred.clear()
-        for m in (*self._outbox_ids, *self._outbox_given):
+        for m in self._outbox_given:
             m.id = None
-        self._outbox_ids.clear()
         self._outbox_given.clear()
+        self._next_outbox_id = None
         self._trace("ROLLBACK", None)
         try:
             self._conn.rollback() if self.d.name != "sqlite" else self._cur.execute("ROLLBACK")
@@ -409,6 +409,7 @@ class SqlUnitOfWork:
             if self.d.name == "sqlite":
                 self._cur.execute("COMMIT")
                 self._outbox_given.clear()
+                self._next_outbox_id = None
                 self._unlock()
                 if self._begun == "write" and self.store.checkpointer is not None:
                     self.store.checkpointer.committed()
@@ -421,6 +422,7 @@ class SqlUnitOfWork:
             for m in self._outbox_given:
                 m.id = None
             self._outbox_given.clear()
+            self._next_outbox_id = None
             if self.d.name == "sqlite":
                 try:
                     self._cur.execute("ROLLBACK")
@@ -469,13 +471,6 @@ class SqlUnitOfWork:
         """The deferred writes, one ``executemany`` per statement, in the order they were made.
         A failure here is the failure of the call that deferred it (the whole unit of work)."""
         deferred, self._deferred = self._deferred, {}
-        if self._outbox_ids:  # SQLite holds the write lock: the next ids are ours alone
-            last = self._cur.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
-            rows = deferred[self.q["out_insert_id"]]
-            for i, (m, row) in enumerate(zip(self._outbox_ids, rows, strict=True), start=int(last) + 1):
-                m.id = row["id"] = i
-            self._outbox_given += self._outbox_ids  # a rollback takes their ids back
-            self._outbox_ids = []
         for sql, rows in deferred.items():
             self._exec_many(sql, rows)
 
@@ -707,10 +702,15 @@ class SqlUnitOfWork:
         )
 
     def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
-        """SQLite: deferred like events, each message's ``id`` given when they are written (by
-        ``commit`` at the latest); PostgreSQL: written now (``RETURNING id``)."""
+        """Each message gets its ``id`` now (taken back if the transaction does not commit).
+        SQLite: the rows are deferred like events, with ids this transaction picks under the
+        write lock (the next after the largest; a stale read makes the write fail, never reuse
+        an id); PostgreSQL: written now (``RETURNING id``)."""
         ts = self.d.ts
         sqlite = self.d.name == "sqlite"
+        if sqlite and messages and self._next_outbox_id is None:
+            self._begin(True)
+            self._next_outbox_id = int(self._cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox").fetchone()[0])
         for m in messages:
             params = {
                 "topic": m.topic, "case_id": m.case_id, "payload": _dumps(m.payload),
@@ -718,9 +718,10 @@ class SqlUnitOfWork:
                 "next_attempt_at": ts(m.next_attempt_at), "last_error": m.last_error,
             }
             if sqlite:
-                params["id"] = None
+                m.id = params["id"] = nxt = int(self._next_outbox_id or 1)
+                self._next_outbox_id = nxt + 1
                 self._defer(self.q["out_insert_id"], params)
-                self._outbox_ids.append(m)
+                self._outbox_given.append(m)
             else:
                 m.id = int(self._one(self.q["out_insert"], params, write=True)[0])
                 self._outbox_given.append(m)

@@ -276,7 +276,8 @@ def test_batch_lock_and_pending_due(store):
 
 def test_appends_are_seen_by_the_same_unit_of_work_and_rolled_back_whole(store):
     """A store may hold appends and marks back (the SQL store does, to batch them): the unit of
-    work still reads its own writes, outbox ids are given by commit, and a rollback drops all."""
+    work still reads its own writes, outbox messages get their ids at once, and a rollback drops
+    all."""
     with store.unit_of_work() as uow:
         uow.add_case(rec(1))
         uow.replace_deadlines("case-001", [dl("case-001", "warning", T0)])
@@ -288,6 +289,8 @@ def test_appends_are_seen_by_the_same_unit_of_work_and_rolled_back_whole(store):
         (due,) = uow.pending_due("case-001", T0)
         uow.mark_deadline(due, "fired", T0)
         uow.add_outbox(msgs)
+        ids = [m.id for m in msgs]
+        assert None not in ids and len(set(ids)) == 3  # at once, not only at commit
         assert uow.events("case-001") == [e1]
         assert [d.state for d in uow.deadlines("case-001")] == ["fired"]
         assert uow.pending_due_many(["case-001"], T0) == {}
@@ -300,7 +303,7 @@ def test_appends_are_seen_by_the_same_unit_of_work_and_rolled_back_whole(store):
         uow.append_event(e2)
         uow.add_outbox([OutboxMessage("transition", "case-001", {"i": 3}, T0)])
         uow.commit()
-    assert [m.id for m in msgs] == sorted({m.id for m in msgs}) and None not in [m.id for m in msgs]
+    assert [m.id for m in msgs] == ids == sorted(ids)
     with store.unit_of_work() as uow:
         assert uow.events("case-001") == [e1, e2]
         assert [m.payload["i"] for m in uow.list_outbox()] == [0, 1, 2, 3]

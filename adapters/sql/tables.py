@@ -235,6 +235,15 @@ class PersonRow(SQLModel, table=True):
     active: bool = True
 
 
+class WebSignoutRow(SQLModel, table=True):
+    """Web sessions signed out before they expired: every process refuses them (api/web)."""
+
+    __tablename__ = "web_signouts"
+
+    sid: str = Field(primary_key=True, max_length=64)
+    expires_at: int = Field(sa_type=sa.BigInteger)  # seconds since the epoch: the row goes after it
+
+
 class ApiTokenRow(SQLModel, table=True):
     __tablename__ = "api_tokens"
 
@@ -278,11 +287,11 @@ metadata = SQLModel.metadata
 
 TABLES = (
     "cases", "events", "deadlines", "outbox", "idempotency", "sequences", "calendar_overrides",
-    "definitions", "people", "api_tokens", "reports", "attachments", "sla_counts",
+    "definitions", "people", "api_tokens", "reports", "attachments", "sla_counts", "web_signouts",
 )
 
 __all__ = [
     "ApiTokenRow", "AttachmentRow", "AwareDateTime", "CalendarOverrideRow", "CaseRow",
     "DeadlineRow", "DefinitionRow", "EventRow", "IdempotencyRow", "OutboxRow", "PersonRow",
-    "ReportRow", "SequenceRow", "SlaCountRow", "TABLES", "metadata",
+    "ReportRow", "SequenceRow", "SlaCountRow", "TABLES", "WebSignoutRow", "metadata",
 ]

@@ -8,6 +8,7 @@ one process see the same people). ``python -m api.web passwd USER`` sets a passw
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -104,6 +105,37 @@ class SqlAccounts:
                       {"h": value, "id": person_id})
 
 
+class SqlSignouts:
+    """Web sessions signed out, in the ``web_signouts`` table: every process refuses them. Rows
+    go once their session would have expired anyway."""
+
+    def __init__(self, store: Any) -> None:
+        import sqlalchemy as sa
+
+        self.sa = sa
+        self.engine = store.engine
+
+    def add(self, sid: str, expires: int) -> None:
+        now = int(time.time())
+        with self.engine.begin() as c:
+            c.execute(self.sa.text("DELETE FROM web_signouts WHERE expires_at <= :now"), {"now": now})
+            c.execute(self.sa.text("INSERT INTO web_signouts (sid, expires_at) VALUES (:sid, :e) "
+                                   "ON CONFLICT (sid) DO NOTHING"), {"sid": sid, "e": int(expires)})
+
+    def has(self, sid: str) -> bool:
+        with self.engine.connect() as c:
+            row = c.execute(self.sa.text("SELECT 1 FROM web_signouts WHERE sid = :sid"), {"sid": sid}).first()
+        return row is not None
+
+
+def signouts_for(engine: Engine) -> SqlSignouts | None:
+    """Shared sign-outs on a SQL store; None (this process only) on the memory store."""
+    store = engine.store
+    if hasattr(store, "dialect") and hasattr(getattr(store, "engine", None), "connect"):
+        return SqlSignouts(store)
+    return None
+
+
 _memory: weakref.WeakKeyDictionary[Any, MemoryAccounts] = weakref.WeakKeyDictionary()
 
 
@@ -118,4 +150,7 @@ def accounts_for(engine: Engine) -> Accounts:
     return found
 
 
-__all__ = ["Accounts", "MemoryAccounts", "SqlAccounts", "accounts_for", "add_person", "set_password"]
+__all__ = [
+    "Accounts", "MemoryAccounts", "SqlAccounts", "SqlSignouts", "accounts_for", "add_person", "set_password",
+    "signouts_for",
+]

@@ -22,7 +22,7 @@ from fastapi import FastAPI, Request
 
 from workflow.engine import Engine
 
-from .accounts import Accounts, accounts_for
+from .accounts import Accounts, accounts_for, signouts_for
 from .security import Signer, Throttle
 
 log = logging.getLogger("caseclock.web")
@@ -91,7 +91,7 @@ def make_state(engine: Engine, settings: WebSettings | None = None) -> WebState:
         log.warning("CASECLOCK_WEB_SECRET is not set: a random secret is used, sessions end on restart")
         secret = secrets.token_urlsafe(32)
     return WebState(settings=s, accounts=s.accounts or accounts_for(engine),
-                    signer=Signer(secret.encode("utf-8")), env=_environment())
+                    signer=Signer(secret.encode("utf-8"), ended=signouts_for(engine)), env=_environment())
 
 
 def configure(app: FastAPI, settings: WebSettings) -> WebState:

@@ -25,6 +25,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 SCRYPT_N = 2**15
 SCRYPT_R = 8
@@ -87,15 +88,25 @@ class Session:
     pw: str  # fingerprint of the password hash when it was made
 
 
-class Signer:
-    """Signs and checks session cookies and CSRF tokens with one secret."""
+class EndedSessions(Protocol):
+    """Where sign-outs are kept for every process to see (``SqlSignouts``: the database)."""
 
-    def __init__(self, secret: bytes) -> None:
+    def add(self, sid: str, expires: int) -> None: ...
+
+    def has(self, sid: str) -> bool: ...
+
+
+class Signer:
+    """Signs and checks session cookies and CSRF tokens with one secret. ``ended``: where
+    sign-outs are shared with the other processes (else they hold in this process only)."""
+
+    def __init__(self, secret: bytes, ended: EndedSessions | None = None) -> None:
         if len(secret) < 16:
             raise ValueError("the web session secret must be at least 16 bytes")
         self._key = hashlib.sha256(b"caseclock-web|" + secret).digest()
         self._ended: dict[str, int] = {}
         self._lock = threading.Lock()
+        self.shared = ended
 
     def _mac(self, purpose: str, data: bytes) -> str:
         return _b64(hmac.new(self._key, purpose.encode() + b"|" + data, hashlib.sha256).digest())
@@ -124,6 +135,8 @@ class Signer:
         with self._lock:
             if s.sid in self._ended:
                 return None
+        if self.shared is not None and self.shared.has(s.sid):  # signed out through another process
+            return None
         return s
 
     def end_session(self, s: Session) -> None:
@@ -131,6 +144,8 @@ class Signer:
         with self._lock:
             self._ended = {k: v for k, v in self._ended.items() if v > now}
             self._ended[s.sid] = s.expires
+        if self.shared is not None:
+            self.shared.add(s.sid, s.expires)
 
     # -- CSRF --------------------------------------------------------------------------------
 

@@ -4,6 +4,8 @@ case is assigned or closed); the plain index on ``cases.due_at`` goes (nothing r
 urgent order is an expression over ``due_at`` and ``opened_at``). The deadlines' ``(state,
 due_at)`` index becomes a partial index of the pending rows by due instant: what the sweep and
 the wake-up read, without the fired and cancelled rows that every transition moved around in it.
+And ``web_signouts``: web sessions signed out before they expired, so that every worker process
+refuses them (a sign-out used to hold only in the process that handled it).
 
 At 100,000 open cases a worklist page sorted every open case the clerk's roles could work (about
 0.1 s); it now reads the page in order and stops at its limit.
@@ -29,6 +31,11 @@ PENDING_WHERE = "state = 'pending'"
 
 
 def upgrade() -> None:
+    op.create_table('web_signouts',
+    sa.Column('sid', sa.String(length=64), nullable=False),
+    sa.Column('expires_at', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('sid')
+    )
     keys = [sa.text(f"({k})") for k in URGENT_KEYS]
     op.create_index('ix_cases_open_urgent', 'cases', [*keys, 'opened_at', 'id'], unique=False,
                     sqlite_where=sa.text(OPEN_WHERE), postgresql_where=sa.text(OPEN_WHERE))
@@ -46,3 +53,4 @@ def downgrade() -> None:
     op.create_index('ix_cases_due_at', 'cases', ['due_at'], unique=False)
     op.drop_index('ix_cases_open_assignee', table_name='cases')
     op.drop_index('ix_cases_open_urgent', table_name='cases')
+    op.drop_table('web_signouts')

@@ -32,9 +32,11 @@ class Checkpointer:
     """One thread per process and database file; started by the first commit (so a forked
     worker starts its own), stopped by :meth:`close`."""
 
-    def __init__(self, database: str | Path, *, interval: float = 0.5, busy_timeout_ms: int = 5_000) -> None:
+    def __init__(self, database: str | Path, *, interval: float = 0.5, busy_timeout_ms: int = 5_000,
+                 idle_seconds: float = 60.0) -> None:
         self.path = str(Path(database).expanduser().resolve())
         self.interval = interval
+        self.idle_seconds = idle_seconds  # no commit for this long: the thread ends (the next starts it)
         self.busy_timeout_ms = busy_timeout_ms
         self.runs = 0  # checkpoints run (tests, metrics)
         self._dirty = threading.Event()
@@ -60,15 +62,33 @@ class Checkpointer:
             self._thread.start()
 
     def _loop(self) -> None:
+        idle = 0.0
         while not self._stop.wait(self.interval):
             if not self._dirty.is_set():
+                idle += self.interval
+                if idle >= self.idle_seconds and self._retire():
+                    return
                 continue
+            idle = 0.0
             self._dirty.clear()
             try:
                 self.run_once()
             except Exception:  # noqa: BLE001 - a failed round is retried; the backstop remains
                 log.warning("WAL checkpoint failed", exc_info=True)
                 self._close_conn()
+
+    def _retire(self) -> bool:
+        """End an idle thread (a store nobody writes to, or one dropped without ``dispose``): the
+        next commit starts a new one."""
+        with self._lock:
+            if self._dirty.is_set() or self._stop.is_set():
+                return False
+            self._thread = None
+            self._pid = 0
+        self._close_conn()
+        if self._dirty.is_set():  # a commit came in between: it found this thread still running
+            self._start()
+        return True
 
     def run_once(self) -> tuple[int, int, int]:
         """One PASSIVE checkpoint: ``(busy, wal_frames, frames_checkpointed)`` as SQLite reports."""

@@ -84,3 +84,20 @@ def test_auto_leaves_sqlite_default_and_bad_values_are_refused(tmp_path: Path) -
     memory = SqlStore("sqlite://")
     assert memory.checkpointer is None  # no WAL in memory
     memory.dispose()
+
+
+def test_an_idle_thread_ends_and_the_next_commit_starts_another(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'e.db'}", checkpoint_interval=0.01)
+    cp = store.checkpointer
+    assert cp is not None
+    cp.idle_seconds = 0.05
+    try:
+        _write(store, 1)
+        first = cp._thread
+        assert first is not None
+        first.join(timeout=10)  # bounded: it ends after 50 ms without a commit
+        assert not first.is_alive() and cp._thread is None
+        _write(store, 1)
+        assert cp._thread is not None and cp._thread is not first and cp._thread.is_alive()
+    finally:
+        store.dispose()

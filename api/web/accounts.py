@@ -128,12 +128,16 @@ class SqlSignouts:
         return row is not None
 
 
+def _sql_store(engine: Engine) -> Any:
+    """The engine's SQL store, or None (the memory store)."""
+    store = engine.store
+    return store if hasattr(store, "dialect") and hasattr(getattr(store, "engine", None), "connect") else None
+
+
 def signouts_for(engine: Engine) -> SqlSignouts | None:
     """Shared sign-outs on a SQL store; None (this process only) on the memory store."""
-    store = engine.store
-    if hasattr(store, "dialect") and hasattr(getattr(store, "engine", None), "connect"):
-        return SqlSignouts(store)
-    return None
+    store = _sql_store(engine)
+    return SqlSignouts(store) if store is not None else None
 
 
 _memory: weakref.WeakKeyDictionary[Any, MemoryAccounts] = weakref.WeakKeyDictionary()
@@ -141,9 +145,10 @@ _memory: weakref.WeakKeyDictionary[Any, MemoryAccounts] = weakref.WeakKeyDiction
 
 def accounts_for(engine: Engine) -> Accounts:
     """The accounts of the engine's database."""
+    sql = _sql_store(engine)
+    if sql is not None:
+        return SqlAccounts(sql)
     store = engine.store
-    if hasattr(store, "dialect") and hasattr(getattr(store, "engine", None), "connect"):
-        return SqlAccounts(store)
     found = _memory.get(store)
     if found is None:
         found = _memory[store] = MemoryAccounts()

@@ -135,11 +135,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cli(*args: str, env: dict[str, str]) -> str:
+def _cli(*args: str, env: dict[str, str], timeout: float = 300) -> str:
+    """``caseclock ARGS`` in a subprocess (bench/scale.py uses it too); its output, or exit."""
     r = subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                       text=True, timeout=300)
+                       text=True, timeout=timeout)
     if r.returncode != 0:
-        raise SystemExit(f"caseclock {' '.join(args)} failed:\n{r.stderr}")
+        raise SystemExit(f"caseclock {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
     return r.stdout
 
 

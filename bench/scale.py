@@ -34,7 +34,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,29 +47,11 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from http_load import PLEDGE, _cli, _free_port  # noqa: E402  (bench/ is on sys.path: the script's folder)
 from scale_seed import seed  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_DB = "caseclock_scale"
-PLEDGE = {
-    "item_id": "patent_pledge_registration",
-    "data": {"request_type": "registration", "channel": "paper", "pledgor": "武汉光谷智能装备有限公司",
-             "pledgee": "招商银行武汉分行", "patent_numbers": "ZL202310000001.X"},
-}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _cli(*args: str, env: dict[str, str]) -> str:
-    r = subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                       text=True, timeout=600)
-    if r.returncode != 0:
-        raise SystemExit(f"caseclock {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
-    return r.stdout
 
 
 def rss_mib(pid: int) -> float:
@@ -200,7 +181,7 @@ def run_backend(backend: str, sizes: list[int], folder: Path, pg: str, requests:
             if token is None:
                 env = {**os.environ, "CASECLOCK_DB": url}
                 token = _cli("token", "create", "--user", "scale", "--org", "420000",
-                             "--roles", "clerk,examiner,supervisor,leader", env=env).strip().splitlines()[-1]
+                             "--roles", "clerk,examiner,supervisor,leader", env=env, timeout=600).strip().splitlines()[-1]
             m = measure(url, folder, token, requests, worklist and n <= worklist_max)
             row = {"backend": backend, "cases": s["open_cases"], "seed_seconds": s["seconds"],
                    "seeded": s["added"], "levels": s["levels"], "db_mib": _db_size(url), **m}

@@ -13,8 +13,9 @@ writers' own automatic checkpoint stays on as a backstop, at ``backstop_pages`` 
 bounded if the thread falls behind, or in a process that never starts it), and
 ``journal_size_limit`` truncates a WAL file that grew past it once it has been checkpointed.
 
-Measured in docs/performance.md ("WAL checkpoints"): a transition's commit cost fell by a third
-and the 100,000-deadline sweep by 16 %.
+Measured (docs/store.md, docs/performance.md "Deadline storm"): a transition's statements
+replayed on raw sqlite3 with the writers' checkpoint out of the way spent 39 µs in COMMIT instead
+of 59 µs, and the 100,000-deadline sweep alone took 15.6 s instead of 17.3 s.
 """
 
 from __future__ import annotations

@@ -44,11 +44,11 @@ def add_person(accounts: Accounts, person: Person, password: str | None = None) 
         set_password(accounts, person.id, password)
 
 
-class MemoryAccounts:
-    def __init__(self, people: Iterable[Person] = ()) -> None:
-        self.directory = MemoryDirectory(people)
-        self._hashes: dict[str, str] = {}
-        self._lock = threading.Lock()
+class _DirectoryPeople:
+    """The people themselves come from a directory (``adapters.directory``); the accounts add
+    their password hashes."""
+
+    directory: Any
 
     def get(self, person_id: str) -> Person | None:
         return self.directory.get(person_id)
@@ -58,6 +58,13 @@ class MemoryAccounts:
 
     def put(self, person: Person) -> None:
         self.directory.put(person)
+
+
+class MemoryAccounts(_DirectoryPeople):
+    def __init__(self, people: Iterable[Person] = ()) -> None:
+        self.directory = MemoryDirectory(people)
+        self._hashes: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def password_hash(self, person_id: str) -> str | None:
         with self._lock:
@@ -71,7 +78,7 @@ class MemoryAccounts:
                 self._hashes[person_id] = value
 
 
-class SqlAccounts:
+class SqlAccounts(_DirectoryPeople):
     """The ``people`` table of the SQL store: the directory's columns through
     :class:`adapters.directory.SqlDirectory`, and its ``password_hash`` column."""
 
@@ -83,15 +90,6 @@ class SqlAccounts:
         self.sa = sa
         self.engine = store.engine
         self.directory = SqlDirectory(store.engine)
-
-    def get(self, person_id: str) -> Person | None:
-        return self.directory.get(person_id)
-
-    def all(self) -> list[Person]:
-        return self.directory.all()
-
-    def put(self, person: Person) -> None:
-        self.directory.put(person)
 
     def password_hash(self, person_id: str) -> str | None:
         with self.engine.connect() as c:

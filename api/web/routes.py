@@ -461,14 +461,22 @@ def _ops(v: Visit) -> Any:
     return ops
 
 
+def _case_and_definition(v: Visit, case_id: str) -> tuple[Any, Any] | Response:
+    """The case the visitor may see and its definition, or the 404 page."""
+    try:
+        case = v.engine.get_case(case_id, v.actor)
+    except CaseNotFound:
+        return error_page(v.request, v, 404, "找不到案件", "找不到该案件，或该案件不在您的管辖范围内。")
+    return case, v.engine.definition(case.item_id, case.definition_version)
+
+
 def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, str] | None = None,
                values: dict[str, Any] | None = None) -> Response:
     e = v.engine
-    try:
-        case = e.get_case(case_id, v.actor)
-    except CaseNotFound:
-        return error_page(v.request, v, 404, "找不到案件", "找不到该案件，或该案件不在您的管辖范围内。")
-    defn = e.definition(case.item_id, case.definition_version)
+    found = _case_and_definition(v, case_id)
+    if isinstance(found, Response):
+        return found
+    case, defn = found
     events = e.history(case_id, v.actor)
     allowed = e.available_triggers(case_id, actor=v.actor)
     actions, others = [], []
@@ -537,13 +545,11 @@ def case_page(v: Visit, case_id: str) -> Response:
 
 @posted(P + "/cases/{case_id}/fire/{trigger}")
 def _fire(v: Visit, form: FormData, case_id: str, trigger: str) -> Response:
-    request = v.request
     e = v.engine
-    try:
-        case = e.get_case(case_id, v.actor)
-    except CaseNotFound:
-        return error_page(request, v, 404, "找不到案件", "找不到该案件，或该案件不在您的管辖范围内。")
-    defn = e.definition(case.item_id, case.definition_version)
+    found = _case_and_definition(v, case_id)
+    if isinstance(found, Response):
+        return found
+    case, defn = found
     t = defn.transition(trigger, case.state)
     inputs = present.transition_inputs(t) if t is not None else []
     data = present.form_values(inputs, form)
@@ -644,11 +650,10 @@ def _document(v: Visit, case_id: str, name: str, fmt: str) -> Response:
     from api.routes_ops import _disposition
 
     e = v.engine
-    try:
-        case = e.get_case(case_id, v.actor)
-    except CaseNotFound:
-        return error_page(v.request, v, 404, "找不到案件", "找不到该案件，或该案件不在您的管辖范围内。")
-    defn = e.definition(case.item_id, case.definition_version)
+    found = _case_and_definition(v, case_id)
+    if isinstance(found, Response):
+        return found
+    case, defn = found
     events = e.history(case_id, v.actor)
     docs = _ops(v).documents
     try:

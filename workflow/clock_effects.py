@@ -1,0 +1,160 @@
+"""The clock effects of a state change: entering and leaving states (starting, pausing,
+resuming, stopping, extending clocks), deriving the dates, the SLA level, and refreshing and
+writing a case's deadlines. Mixed into ``Engine``."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, datetime
+from fractions import Fraction
+
+from . import legaltime as lt
+from .definition import ClockDef, Definition
+from .engine_base import EngineBase
+from .errors import MissingData
+from .legaltime import ClockKind, ClockState, Sla, Status
+from .model import CaseRecord, Deadline
+from .ports import UnitOfWork
+
+_SLA_RANK = {
+    "on_track": 0, "met": 0, "warning": 1, "met_late": 1, "expired": 1,
+    "overdue": 2, "over_statutory": 3, "met_over_statutory": 3,
+}
+
+
+class ClockEffectsMixin(EngineBase):
+    """Clock effects and derived values of the ``Engine``."""
+
+    def _leave(self, defn: Definition, rec: CaseRecord, source: str, dest: str, today: date, now: datetime) -> None:
+        s = defn.states[source]
+        d = defn.states[dest]
+        for name in s.restarts:
+            st = rec.clocks[name]
+            # only a clock still counting (paused here) starts afresh: a stopped one stays stopped
+            if dest not in defn.clocks[name].stop and name not in d.pauses and st.status in (Status.RUNNING, Status.PAUSED):
+                rec.clocks[name] = lt.start(st, today)
+        for name in s.pauses:
+            st = rec.clocks[name]
+            if name not in d.pauses and name not in d.restarts and dest not in defn.clocks[name].stop:
+                rec.clocks[name] = lt.resume(st, today)
+        if s.limit is not None and source in rec.clocks:
+            rec.clocks[source] = lt.stop(rec.clocks[source], today)
+
+    def _enter(self, defn: Definition, rec: CaseRecord, source: str | None, dest: str, today: date, now: datetime) -> None:
+        d = defn.states[dest]
+        for name, cdef in defn.clocks.items():
+            st = rec.clocks[name]
+            if cdef.step:
+                if name == dest:
+                    rec.clocks[name] = lt.start(ClockState.from_spec(cdef.spec(self._ratio(defn), rec.data)), today)
+                    rec.clocks[name] = _keep_run(rec.clocks[name], st)
+                continue
+            if dest in cdef.stop:
+                rec.clocks[name] = lt.stop(st, today)
+            elif dest == cdef.start and st.status in (Status.NOT_STARTED, Status.STOPPED):
+                fresh = ClockState.from_spec(cdef.spec(self._ratio(defn), rec.data))
+                rec.clocks[name] = _keep_run(lt.start(fresh, self._start_day(cdef, rec, today)), st)
+        for name in (*d.pauses, *d.restarts):
+            st = rec.clocks[name]
+            if st.status is Status.RUNNING:
+                level = self._sla(st, now, today)
+                rec.clocks[name] = lt.pause(st, today, level)
+
+    def _start_day(self, cdef: ClockDef, rec: CaseRecord, today: date) -> date:
+        if cdef.start_from:
+            raw = rec.data.get(cdef.start_from)
+            if isinstance(raw, str):
+                try:
+                    return date.fromisoformat(raw)
+                except ValueError:
+                    raise MissingData(
+                        f"{cdef.start_from} must be a date (YYYY-MM-DD)", {cdef.start_from: "must be a date"}
+                    ) from None
+            if isinstance(raw, date):
+                return raw
+        if rec.version == 1 and cdef.start == rec.state:
+            return rec.started_on
+        return today
+
+    def _ratio(self, defn: Definition) -> Fraction:
+        if "commitment_ratio" in defn.raw:
+            return defn.commitment_ratio
+        return self.settings.commitment_ratio
+
+    # -- derived values ----------------------------------------------------------------------
+
+    def _derive(self, st: ClockState, today: date | None = None) -> lt.Derived:
+        """``legaltime.evaluate``, memoised: clock states are immutable values, and the cache is
+        keyed by the calendar's generation (it changes when an override is loaded)."""
+        generation = getattr(self.calendar, "generation", None)
+        if generation is None:  # a calendar that cannot say when it changed is never cached
+            return lt.evaluate(st, self.calendar, strict=self.settings.strict_calendar, today=today)
+        key = (st, today, generation)
+        hit = self._derived.get(key)
+        if hit is None:
+            if len(self._derived) >= 20_000:
+                self._derived.clear()
+            hit = self._derived[key] = lt.evaluate(
+                st, self.calendar, strict=self.settings.strict_calendar, today=today
+            )
+        return hit
+
+    def _remaining(self, st: ClockState, derived: lt.Derived, today: date) -> int | None:
+        generation = getattr(self.calendar, "generation", None)
+        if generation is None:
+            return lt.remaining_units(st, derived, self.calendar, today)
+        key = ("remaining", st, today, generation)
+        if key not in self._derived:
+            self._derived[key] = lt.remaining_units(st, derived, self.calendar, today)  # type: ignore[assignment]
+        return self._derived[key]  # type: ignore[return-value]
+
+    def _sla(self, st: ClockState, now: datetime, today: date) -> Sla:
+        return lt.sla_at(st, self._derive(st, today), now)
+
+    def _refresh(self, rec: CaseRecord, defn: Definition, now: datetime) -> None:
+        """Recompute the case's summary level and its most urgent instant."""
+        today = now.date()
+        worst, worst_rank, due = "on_track", -1, None
+        main = defn.main_clock
+        for name, st in rec.clocks.items():
+            if st.status is Status.NOT_STARTED:
+                continue
+            derived = self._derive(st, today)
+            level = lt.sla_at(st, derived, now).value
+            if st.status is Status.STOPPED and name != main:
+                continue
+            rank = _SLA_RANK.get(level, 0)
+            if rank > worst_rank or (rank == worst_rank and name == main):
+                worst, worst_rank = level, rank
+            if st.status is Status.RUNNING:
+                at = derived.overdue_at if st.kind is ClockKind.OFFICE else derived.expires_at
+                if at is not None and (due is None or at < due):
+                    due = at
+        rec.sla = worst
+        rec.due_at = due
+
+    def _wanted_deadlines(self, rec: CaseRecord) -> list[Deadline]:
+        out: list[Deadline] = []
+        for name, st in rec.clocks.items():
+            if st.status is not Status.RUNNING:
+                continue
+            derived = self._derive(st)
+            for level, at in derived.level_instants(st.kind):
+                out.append(Deadline(rec.id, name, st.run, level.value, at, org=rec.org, item_id=rec.item_id))
+        return out
+
+    def _write_deadlines(self, uow: UnitOfWork, rec: CaseRecord, defn: Definition) -> None:
+        uow.replace_deadlines(rec.id, self._wanted_deadlines(rec))
+
+    def _current_sla(self, rec: CaseRecord, defn: Definition, now: datetime) -> str:
+        probe = copy.copy(rec)
+        self._refresh(probe, defn, now)
+        return probe.sla
+
+
+def _keep_run(new: ClockState, old: ClockState) -> ClockState:
+    """A clock started again continues its run numbering (so deadline rows never collide)."""
+    from dataclasses import replace
+
+    return replace(new, run=old.run + 1)
+

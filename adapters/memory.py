@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
 from workflow.errors import VersionConflict
 from workflow.model import CaseRecord, Deadline, Event, OutboxMessage
@@ -27,6 +28,7 @@ class _State:
         self.outbox: list[OutboxMessage] = []
         self.idempotency: dict[str, IdempotencyRecord] = {}
         self.sequences: dict[str, int] = {}
+        self.tables: dict[str, dict[Any, Any]] = {}  # adapters' own rows (``MemoryUnitOfWork.table``)
 
 
 def _fork(state: _State) -> _State:
@@ -40,6 +42,7 @@ def _fork(state: _State) -> _State:
     new.outbox = list(state.outbox)
     new.idempotency = dict(state.idempotency)
     new.sequences = dict(state.sequences)
+    new.tables = {k: dict(v) for k, v in state.tables.items()}
     return new
 
 
@@ -86,6 +89,11 @@ class MemoryUnitOfWork:
     def commit(self) -> None:
         self._store._state = self.s
         self._work = _fork(self.s)
+
+    def table(self, name: str) -> dict[Any, Any]:
+        """An adapter's own rows (key → an immutable value), in this unit of work: published on
+        ``commit()``, dropped otherwise (the SQL store's tables, for the memory fake)."""
+        return self.s.tables.setdefault(name, {})
 
     # cases
     def get_case(self, case_id: str, *, for_update: bool = False) -> CaseRecord | None:

@@ -21,11 +21,12 @@ import yaml
 from .errors import DefinitionError, Problem
 from .legaltime import DEFAULT_RATIO, ClockKind, ClockSpec, commitment_for
 from .limits import Limit, Unit, parse_ratio
+from .online import OnlineTerms, parse_online
 
 KINDS = ("service_item", "dispute_case", "bundle")
 FIELD_TYPES = ("string", "text", "date", "integer", "number", "money", "boolean", "choice")
 LIMIT_STATUSES = ("verified", "secondary", "unverified", "office")
-ROLES = ("clerk", "examiner", "supervisor", "leader", "admin", "system")
+ROLES = ("clerk", "examiner", "supervisor", "leader", "admin", "system", "portal")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -167,7 +168,8 @@ class Definition:
     fields: tuple[FieldSpec, ...] = ()
     figures: tuple[Figure, ...] = ()
     children: tuple[str, ...] = ()
-    open_roles: tuple[str, ...] = ("clerk", "system", "admin")
+    open_roles: tuple[str, ...] = ("clerk", "system", "admin", "portal")
+    online: OnlineTerms = field(default_factory=OnlineTerms)  # the applicant's side (workflow/online.py)
     source: str = ""
     content_hash: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -326,7 +328,7 @@ class _Collector:
 _TOP = {
     "id", "version", "name", "kind", "legal_basis", "commitment_ratio", "initial", "states",
     "transitions", "clocks", "number_prefix", "description", "fields", "figures", "children",
-    "open_roles", "status", "notes",
+    "open_roles", "status", "notes", "online",
 }
 _STATE = {"label", "final", "roles", "pauses", "restarts", "limit", "limit_status", "basis", "description"}
 _TRANS = {
@@ -703,7 +705,11 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
         c.add("children", "a bundle lists its child items")
     if kind != "bundle" and children:
         c.add("children", "only a bundle has children")
-    open_roles = c.names(data.get("open_roles"), "open_roles") or ("clerk", "system", "admin")
+    open_roles = c.names(data.get("open_roles"), "open_roles") or ("clerk", "system", "admin", "portal")
+    online = parse_online(
+        data.get("online"), kind=str(kind), triggers={t.trigger for t in transitions}, add=c.add,
+        applicant_triggers={t.trigger for t in transitions if not t.roles or "portal" in t.roles},
+    )
 
     if c.problems:
         raise DefinitionError(source, c.problems)
@@ -724,6 +730,7 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
         figures=tuple(figures),
         children=children,
         open_roles=open_roles,
+        online=online,
         source=source,
         content_hash=content_hash(data),
         raw=data,

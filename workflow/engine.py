@@ -46,7 +46,15 @@ from .model import (
 )
 from .office import OfficeMixin
 from .orgs import OrgTree
-from .ports import CaseQuery, DeadlineListener, IdempotencyRecord, Store, UnitOfWork
+from .ports import (
+    CaseQuery,
+    DeadlineListener,
+    IdempotencyRecord,
+    Step,
+    StepObserver,
+    Store,
+    UnitOfWork,
+)
 from .registry import Registry
 from .sweep import SweepMixin
 
@@ -189,6 +197,7 @@ class Engine(OfficeMixin, SweepMixin):
         self.orgs = orgs or OrgTree()
         self.settings = settings or EngineSettings()
         self.listeners: list[DeadlineListener] = []
+        self.observers: list[StepObserver] = []  # told of every transition inside its unit of work
         self._derived: dict[tuple[Any, ...], lt.Derived] = {}
 
     # -- definitions ---------------------------------------------------------------------------
@@ -289,11 +298,14 @@ class Engine(OfficeMixin, SweepMixin):
         started_on: date | None = None,
         reason: str | None = None,
         assignee: str | None = None,
+        within: Callable[[UnitOfWork, CaseRecord], None] | None = None,
     ) -> Case:
         """Open a case of the newest version of ``item_id`` in ``org`` (default: the actor's).
 
         ``started_on`` back-dates the legal start (a postal filing): it needs a ``reason`` and
-        cannot be in the future; the clocks count from it."""
+        cannot be in the future; the clocks count from it. ``within`` runs inside the same unit
+        of work with the new case's record, before it commits (an adapter writes its own rows
+        there: both commit or neither); an idempotent replay does not run it again."""
         given = _jsonable(data)
         org = org or actor.org
         fp = _fingerprint("open", item_id, given, org, actor.id, str(started_on), reason) if idempotency_key else ""
@@ -340,6 +352,8 @@ class Engine(OfficeMixin, SweepMixin):
                                  {**given, **extra, "bundle": rec.id})
                     uow.add_case(child)
                     self._write_deadlines(uow, child, child_def)
+            if within is not None:
+                within(uow, rec)
             self._remember(uow, idempotency_key, fp, rec, now)
             uow.commit()
         self._deadlines_changed()
@@ -458,6 +472,11 @@ class Engine(OfficeMixin, SweepMixin):
         self._append(uow, rec, "transition", trigger, actor, now, source, dest,
                      {**given, **ext, BEFORE: before})
         self._write_deadlines(uow, rec, defn)
+        if self.observers:
+            step = Step(case=rec, definition=defn, transition=t, trigger=trigger, source=source, dest=dest,
+                        data=given, actor=actor, at=now)
+            for observe in self.observers:
+                observe(uow, step)
 
     def _check_uses(self, uow: UnitOfWork, rec: CaseRecord, t: TransitionDef) -> None:
         if t.max_uses is None:

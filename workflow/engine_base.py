@@ -18,7 +18,7 @@ from .errors import CaseNotFound, MissingData, VersionConflict
 from .legaltime import TZ
 from .model import Actor, CaseRecord, Event
 from .orgs import OrgTree
-from .ports import CaseQuery, DeadlineListener, Store, UnitOfWork
+from .ports import CaseQuery, DeadlineListener, StepObserver, Store, UnitOfWork
 from .registry import Registry
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ class EngineBase:
     orgs: OrgTree
     settings: EngineSettings
     listeners: list[DeadlineListener]
+    observers: list[StepObserver]
     _derived: dict[tuple[Any, ...], lt.Derived]
 
     # -- time ----------------------------------------------------------------------------------

@@ -152,7 +152,7 @@ class OfficeMixin(ClockEffectsMixin):
         same unit of work before it commits (an adapter writes its own row there)."""
         if kind in ENGINE_EVENT_KINDS or not kind.replace("_", "").isalnum() or not kind.islower():
             raise TransitionNotAllowed(f"events of kind {kind!r} cannot be recorded by hand")
-        if not actor.has_any(("clerk", "examiner", "supervisor", "leader", "admin", "system")):
+        if not actor.has_any(("clerk", "examiner", "supervisor", "leader", "admin", "system", "portal")):
             raise Forbidden("recording on a case needs a staff role")
         with self.store.unit_of_work() as uow:
             rec = self._load_for_update(uow, case_id, actor, None)

@@ -30,7 +30,7 @@ from .errors import DefinitionError, Problem
 
 _ALLOWED = {"override", "base_version", "version", "reason", "name", "legal_basis", "commitment_ratio",
             "clocks", "states", "transitions", "number_prefix", "description", "figures", "fields",
-            "open_roles"}
+            "open_roles", "online"}
 _TRANSITION_KEYS = {"trigger", "source", "roles", "label", "requires", "fields", "extend"}
 
 
@@ -55,7 +55,7 @@ def apply_override(base: Definition, override: dict[str, Any], source: str) -> D
                                     f"(allowed: {', '.join(sorted(_ALLOWED - {'override'}))})"))
     doc = copy.deepcopy(dict(base.raw))
     for key in ("name", "legal_basis", "commitment_ratio", "number_prefix", "description", "figures",
-                "fields", "open_roles"):
+                "fields", "open_roles", "online"):
         if key in override:
             doc[key] = copy.deepcopy(override[key])
     for section in ("clocks", "states"):

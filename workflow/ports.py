@@ -6,13 +6,13 @@ objects that satisfy these Protocols.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
-from .model import CaseRecord, Deadline, Event, OutboxMessage
+from .model import Actor, CaseRecord, Deadline, Event, OutboxMessage
 
 Now = Callable[[], datetime]
 
@@ -150,6 +150,28 @@ class Notifier(Protocol):
 
     def send(self, message: OutboxMessage) -> None: ...
 
+
+@dataclass(frozen=True)
+class Step:
+    """One transition as an observer sees it, inside the unit of work that makes it: ``case`` is
+    the record after the transition (state, data and clocks refreshed, its event appended; the
+    caller saves it after the observers ran), ``data`` what the call gave."""
+
+    case: CaseRecord
+    definition: Any  # workflow.definition.Definition
+    transition: Any  # workflow.definition.TransitionDef
+    trigger: str
+    source: str
+    dest: str
+    data: Mapping[str, Any]
+    actor: Actor
+    at: datetime
+
+
+StepObserver = Callable[["UnitOfWork", Step], None]
+"""Called inside the unit of work of every transition (``Engine.observers``), after the engine
+applied it and before it commits: an observer writes what must commit with the step (its own
+rows, outbox messages) through the unit of work, or raises to refuse the whole step."""
 
 DeadlineListener = Callable[[datetime | None], None]
 """Called after a commit that changed deadlines, with the earliest pending due time

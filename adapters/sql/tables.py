@@ -283,15 +283,72 @@ class AttachmentRow(SQLModel, table=True):
     uploaded_at: datetime = _ts()
 
 
+# --- the applicant's side (issue 17: adapters/online.py) ----------------------------------------
+
+
+class ApplicationRow(SQLModel, table=True):
+    """A case applied for online: who applied and the hash of its query code."""
+
+    __tablename__ = "applications"
+
+    case_id: str = Field(primary_key=True, max_length=64, sa_column_args=[_case_fk()])
+    number: str = Field(max_length=128, index=True)
+    org: str = Field(max_length=64)
+    item_id: str = Field(max_length=128)
+    applicant_id: str = Field(max_length=128, index=True)
+    applicant_name: str = Field(default="", max_length=255)
+    phone: str = Field(default="", max_length=64)
+    email: str = Field(default="", max_length=255)
+    code_hash: str = Field(max_length=255)
+    via: str = Field(default="", max_length=128)  # the portal token's user, or "web"
+    created_at: datetime = _ts()
+
+
+class ApplicationNoticeRow(SQLModel, table=True):
+    """What the applicant was told (受理, 补正, 延期, 办结, 不予受理, 评价答复), written in the
+    transaction of the step that caused it; email and SMS go through the outbox."""
+
+    __tablename__ = "application_notices"
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: str = Field(max_length=64, index=True)
+    case_id: str = Field(max_length=64)  # the case the step was on (a bundle's child)
+    kind: str = Field(max_length=32)
+    title: str = Field(default="", max_length=255)
+    text: str = Field(default="", sa_type=sa.Text)
+    data: dict[str, Any] = _json()
+    created_at: datetime = _ts()
+
+
+class RatingRow(SQLModel, table=True):
+    """One rating per closed case (一事一评): the primary key refuses a second."""
+
+    __tablename__ = "ratings"
+
+    case_id: str = Field(primary_key=True, max_length=64)
+    number: str = Field(max_length=128)
+    org: str = Field(max_length=64, index=True)
+    item_id: str = Field(max_length=128)
+    grade: int
+    comment: str = Field(default="", sa_type=sa.Text)
+    rated_at: datetime = _ts(index=True)
+    rectification_id: str | None = Field(default=None, max_length=64, index=True)
+    rectification_number: str | None = Field(default=None, max_length=128)
+    rectified_at: datetime | None = _ts(nullable=True)
+    rectified_on_time: bool | None = None
+    reply: str = Field(default="", sa_type=sa.Text)
+
+
 metadata = SQLModel.metadata
 
 TABLES = (
     "cases", "events", "deadlines", "outbox", "idempotency", "sequences", "calendar_overrides",
     "definitions", "people", "api_tokens", "reports", "attachments", "sla_counts", "web_signouts",
+    "applications", "application_notices", "ratings",
 )
 
 __all__ = [
-    "ApiTokenRow", "AttachmentRow", "AwareDateTime", "CalendarOverrideRow", "CaseRow",
+    "ApiTokenRow", "ApplicationNoticeRow", "ApplicationRow", "AttachmentRow", "RatingRow", "AwareDateTime", "CalendarOverrideRow", "CaseRow",
     "DeadlineRow", "DefinitionRow", "EventRow", "IdempotencyRow", "OutboxRow", "PersonRow",
     "ReportRow", "SequenceRow", "SlaCountRow", "TABLES", "WebSignoutRow", "metadata",
 ]

@@ -7,8 +7,14 @@ An override file carries one year's State Council notice (国务院办公厅关�
     holidays: [2027-01-01]
     workdays: []          # weekend days that are working days (调休)
 
-An override wins over the library for its year. A year neither knows is counted with weekends
-only (the core marks such deadlines provisional); ``strict=True`` refuses instead.
+An override wins over the library for its year. A year neither knows is counted with weekends and
+the statutory holidays the law fixes for it (``adapters/statutory.py``: 《全国年节及纪念日放假办法》
+第二条 and its in-lieu days, 第六条); the core marks such deadlines provisional, because the notice's
+调休 is not known yet. ``strict=True`` refuses instead.
+
+An override is the notice and is taken as given: one that leaves a statutory day a working day is
+still loaded; :func:`law_warnings` says which days it leaves out. :func:`override_template` prints
+a year's override file with the statutory holidays filled in.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ import chinese_calendar
 import yaml
 
 from workflow.errors import CalendarError
+
+from .statutory import LAW, NAMES, fixed_holidays, in_lieu_days, law_covers, statutory_rest_days
 
 
 @dataclass(frozen=True)
@@ -186,10 +194,12 @@ class ChineseCalendar:
                 raise CalendarError(
                     f"no official working-day calendar for {day.year}: load its notice as an override"
                 ) from None
-            return day.weekday() < 5
+            hit = self._days[day] = day.weekday() < 5 and day not in statutory_rest_days(day.year)
+            return hit
 
     def year_status(self, year: int) -> str:
-        """``override``, ``official`` (the library's data) or ``provisional`` (weekends only)."""
+        """``override``, ``official`` (the library's data) or ``provisional`` (weekends and the
+        statutory holidays by law; weekends only outside 1950-2100)."""
         if year in self.overrides:
             return "override"
         return "official" if self.library_knows(year) else "provisional"
@@ -206,12 +216,67 @@ class ChineseCalendar:
         nxt = today.year + 1
         if today.month >= 11 and not self.is_official(nxt):
             info["warnings"].append(
-                f"{nxt}年的节假日安排尚未载入：{nxt}年的期限按周末推算（暂定）。"
-                f"请在国务院办公厅发布通知后载入覆盖文件。 / No official calendar for {nxt} yet: "
-                f"deadlines in {nxt} are provisional until its notice is loaded."
+                f"{nxt}年的节假日安排尚未载入：{nxt}年的期限按周末及法定节假日推算（暂定）。"
+                f"请在国务院办公厅发布通知后载入覆盖文件（caseclock calendar template {nxt}）。"
+                f" / No official calendar for {nxt} yet: deadlines in {nxt} count weekends and the "
+                f"statutory holidays and are provisional until its notice is loaded."
             )
         if not self.is_official(today.year):
             info["warnings"].append(
                 f"{today.year}年没有官方节假日数据，当前期限均为暂定。 / No official calendar for the current year {today.year}."
             )
         return info
+
+
+def law_warnings(override: CalendarOverride) -> list[str]:
+    """The days the law fixes as rest days (第二条) that ``override`` leaves working days.
+
+    An override is the notice and is loaded as given; these are warnings for the person loading it
+    (a mistyped date, a forgotten 除夕), never a refusal. In-lieu days are not checked: which
+    working day is given in lieu is the notice's choice.
+    """
+    out = []
+    for day, name in fixed_holidays(override.year).items():
+        worked = day in override.workdays or (day.weekday() < 5 and day not in override.holidays)
+        if worked:
+            out.append(
+                f"{day} {name}: {LAW}第二条 makes it a rest day, the override leaves it a working day "
+                f"(loaded as given)"
+            )
+    return out
+
+
+def override_template(year: int) -> str:
+    """An override file for ``year`` with the statutory holidays filled in, ready for the notice.
+
+    ``source`` is left empty on purpose: the file is refused until someone writes the notice's
+    title in, so a template is never loaded as if it were the notice.
+    """
+    if not 1900 < year < 2200:
+        raise CalendarError(f"year: must be a year like 2027, got {year!r}")
+    weekdays = "一二三四五六日"
+    lines = [
+        f"# {year}年节假日安排覆盖文件（caseclock calendar template {year}）",
+        f"# 已填入{LAW}（2024年修订）第二条的法定节假日及第六条的补假日（适逢周末时在工作日补假）。",
+        "# 请对照国务院办公厅通知：通知另行放假的工作日加入 holidays；调休上班的周六、周日加入 workdays；",
+        "# 通知的补假安排与此不同时，以通知为准（删去此处推算的补假日）；填写 source（通知标题）后载入：",
+        f"#   caseclock calendar load {year}.yaml",
+        f"# Statutory holidays of {year} by law are filled in; add the notice's extra days off to",
+        "# holidays and its worked weekend days to workdays, write its title in source, then load it.",
+        f"year: {year}",
+        'source: ""   # 国务院办公厅关于' + str(year) + "年部分节假日安排的通知（必填 / required）",
+    ]
+    fixed, lieu = fixed_holidays(year), in_lieu_days(year)
+    if not law_covers(year):
+        lines.append(f"holidays: []   # {year}: outside 1950-2100, no statutory holidays computed")
+    else:
+        lines.append("holidays:")
+    for day in sorted({*fixed, *lieu}):
+        name = fixed.get(day) or lieu[day]
+        english = NAMES.get(name.split("（")[0], "")
+        kind = f"in lieu of {english}" if day in lieu else english
+        lines.append(f"  - {day.isoformat()}   # {name}（周{weekdays[day.weekday()]}） / {kind}")
+    lines.append(
+        f"workdays: []   # 调休上班的周六、周日，例如 [{year}-02-20] / weekend days worked"
+    )
+    return "\n".join(lines) + "\n"

@@ -10,8 +10,9 @@ from typing import Protocol, runtime_checkable
 class WorkingCalendar(Protocol):
     """Which days are working days, and which years the calendar knows officially.
 
-    ``is_workday`` must answer for every date: for a year with no official data, weekends only
-    (the caller marks such results provisional). A strict calendar raises ``CalendarError`` instead.
+    ``is_workday`` must answer for every date: for a year with no official data, its best guess
+    (the official adapter: weekends and the statutory holidays the law fixes; the caller marks
+    such results provisional). A strict calendar raises ``CalendarError`` instead.
     """
 
     def is_workday(self, day: date, /) -> bool: ...

@@ -92,9 +92,11 @@ def add_months(day: date, months: int) -> date:
 class Counter:
     """Counts days on a calendar and remembers whether it touched a year with no official data.
 
-    With ``strict=True`` it refuses (``CalendarError``) instead of counting such a year with
-    weekends only. ``excluded`` days (an office-wide suspension) are never counted, in either unit,
-    and a deadline never lands on one.
+    ``provisional`` stays set once any count touched such a year; :meth:`touched` reports (and
+    clears) whether the counts since its last call did, so each date gets its own flag.
+    With ``strict=True`` it refuses (``CalendarError``) instead of counting such a year on the
+    calendar's guess (weekends and the statutory holidays). ``excluded`` days (an office-wide
+    suspension) are never counted, in either unit, and a deadline never lands on one.
     """
 
     def __init__(
@@ -104,7 +106,13 @@ class Counter:
         self.strict = strict
         self.excluded = excluded
         self.provisional = False
+        self._touched = False
         self._official: dict[int, bool] = {}
+
+    def touched(self) -> bool:
+        """Whether the counts since the last call touched a year with no official data."""
+        flag, self._touched = self._touched, False
+        return flag
 
     def is_workday(self, day: date) -> bool:
         official = self._official.get(day.year)
@@ -116,7 +124,7 @@ class Counter:
                     f"no official working-day calendar for {day.year}: load the State Council "
                     f"notice as an override file (strict calendar refuses to guess)"
                 )
-            self.provisional = True
+            self.provisional = self._touched = True
         return bool(self.calendar.is_workday(day))
 
     def counts(self, day: date, unit: Unit) -> bool:
@@ -302,7 +310,10 @@ class Derived:
     statutory_units: int | None = None
     commitment_units: int | None = None
     used_units: int = 0
-    provisional: bool = False
+    provisional: bool = False  # any count of this clock touched a year with no official data
+    statutory_provisional: bool = False  # statutory_due depends on such a year (暂定)
+    commitment_provisional: bool = False  # commitment_due (and the warning) depends on one
+    expiry_provisional: bool = False  # party/external: the last day, grace included, depends on one
 
     def level_instants(self, kind: ClockKind) -> list[tuple[Level, datetime]]:
         """The escalation levels this clock will reach, with the instant each falls due."""
@@ -354,6 +365,7 @@ def evaluate(
     project = state.status is not Status.PAUSED
     s_units = statutory_units(state)
     used = used_units(state, counter, today)
+    counter.touched()
     raw = _locate(state.segments, s_units, unit, counter, project)
     if raw is None:
         return Derived(
@@ -363,6 +375,7 @@ def evaluate(
             provisional=counter.provisional,
         )
     statutory_due = counter.off_rest(raw) if unit is Unit.DAYS else raw
+    s_prov = counter.touched()
     if not state.compressed:
         last = statutory_due
         if state.grace is not None:
@@ -374,22 +387,45 @@ def evaluate(
             statutory_units=s_units,
             used_units=used,
             provisional=counter.provisional,
+            statutory_provisional=s_prov,
+            expiry_provisional=counter.touched() or s_prov,
         )
     c_units = commitment_units(state)
     c_raw = _locate(state.segments, c_units, unit, counter, True)
     assert c_raw is not None
-    commitment_due = min(counter.off_rest(c_raw) if unit is Unit.DAYS else c_raw, statutory_due)
+    c_moved = counter.off_rest(c_raw) if unit is Unit.DAYS else c_raw
+    commitment_due = min(c_moved, statutory_due)
+    c_prov = counter.touched()
+    if c_moved > statutory_due:  # never past the statutory deadline: it is that date, and its flag
+        c_prov = s_prov
+    warning_at = warning_instant(state, commitment_due, counter)
+    c_prov = counter.touched() or c_prov  # the warning day looked back from the commitment
     return Derived(
         statutory_due=statutory_due,
         commitment_due=commitment_due,
-        warning_at=midnight(counter.previous_workday(commitment_due)),
+        warning_at=warning_at,
         overdue_at=midnight(commitment_due + ONE_DAY),
         over_statutory_at=midnight(statutory_due + ONE_DAY),
         statutory_units=s_units,
         commitment_units=c_units,
         used_units=used,
         provisional=counter.provisional,
+        statutory_provisional=s_prov,
+        commitment_provisional=c_prov,
     )
+
+
+def warning_instant(state: ClockState, commitment_due: date, counter: Counter) -> datetime:
+    """Yellow from 00:00 of the last working day before the commitment's last day, but never at
+    or before the clock's start: where that instant is (the day before the commitment is the
+    start day or earlier), from 00:00 of the commitment's last day instead ("due today").
+
+    The clock starts during its start day, so 00:00 of any day after it is after the start.
+    """
+    day = counter.previous_workday(commitment_due)
+    if state.started_on is not None and day <= state.started_on:
+        day = commitment_due
+    return midnight(day)
 
 
 def sla_at(state: ClockState, derived: Derived, now: datetime) -> Sla:

@@ -179,8 +179,9 @@ def test_a_calendar_override_reaches_the_other_processes_at_once(sql_url, tmp_pa
         first = b.open_case("t_long", actor=CLERK)
         second = b.open_case("t_long", actor=CLERK)
         provisional = first.clocks["handling"]
-        # 30 working days from Wed 2026-12-02, 2027 counted on weekends alone
-        assert provisional.provisional and provisional.statutory_due == date(2027, 1, 12)
+        # 30 working days from Tue 2026-12-01: 22 in December, then 2027 counted by law
+        # (weekends and 元旦 Fri 01-01): 01-04 .. 01-08 (27), 01-11, 01-12, 01-13 (30)
+        assert provisional.provisional and provisional.statutory_due == date(2027, 1, 13)
         stamp = b.store._cal_stamp
 
         assert set(a.load_calendar(override)) == {first.id, second.id}  # a recomputes them

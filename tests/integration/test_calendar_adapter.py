@@ -68,10 +68,15 @@ def test_official_years() -> None:
     assert cal.year_status(2027) == "provisional"
 
 
-def test_unknown_year_is_weekends_only_unless_strict() -> None:
+def test_unknown_year_counts_weekends_and_statutory_holidays_unless_strict() -> None:
     cal = ChineseCalendar()
-    assert cal.is_workday(d("2027-01-01"))  # a Friday: New Year is not known yet
+    assert not cal.is_workday(d("2027-01-01"))  # a Friday, but 元旦: a rest day by law
     assert not cal.is_workday(d("2027-01-02"))  # Saturday
+    assert cal.is_workday(d("2027-01-04"))  # Monday
+    assert not cal.is_workday(d("2027-02-10"))  # Wednesday given in lieu of 春节 on Sun 02-07
+    assert cal.year_status(2027) == "provisional"
+    # beyond the years the law's dates can be computed for (1950-2100): weekends only
+    assert cal.is_workday(d("2101-01-03")) and not cal.is_workday(d("2101-01-01"))
     with pytest.raises(CalendarError, match="no official working-day calendar for 2027"):
         ChineseCalendar(strict=True).is_workday(d("2027-01-01"))
     # CalendarError is a WorkflowError: the API maps it like every other refusal
@@ -179,13 +184,14 @@ def test_override_for_an_unknown_year_makes_it_official(tmp_path: Path) -> None:
     assert not cal.is_workday(d("2027-02-14"))  # Sunday not listed: a rest day
     assert cal.is_workday(d("2027-02-15"))  # Monday not listed: a working day
     # a clock over the Spring Festival of the override: 2027-02-04 Thu + 5 wd: 02-05 and
-    # 02-08..12 off, Sat 02-13 (1, 调休), 02-15 (2), 16 (3), 17 (4), 18 (5). Weekends only it is
-    # 02-05, 02-08, 09, 10, 11 -> 02-11, provisional.
+    # 02-08..12 off, Sat 02-13 (1, 调休), 02-15 (2), 16 (3), 17 (4), 18 (5). Without the notice,
+    # by law: 02-05 除夕 .. 02-08 初三 and 02-09, 02-10 in lieu of the weekend's 初一, 初二 off;
+    # 02-11 (1), 02-12 (2), 02-15 (3), 16 (4), 17 (5) -> 02-17, provisional.
     clock = start(ClockState(name="c", limit=Limit.parse("5个工作日")), d("2027-02-04"))
     ev = evaluate(clock, cal)
     assert ev.statutory_due == d("2027-02-18") and ev.provisional is False
     ev = evaluate(clock, ChineseCalendar())
-    assert ev.statutory_due == d("2027-02-11") and ev.provisional is True
+    assert ev.statutory_due == d("2027-02-17") and ev.provisional is True
 
 
 def test_override_wins_over_the_library_for_its_year() -> None:

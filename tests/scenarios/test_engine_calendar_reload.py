@@ -1,5 +1,5 @@
 """A year the calendar does not know (DESIGN "Legal time" rule 10): deadlines in 2027 are counted
-with weekends only and marked provisional; loading the office's 2027 override file recomputes
+with weekends and the statutory holidays the law fixes, and marked provisional; loading the office's 2027 override file recomputes
 every open clock it touches, with a ``calendar_recomputed`` event, and moves the dates where the
 notice declares a holiday."""
 
@@ -36,22 +36,24 @@ def test_a_deadline_in_an_unknown_year_is_provisional_and_recomputed_on_load(eng
     case = engine.open_case("fx_filing", actor=CLERK)
     inside = engine.open_case("fx_channel", actor=CLERK, data={"channel": "online"})
     clock = case.clocks["handling"]
-    # Mon 2026-12-28 + 5 working days, weekends only in 2027: 12-29, 12-30, 12-31, Fri 01-01, Mon 01-04
+    # Mon 2026-12-28 + 5 working days, 2027 by law: 12-29, 12-30, 12-31, Fri 01-01 元旦 off,
+    # Mon 01-04, Tue 01-05
     assert (clock.statutory_due, clock.commitment_due, clock.provisional) == (
-        date(2027, 1, 4), date(2026, 12, 31), True)
+        date(2027, 1, 5), date(2026, 12, 31), True)
     # 3 working days, all in 2026: official
     assert inside.clocks["handling"].statutory_due == date(2026, 12, 31)
     assert inside.clocks["handling"].provisional is False
     events_before = engine.history(case.id)
 
     freezer.move_to(at("2026-12-29 09:00"))
-    changed = engine.load_calendar(override(tmp_path, holidays=["2027-01-01"]))
+    # a made-up notice that also gives Mon 01-04 off (the real one is not out yet)
+    changed = engine.load_calendar(override(tmp_path, holidays=["2027-01-01", "2027-01-04"]))
 
     assert changed == [case.id]
     clock = engine.get_case(case.id).clocks["handling"]
-    # New Year's Day off: 12-29, 12-30, 12-31, Mon 01-04, Tue 01-05
+    # 12-29, 12-30, 12-31, 01-01 and 01-04 off, Tue 01-05, Wed 01-06
     assert (clock.statutory_due, clock.commitment_due, clock.provisional) == (
-        date(2027, 1, 5), date(2026, 12, 31), False)
+        date(2027, 1, 6), date(2026, 12, 31), False)
     history = engine.history(case.id)
     assert history[: len(events_before)] == events_before
     (ev,) = history[len(events_before):]
@@ -59,22 +61,22 @@ def test_a_deadline_in_an_unknown_year_is_provisional_and_recomputed_on_load(eng
     assert ev.from_state == ev.to_state == "received"
     assert ev.data["year"] == 2027 and ev.data["source"].endswith("2027.yaml")
     change = ev.data["clocks"]["handling"]
-    assert change["before"]["statutory_due"] == "2027-01-04" and change["before"]["provisional"] is True
-    assert change["after"]["statutory_due"] == "2027-01-05" and change["after"]["provisional"] is False
+    assert change["before"]["statutory_due"] == "2027-01-05" and change["before"]["provisional"] is True
+    assert change["after"]["statutory_due"] == "2027-01-06" and change["after"]["provisional"] is False
     assert [e.kind for e in engine.history(inside.id)] == ["opened"]
-    # the deadline rows follow: over_statutory now after Tue 01-05
+    # the deadline rows follow: over_statutory now after Wed 01-06
     pending = {x.level: x.due_at for x in engine.deadlines(case.id) if x.state == "pending"}
-    assert pending["over_statutory"] == at("2027-01-06 00:00")
+    assert pending["over_statutory"] == at("2027-01-07 00:00")
     freezer.move_to(at("2027-01-05 12:00"))
     assert [e.level for e in engine.sweep() if e.case_id == case.id] == ["warning", "overdue"]
 
 
 def test_an_override_that_changes_no_date_still_confirms_the_dates(engine, tmp_path):
     case = engine.open_case("fx_filing", actor=CLERK)
-    changed = engine.load_calendar(override(tmp_path, holidays=["2027-10-01"]))
+    changed = engine.load_calendar(override(tmp_path, holidays=["2027-01-01", "2027-10-01"]))
     assert changed == [case.id]
     clock = engine.get_case(case.id).clocks["handling"]
-    assert (clock.statutory_due, clock.provisional) == (date(2027, 1, 4), False)
+    assert (clock.statutory_due, clock.provisional) == (date(2027, 1, 5), False)
     ev = engine.history(case.id)[-1]
     assert ev.kind == "calendar_recomputed"
     assert ev.data["clocks"]["handling"]["after"]["provisional"] is False

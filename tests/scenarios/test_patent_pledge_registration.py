@@ -67,11 +67,13 @@ def test_channel_chooses_the_limit_online_two_paper_five(engine, freezer):
 @pytest.mark.freeze_time("2024-09-27 10:00:00+08:00")
 def test_online_filing_breaches_within_days(engine, freezer):
     case = walk(engine, open_pledge(engine, "online").id, ("accept", CLERK))
-    # commitment 09-29: warning from 00:00 of the working day before it (Fri 09-27, already
-    # reached: a 1-unit commitment warns at once), overdue 09-30 00:00, over statutory 10-01 00:00
-    assert case.clocks["handling"].sla == "warning"
-    assert sweep_at(engine, freezer, "2024-09-27 10:01") == [("handling", "warning")]
+    # commitment Sun 09-29 (调休): the working day before it is Fri 09-27, the start day, so the
+    # warning comes at 00:00 of 09-29 instead (never yellow at birth); overdue 09-30 00:00, over
+    # statutory 10-01 00:00
+    assert case.clocks["handling"].sla == "on_track"
+    assert sweep_at(engine, freezer, "2024-09-27 10:01") == []
     ladder(engine, freezer, [
+        ("2024-09-29 00:00", [("handling", "warning")]),
         ("2024-09-30 00:00", [("handling", "overdue")]),
         ("2024-10-01 00:00", [("handling", "over_statutory")]),
     ])

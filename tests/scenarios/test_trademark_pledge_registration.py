@@ -118,10 +118,13 @@ def test_breach_of_acceptance_and_of_the_certificate(engine, freezer):
     late = walk(engine, case.id, ("register", EXAMINER))
     assert late.clocks["acceptance"].sla == "met_over_statutory"
     # certificate from Tue 04-30: 05-01..05-05 off → Mon 05-06 1, Tue 05-07 2; commitment 1 wd
-    # → 05-06, whose previous working day is 04-30: the warning is due at once
+    # → 05-06, whose previous working day is 04-30, the start day: no yellow at birth, the
+    # warning comes at 00:00 of 05-06
     assert due(late, "certificate") == (date(2024, 5, 7), date(2024, 5, 6))
-    assert sweep_at(engine, freezer, "2024-04-30 10:01") == [("certificate", "warning")]
+    assert late.clocks["certificate"].sla == "on_track"
+    assert sweep_at(engine, freezer, "2024-04-30 10:01") == []
     ladder(engine, freezer, [
+        ("2024-05-06 00:00", [("certificate", "warning")]),
         ("2024-05-07 00:00", [("certificate", "overdue")]),
         ("2024-05-08 00:00", [("certificate", "over_statutory")]),
     ])

@@ -15,7 +15,11 @@ Every expected date below was checked by hand against chinese_calendar 1.11.0
       Labour Day       off 05-01 .. 05-05; worked Sat 05-09.
       Mid-autumn       off 09-25 (Fri) .. 09-27 (Sun); worked Sun 09-20.
       National Day     off 10-01 .. 10-07; worked Sat 10-10.
-2027  not in the library (it raises NotImplementedError): weekends only, provisional.
+2027  not in the library (it raises NotImplementedError): counted by 《全国年节及纪念日放假办法》
+      (2024 rev.), provisional. 第二条's days: 元旦 Fri 01-01; 除夕 Fri 02-05 .. 初三 Mon 02-08;
+      清明 Mon 04-05; 劳动节 Sat 05-01, Sun 05-02; 端午 Wed 06-09; 中秋 Wed 09-15; 国庆 Fri 10-01 ..
+      Sun 10-03. 第六条 (in lieu of those on a weekend): Tue 02-09, Wed 02-10; Mon 05-03, Tue 05-04;
+      Mon 10-04, Tue 10-05.
 """
 
 from __future__ import annotations
@@ -146,6 +150,29 @@ def test_worked_example_5_adjusted_saturday_and_minimum_commitment() -> None:
     # 2024-05-10 Fri + 1 working day: Sat 05-11 is a working day (调休).
     # Commitment floor(1 x 2/3) = 0, raised to at least 1: also 05-11.
     assert due("1 working day", "2024-05-10") == (d("2024-05-11"), d("2024-05-11"))
+    # the working day before Sat 05-11 is Fri 05-10, the start day: never yellow at birth, so
+    # the warning comes at 00:00 of the commitment's last day (was 05-10 00:00, before the start)
+    ev = evaluate(running("1 working day", "2024-05-10"), CAL)
+    assert ev.warning_at == at("2024-05-11") and ev.overdue_at == at("2024-05-12")
+
+
+def test_no_yellow_at_birth_two_working_days() -> None:
+    # opened Mon 2025-03-03 20:53: 2 wd -> Wed 03-05; commitment floor(4/3) = 1 -> Tue 03-04.
+    # The rule's instant (00:00 of the working day before 03-04) is 03-03 00:00, before the
+    # opening: the warning comes at 03-04 00:00 instead; overdue from 03-05 00:00.
+    opened = datetime(2025, 3, 3, 20, 53, tzinfo=TZ)
+    s = running("2 working days", "2025-03-03")
+    ev = evaluate(s, CAL)
+    assert (ev.statutory_due, ev.commitment_due) == (d("2025-03-05"), d("2025-03-04"))
+    assert ev.warning_at == at("2025-03-04") and ev.overdue_at == at("2025-03-05")
+    assert sla_at(s, ev, opened) is Sla.ON_TRACK
+    assert sla_at(s, ev, at("2025-03-04") - SECOND) is Sla.ON_TRACK
+    assert sla_at(s, ev, at("2025-03-04")) is Sla.WARNING
+    assert sla_at(s, ev, at("2025-03-05")) is Sla.OVERDUE
+    assert sla_at(s, ev, at("2025-03-06")) is Sla.OVER_STATUTORY
+    # one more working day and the rule's own instant is after the start again: 3 wd from Mon
+    # -> Thu 03-06, commitment 2 -> Wed 03-05, warning 00:00 of Tue 03-04 (the day before)
+    assert evaluate(running("3 working days", "2025-03-03"), CAL).warning_at == at("2025-03-04")
 
 
 # --- hand-checked holidays 2024-2026 ------------------------------------------------------------
@@ -181,10 +208,12 @@ HOLIDAY_CASES = [
     # Commitment 10: Sat 01-25 (rest) -> Sun 01-26 (调休 working day). Warning: Fri 01-24.
     ("2025-01-15", "15 days", "2025-02-05", "2025-01-26", "2025-01-24"),
     # 2025 Labour Day: 04-25 Fri + 2 wd: Sun 04-27 (1, 调休), 04-28 (2). Commitment
-    # floor(4/3) = 1: Sun 04-27; warning on the working day before, Fri 04-25 (the start day).
-    ("2025-04-25", "2 working days", "2025-04-28", "2025-04-27", "2025-04-25"),
-    # 2025 Labour Day: 04-30 + 1 wd: 05-01..05 off -> 05-06 for both; warning 04-30.
-    ("2025-04-30", "1 working day", "2025-05-06", "2025-05-06", "2025-04-30"),
+    # floor(4/3) = 1: Sun 04-27. The working day before it is Fri 04-25, the start day: never
+    # yellow at birth, so the warning comes at 00:00 of the commitment's last day, Sun 04-27.
+    ("2025-04-25", "2 working days", "2025-04-28", "2025-04-27", "2025-04-27"),
+    # 2025 Labour Day: 04-30 + 1 wd: 05-01..05 off -> 05-06 for both. The working day before
+    # 05-06 is 04-30, the start day: warning at 00:00 of 05-06.
+    ("2025-04-30", "1 working day", "2025-05-06", "2025-05-06", "2025-05-06"),
     # 2025 National Day: 09-26 Fri + 5 wd: Sun 09-28 (1, 调休), 09-29 (2), 09-30 (3), 10-01..08
     # off, 10-09 (4), 10-10 (5). Commitment 3: 09-30; warning 09-29.
     ("2025-09-26", "5 working days", "2025-10-10", "2025-09-30", "2025-09-29"),
@@ -195,8 +224,9 @@ HOLIDAY_CASES = [
     # commitment floor(92 x 2/3) = 61: 09-07 (Sun) -> 09-08 Mon. Warning: Fri 09-05.
     ("2025-07-08", "3 months", "2025-10-09", "2025-09-08", "2025-09-05"),
     # 2026 New Year: 12-31-2025 + 2 wd: 01-01..03 off, Sun 01-04 (1, 调休), 01-05 (2).
-    # Commitment 1: Sun 01-04; warning: working day before is 2025-12-31 (the start day).
-    ("2025-12-31", "2 working days", "2026-01-05", "2026-01-04", "2025-12-31"),
+    # Commitment 1: Sun 01-04; the working day before it is 2025-12-31, the start day: warning
+    # at 00:00 of Sun 01-04 instead.
+    ("2025-12-31", "2 working days", "2026-01-05", "2026-01-04", "2026-01-04"),
     # 2026 Spring Festival: 02-12 Thu + 5 wd: 02-13 (1), Sat 02-14 (2, 调休), 02-15..23 off,
     # 02-24 (3), 02-25 (4), 02-26 (5). Commitment 3: 02-24; warning on Sat 02-14.
     ("2026-02-12", "5 working days", "2026-02-26", "2026-02-24", "2026-02-14"),
@@ -212,12 +242,12 @@ HOLIDAY_CASES = [
     # 2026 Mid-autumn + National Day: 09-24 Thu + 5 wd: 09-25..27 off, 09-28 (1), 09-29 (2),
     # 09-30 (3), 10-01..07 off, 10-08 (4), 10-09 (5). Commitment 3: 09-30; warning 09-29.
     ("2026-09-24", "5 working days", "2026-10-09", "2026-09-30", "2026-09-29"),
-    # 2026 adjusted Sunday: Sat 09-19 + 1 wd: Sun 09-20 works. Warning: working day before
-    # 09-20 is Fri 09-18 (before the start day: the clock is yellow from the start).
-    ("2026-09-19", "1 working day", "2026-09-20", "2026-09-20", "2026-09-18"),
+    # 2026 adjusted Sunday: Sat 09-19 + 1 wd: Sun 09-20 works. The working day before 09-20 is
+    # Fri 09-18, before the start day: warning at 00:00 of Sun 09-20 instead.
+    ("2026-09-19", "1 working day", "2026-09-20", "2026-09-20", "2026-09-20"),
     # 2026 National Day, adjusted Saturday: 10-08 + 2 wd: 10-09 (1), Sat 10-10 (2). Commitment 1:
-    # 10-09; warning 10-08.
-    ("2026-10-08", "2 working days", "2026-10-10", "2026-10-09", "2026-10-08"),
+    # 10-09; the working day before it is 10-08, the start day: warning at 00:00 of 10-09.
+    ("2026-10-08", "2 working days", "2026-10-10", "2026-10-09", "2026-10-09"),
     # 2026 National Day, natural: 09-21 + 10 = 10-01 (holiday) .. 10-07 off -> 10-08.
     # Commitment floor(20/3) = 6: 09-27 (Sun, Mid-autumn holiday) -> 09-28 Mon. Warning:
     # working day before 09-28 is Thu 09-24.
@@ -743,17 +773,59 @@ def test_external_clock_is_tracked_like_a_party_clock() -> None:
 # --- a year with no data (rule 10) --------------------------------------------------------------
 
 
-def test_unknown_year_is_weekends_only_and_provisional() -> None:
-    # 2026-12-28 Mon + 5 wd: 12-29, 12-30, 12-31 (3, official), then 2027 unknown: Fri 01-01
-    # counts as a working day (weekends only), Mon 01-04 (5).
+def test_unknown_year_counts_the_statutory_holidays_and_is_provisional() -> None:
+    # 2026-12-28 Mon + 5 wd: 12-29, 12-30, 12-31 (3, official), then 2027 unknown: Fri 01-01 is
+    # 元旦 (a rest day by law), Sat/Sun off, Mon 01-04 (4), Tue 01-05 (5).
     ev = evaluate(running("5 working days", "2026-12-28"), CAL)
-    assert ev.statutory_due == d("2027-01-04")
-    assert ev.provisional is True
-    # the commitment alone stays in 2026, but the clock is provisional as a whole
-    assert ev.commitment_due == d("2026-12-31")
-    # wholly in 2027
+    assert ev.statutory_due == d("2027-01-05")
+    assert ev.provisional is True and ev.statutory_provisional is True
+    # the commitment (3 wd) and its warning stay in 2026: those dates are certain
+    assert ev.commitment_due == d("2026-12-31") and ev.commitment_provisional is False
+    assert ev.warning_at == at("2026-12-30")
+    # wholly in 2027, away from any holiday: weekends only
     ev = evaluate(running("5 working days", "2027-03-01"), CAL)
-    assert ev.statutory_due == d("2027-03-08") and ev.provisional
+    assert ev.statutory_due == d("2027-03-08") and ev.provisional and ev.statutory_provisional
+
+
+def test_unknown_year_natural_days_move_off_new_year() -> None:
+    # 60 days from 2026-11-02: November has 28 more days (-> 11-30), December 31 (-> 12-31, 59),
+    # the 60th is Fri 2027-01-01, 元旦: moved past Sat 01-02 and Sun 01-03 to Mon 01-04.
+    ev = evaluate(running("60 days", "2026-11-02"), CAL)
+    assert ev.statutory_due == d("2027-01-04") and ev.statutory_provisional
+    # commitment floor(60 x 2/3) = 40 days: 2026-12-12, a Saturday (official 2026) -> Mon 12-14
+    assert ev.commitment_due == d("2026-12-14") and not ev.commitment_provisional
+
+
+def test_unknown_year_party_period_does_not_end_on_new_year() -> None:
+    # a party's 30 days served 2026-12-02: the 30th day is Fri 2027-01-01 (元旦), so the last
+    # day is Mon 2027-01-04 and the period expires at 2027-01-05 00:00, not 01-02.
+    party = start(clock("30 days", kind=ClockKind.PARTY), d("2026-12-02"))
+    ev = evaluate(party, CAL)
+    assert ev.statutory_due == d("2027-01-04")
+    assert ev.expires_at == at("2027-01-05")
+    assert ev.statutory_provisional and ev.expiry_provisional
+    assert sla_at(party, ev, at("2027-01-02")) is Sla.ON_TRACK
+    assert sla_at(party, ev, at("2027-01-05")) is Sla.EXPIRED
+
+
+def test_provisional_flags_per_date() -> None:
+    # a party clock whose last day is in 2026 and whose grace for the post may reach 2027:
+    # the last day is certain; the expiry is provisional only when the grace touches 2027.
+    party = start(clock("15 days", kind=ClockKind.PARTY, grace=Limit.parse("3 working days")),
+                  d("2026-12-10"))
+    ev = evaluate(party, CAL)
+    # 12-25 Fri; 3 wd of grace: 12-28, 12-29, 12-30 (2026, official) -> certain
+    assert ev.statutory_due == d("2026-12-25") and ev.expires_at == at("2026-12-31")
+    assert not ev.statutory_provisional and not ev.expiry_provisional and not ev.provisional
+    party = replace(party, grace=Limit.parse("5 working days"))
+    ev = evaluate(party, CAL)
+    # 12-28, 29, 30, 31 (4), 2027: 01-01 元旦, 01-04 (5) -> expires 2027-01-05 00:00, provisional
+    assert ev.expires_at == at("2027-01-05")
+    assert not ev.statutory_provisional and ev.expiry_provisional and ev.provisional
+    # an office clock whose commitment (1 wd: at least 1) lands in 2027 too: both provisional
+    ev = evaluate(running("1 working day", "2026-12-31"), CAL)
+    assert ev.statutory_due == ev.commitment_due == d("2027-01-04")
+    assert ev.statutory_provisional and ev.commitment_provisional
 
 
 def test_known_year_is_not_provisional() -> None:

@@ -125,10 +125,19 @@ def test_instants_in_order(cs: tuple[WorkingCalendar, date], limit: Limit) -> No
     assert ev.overdue_at == midnight(ev.commitment_due + timedelta(days=1))
     assert ev.over_statutory_at == midnight(ev.statutory_due + timedelta(days=1))
     warn_day = ev.warning_at.date()
-    assert cal.is_workday(warn_day) and warn_day < ev.commitment_due
-    # no working day strictly between the warning day and the commitment's last day
-    for i in range(1, (ev.commitment_due - warn_day).days):
-        assert not cal.is_workday(warn_day + timedelta(days=i))
+    # never yellow at birth: the warning is after every instant of the start day
+    assert warn_day > on and cal.is_workday(warn_day) and warn_day <= ev.commitment_due
+    if warn_day < ev.commitment_due:
+        # no working day strictly between the warning day and the commitment's last day
+        for i in range(1, (ev.commitment_due - warn_day).days):
+            assert not cal.is_workday(warn_day + timedelta(days=i))
+    else:
+        # "due today": the rule's day (the working day before the commitment's) was the start
+        # day or earlier, so no working day lies strictly between the start and the commitment
+        assert all(
+            not cal.is_workday(on + timedelta(days=i))
+            for i in range(1, (ev.commitment_due - on).days)
+        )
     # the level never goes back as time passes
     order = [Sla.ON_TRACK, Sla.WARNING, Sla.OVERDUE, Sla.OVER_STATUTORY]
     seen = [

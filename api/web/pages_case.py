@@ -1,0 +1,285 @@
+"""The case page and its actions: firing triggers, office operations, attachments and the documents a case issues."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.responses import HTMLResponse, Response
+
+from workflow.errors import CaseNotFound, WorkflowError
+
+from . import present
+from .common import (
+    DOC_CSP,
+    P,
+    Visit,
+    _check,
+    _go,
+    _headers,
+    _int,
+    _row,
+    _text,
+    _visit,
+    decorators,
+    error_page,
+    render,
+)
+
+router = APIRouter(include_in_schema=False)
+page, posted = decorators(router)
+
+
+# -- the case page --------------------------------------------------------------------------------
+
+
+def _ops(v: Visit) -> Any:
+    """The receipts/documents renderer and the attachments of the case-operations routes."""
+    from api.routes_ops import configure, ops_from_env
+
+    app = v.request.app
+    ops = getattr(app.state, "ops", None)
+    if ops is None:
+        ops = ops_from_env(v.engine)
+        configure(app, ops)
+    return ops
+
+
+def _case_and_definition(v: Visit, case_id: str) -> tuple[Any, Any] | Response:
+    """The case the visitor may see and its definition, or the 404 page."""
+    try:
+        case = v.engine.get_case(case_id, v.actor)
+    except CaseNotFound:
+        return error_page(v.request, v, 404, "找不到案件", "找不到该案件，或该案件不在您的管辖范围内。")
+    return case, v.engine.definition(case.item_id, case.definition_version)
+
+
+def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, str] | None = None,
+               values: dict[str, Any] | None = None) -> Response:
+    e = v.engine
+    found = _case_and_definition(v, case_id)
+    if isinstance(found, Response):
+        return found
+    case, defn = found
+    events = e.history(case_id, v.actor)
+    allowed = e.available_triggers(case_id, actor=v.actor)
+    actions, others = [], []
+    for t in defn.transitions_from(case.state):
+        if t.trigger in allowed:
+            if t.trigger not in [a["t"].trigger for a in actions]:
+                actions.append({"t": t, "inputs": present.transition_inputs(t)})
+        elif "system" not in t.roles:
+            why = (f"需要{present.role_names(t.roles)}办理" if not v.actor.has_any(t.roles)
+                   else "当前不能办理（如延期已达上限或法定期限已过）")
+            others.append({"t": t, "why": why})
+    labels = {t.trigger: (t.label or t.trigger) for t in defn.transitions}
+    ops = _ops(v)
+    try:
+        attachments = ops.attachments.list(case_id, actor=v.actor)
+    except WorkflowError:
+        attachments = []
+    children = []
+    for cid in case.children:
+        try:
+            children.append(_row(v, e.get_case(cid, v.actor)))
+        except CaseNotFound:
+            continue
+    parent = None
+    if case.parent_id:
+        try:
+            parent = e.get_case(case.parent_id, v.actor)
+        except CaseNotFound:
+            parent = None
+    last = next((ev for ev in reversed(events) if ev.kind in ("transition", "corrected")), None)
+    correctable = last if last is not None and last.kind == "transition" else None
+    people = [p for p in v.web.accounts.all()
+              if p.active and p.org == case.org and p.roles.intersection(("clerk", "examiner"))] if v.is_boss else []
+    clocks = []
+    rank = {"running": 0, "paused": 1, "stopped": 2, "not_started": 3}
+    ordered = sorted(case.clocks.values(), key=lambda c: (rank.get(c.status, 9), c.name != case.main_clock))
+    for c in ordered:
+        clocks.append({"c": c, "bar": present.clock_bar(c), "spans": present.span_positions(c),
+                       "commit_at": present.strip_position(c, c.commitment_due),
+                       "today_at": present.strip_position(c, e.today()) if c.status != "stopped" else None,
+                       "left": present.days_left(c)})
+    field_labels = {f.name: (f.label or f.name) for f in defn.fields}
+    for t in defn.transitions:
+        for f in t.fields:
+            field_labels.setdefault(f.name, f.label or f.name)
+    return render(
+        v.request, "case.html.j2", v, status=status, case=case, defn=defn, events=events, labels=labels,
+        actions=actions, others=others, errors=errors or {}, values=values or {}, clocks=clocks,
+        attachments=attachments, documents=[(n, _doc_title(n)) for n in ops.documents.templates()],
+        children=children, parent=parent, correctable=correctable, people=people,
+        orgs=[o for o in e.orgs if o.code != case.org], field_labels=field_labels,
+        org_name=v.org_name(case.org), idem=secrets.token_urlsafe(12),
+    )
+
+
+def _doc_title(name: str) -> str:
+    from adapters.documents import TITLES
+
+    return TITLES.get(name, name)
+
+
+@page(P + "/cases/{case_id}")
+def case_page(v: Visit, case_id: str) -> Response:
+    return _case_page(v, case_id[:128])
+
+
+@posted(P + "/cases/{case_id}/fire/{trigger}")
+def _fire(v: Visit, form: FormData, case_id: str, trigger: str) -> Response:
+    e = v.engine
+    found = _case_and_definition(v, case_id)
+    if isinstance(found, Response):
+        return found
+    case, defn = found
+    t = defn.transition(trigger, case.state)
+    inputs = present.transition_inputs(t) if t is not None else []
+    data = present.form_values(inputs, form)
+    idem = _text(form, "idem", 64)
+    try:
+        e.fire(case_id, trigger, actor=v.actor, data=data, expected_version=_int(form.get("version")),
+               idempotency_key=f"web:{v.actor.id}:{idem}" if idem else None)
+    except WorkflowError as exc:
+        labels = {i.name: i.label for i in inputs}
+        status = {"Forbidden": 403, "VersionConflict": 409, "TransitionNotAllowed": 409}.get(
+            exc.__class__.__name__, 422)
+        values = {trigger: {k: form.get(k) for k in form.keys()}}
+        return _case_page(v, case_id, status=status, errors={trigger: present.explain(exc, labels)}, values=values)
+    return _go(f"{P}/cases/{case_id}", done="fired")
+
+
+def _operation(v: Visit, form: FormData, case_id: str, what: str) -> Response:
+    request = v.request
+    e = v.engine
+    version = _int(form.get("version"))
+    reason = _text(form, "reason")
+    try:
+        if what == "assign":
+            e.assign(case_id, _text(form, "assignee", 128) or None, actor=v.actor, expected_version=version,
+                     reason=reason or None)
+        elif what == "transfer":
+            case = e.transfer(case_id, _text(form, "to_org", 64), actor=v.actor, reason=reason,
+                              expected_version=version)
+            if not e.orgs.covers(v.actor.org, case.org):
+                return _go(P + "/", done="transferred")
+        else:
+            e.correct(case_id, actor=v.actor, reason=reason, expected_version=version)
+    except WorkflowError as exc:
+        status = {"Forbidden": 403, "VersionConflict": 409, "TransitionNotAllowed": 409,
+                  "CaseNotFound": 404}.get(exc.__class__.__name__, 422)
+        if isinstance(exc, CaseNotFound):
+            return error_page(request, v, 404, "找不到案件", "找不到该案件，或该案件不在您的管辖范围内。")
+        if not v.is_boss:  # the form is not on this person's page: say so on a page of its own
+            return error_page(request, v, status, "没有权限", present.explain(exc))
+        labels = {"reason": "理由", "to_org": "移送单位", "assignee": "承办人"}
+        return _case_page(v, case_id, status=status, errors={f"op:{what}": present.explain(exc, labels)},
+                          values={f"op:{what}": {k: form.get(k) for k in form.keys()}})
+    return _go(f"{P}/cases/{case_id}", done={"assign": "assigned", "transfer": "transferred",
+                                               "correct": "corrected"}[what])
+
+
+for _what in ("assign", "transfer", "correct"):
+    posted(P + "/cases/{case_id}/" + _what)(functools.partial(_operation, what=_what))
+
+
+@router.post(P + "/cases/{case_id}/attachments")
+async def attach(request: Request, case_id: str) -> Response:
+    v = _visit(request)
+    if isinstance(v, Response):
+        return v
+    form = await request.form(max_files=1)
+    if (bad := _check(v, form)) is not None:
+        return bad
+    upload = form.get("file")
+    ops = _ops(v)
+    limit = ops.attachments.policy.max_bytes
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        return await run_in_threadpool(_case_page, v, case_id[:128], status=422,
+                                       errors={"op:attach": "请选择要上传的文件。"})
+    content = await upload.read(limit + 1)
+    label = _text(form, "label", 100)
+
+    def store() -> Response:
+        try:
+            ops.attachments.add(case_id, upload.filename or "", content, actor=v.actor,
+                                content_type=upload.content_type, label=label)
+        except CaseNotFound:
+            return error_page(request, v, 404, "找不到案件", "找不到该案件，或该案件不在您的管辖范围内。")
+        except WorkflowError as exc:
+            status = {"too_large": 413, "forbidden_type": 415}.get(getattr(exc, "reason", ""), 422)
+            return _case_page(v, case_id, status=status, errors={"op:attach": f"附件未上传：{exc}"})
+        return _go(f"{P}/cases/{case_id}", done="attached")
+
+    return await run_in_threadpool(store)
+
+
+@page(P + "/cases/{case_id}/attachments/{attachment_id}")
+def download(v: Visit, case_id: str, attachment_id: str) -> Response:
+    request = v.request
+    from api.routes_ops import _disposition
+
+    try:
+        att, content = _ops(v).attachments.get(case_id[:128], attachment_id[:128], actor=v.actor)
+    except WorkflowError:
+        return error_page(request, v, 404, "找不到附件", "找不到该附件，或该案件不在您的管辖范围内。")
+    return Response(content, media_type=att.content_type, headers={
+        "Content-Disposition": _disposition("attachment", att.filename),
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+
+
+def _document(v: Visit, case_id: str, name: str, fmt: str) -> Response:
+    from adapters.documents import TemplateNotFound
+    from api.routes_ops import _disposition
+
+    e = v.engine
+    found = _case_and_definition(v, case_id)
+    if isinstance(found, Response):
+        return found
+    case, defn = found
+    events = e.history(case_id, v.actor)
+    docs = _ops(v).documents
+    try:
+        if fmt == "pdf":
+            body = docs.pdf(name, case, defn, events=events)
+            return Response(body, media_type="application/pdf", headers={
+                "Content-Disposition": _disposition("inline", f"{_doc_title(name)}-{case.number}.pdf"),
+                "Cache-Control": "private, no-store"})
+        page = docs.html(name, case, defn, events=events)
+    except TemplateNotFound:
+        return error_page(v.request, v, 404, "没有这个文书模板", f"没有文书模板 {name}")
+    return HTMLResponse(page, headers=_headers(csp=DOC_CSP) | {"X-Frame-Options": "SAMEORIGIN"})
+
+
+@page(P + "/cases/{case_id}/receipt")
+def receipt(v: Visit, case_id: str) -> Response:
+    request = v.request
+    return _document(v, case_id[:128], "receipt", request.query_params.get("format", "html"))
+
+
+@page(P + "/cases/{case_id}/documents/{name}")
+def document(v: Visit, case_id: str, name: str) -> Response:
+    request = v.request
+    return _document(v, case_id[:128], name[:64], request.query_params.get("format", "html"))
+
+
+@posted(P + "/cases/{case_id}/documents/{name}")
+def _issue(v: Visit, form: FormData, case_id: str, name: str) -> Response:
+    request = v.request
+    if name not in _ops(v).documents.templates():
+        return error_page(request, v, 404, "没有这个文书模板", f"没有文书模板 {name}")
+    try:
+        v.engine.record_event(case_id, "document_issued", {"template": name, "title": _doc_title(name)},
+                              actor=v.actor)
+    except CaseNotFound:
+        return error_page(request, v, 404, "找不到案件", "找不到该案件，或该案件不在您的管辖范围内。")
+    except WorkflowError as exc:
+        return _case_page(v, case_id, status=403, errors={"op:documents": present.explain(exc)})
+    return _go(f"{P}/cases/{case_id}", done="issued")
+
+

@@ -50,6 +50,12 @@ class MemoryStore:
     def __init__(self) -> None:
         self._state = _State()
         self._lock = threading.RLock()
+        # every committed event in commit order: the change feed (adapters/changes.py)
+        self.changes_log: list[Event] = []
+
+    def case_rows(self) -> dict[str, CaseRecord]:
+        """The committed cases by id (read-only: the feed takes number, item and org from them)."""
+        return self._state.cases
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
@@ -69,6 +75,7 @@ class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self._work: _State | None = None
+        self._appended: list[Event] = []
 
     def __enter__(self) -> MemoryUnitOfWork:
         self._store._lock.acquire()
@@ -79,6 +86,7 @@ class MemoryUnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._work = None
+        self._appended = []
         self._store._lock.release()
 
     @property
@@ -89,6 +97,9 @@ class MemoryUnitOfWork:
     def commit(self) -> None:
         self._store._state = self.s
         self._work = _fork(self.s)
+        if self._appended:  # after the cases: a follower finds the case of every event it reads
+            self._store.changes_log.extend(self._appended)
+            self._appended = []
 
     def table(self, name: str) -> dict[Any, Any]:
         """An adapter's own rows (key → an immutable value), in this unit of work: published on
@@ -170,6 +181,7 @@ class MemoryUnitOfWork:
             # as the SQL store's unique (case_id, seq): two writers appended the same event
             raise VersionConflict(f"event {event.seq} of case {event.case_id} exists: reload and retry")
         self.s.events[event.case_id] = [*have, event]
+        self._appended.append(event)
 
     def events(self, case_id: str) -> list[Event]:
         return list(self.s.events.get(case_id, []))

@@ -13,6 +13,7 @@ Routes (see docs/api.md)::
     GET  /api/reports/monthly?month=YYYY-MM        JSON, CSV or XLSX
     GET  /api/definitions[/{id}[/diagram]]         items, case types, Mermaid diagrams
     GET  /api/calendar, POST /api/calendar         known years; load an override (admin)
+    GET  /api/changes?after=&limit=&wait=           every event in my org subtree, commit order
     GET  /api/health, GET /metrics
 
 Every route but health and metrics needs ``Authorization: Bearer <token>``; every read and write
@@ -35,7 +36,7 @@ from .auth import Authenticator
 from .deps import Context, CtxDep, json_response
 from .limits import BodyLimit
 from .metrics import Metrics, MetricsMiddleware
-from .routes import cases, office, reports
+from .routes import cases, changes, office, reports
 from .routes_ops import router as ops_router
 from .schemas import Health, Problem
 from .settings import ApiSettings
@@ -61,6 +62,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
             {"name": "reports", "description": "the monthly report to the province"},
             {"name": "definitions", "description": "items, case types and their diagrams"},
             {"name": "calendar", "description": "the official working-day calendar"},
+            {"name": "changes", "description": "every step as data: the change feed and its webhooks"},
             {"name": "service", "description": "health and metrics"},
         ],
     )
@@ -73,6 +75,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(cases.router)
     app.include_router(office.router)
     app.include_router(reports.router)
+    app.include_router(changes.router)  # the change feed (issue 19)
     app.include_router(ops_router)  # assign, transfer, correct, suspensions, receipts, documents, attachments (issue 8)
     app.include_router(web.router)  # the pages under /web (issue 9)
 

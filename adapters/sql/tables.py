@@ -128,9 +128,22 @@ class SlaCountRow(SQLModel, table=True):
     n: int = 0
 
 
+# SQLite: an index that stays empty (the change feed's indexes are PostgreSQL's: there the event
+# id is the position, see adapters/sql/changes.py)
+NEVER = "0"
+
+
 class EventRow(SQLModel, table=True):
     __tablename__ = "events"
-    __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),)
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
+        # the change feed (PostgreSQL): positions given after the commit, and the rows still
+        # waiting for one
+        sa.Index("ix_events_pos", "pos", unique=True,
+                 sqlite_where=sa.text(NEVER), postgresql_where=sa.text("pos IS NOT NULL")),
+        sa.Index("ix_events_unstamped", "id",
+                 sqlite_where=sa.text(NEVER), postgresql_where=sa.text("pos IS NULL")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: str = Field(max_length=64, sa_column_args=[_case_fk()])
@@ -144,6 +157,7 @@ class EventRow(SQLModel, table=True):
     data: dict[str, Any] = _json()
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    pos: int | None = Field(default=None, sa_type=sa.BigInteger)  # the change feed's position (PostgreSQL)
 
 
 class DeadlineRow(SQLModel, table=True):
@@ -339,16 +353,37 @@ class RatingRow(SQLModel, table=True):
     reply: str = Field(default="", sa_type=sa.Text)
 
 
+class WebhookSubscriberRow(SQLModel, table=True):
+    """Who receives the signed change webhooks (adapters/webhooks.py): a filter, and the feed
+    position the dispatcher has reached for this subscriber."""
+
+    __tablename__ = "webhook_subscribers"
+
+    id: str = Field(primary_key=True, max_length=64)
+    url: str = Field(sa_type=sa.Text)
+    secret: str = Field(max_length=255)
+    item_id: str | None = Field(default=None, max_length=128)
+    org: str | None = Field(default=None, max_length=64)  # that org and the orgs under it
+    kinds: list[str] = _json()
+    after: int = Field(default=0, sa_type=sa.BigInteger)
+    active: bool = True
+    note: str = Field(default="", max_length=255)
+    created_by: str = Field(default="", max_length=128)
+    created_at: datetime = _ts()
+
+
 metadata = SQLModel.metadata
 
 TABLES = (
     "cases", "events", "deadlines", "outbox", "idempotency", "sequences", "calendar_overrides",
     "definitions", "people", "api_tokens", "reports", "attachments", "sla_counts", "web_signouts",
     "applications", "application_notices", "ratings",
+    "webhook_subscribers",
 )
 
 __all__ = [
     "ApiTokenRow", "ApplicationNoticeRow", "ApplicationRow", "AttachmentRow", "RatingRow", "AwareDateTime", "CalendarOverrideRow", "CaseRow",
     "DeadlineRow", "DefinitionRow", "EventRow", "IdempotencyRow", "OutboxRow", "PersonRow",
-    "ReportRow", "SequenceRow", "SlaCountRow", "TABLES", "WebSignoutRow", "metadata",
+    "ReportRow", "SequenceRow", "SlaCountRow", "TABLES", "WebSignoutRow", "WebhookSubscriberRow",
+    "metadata",
 ]

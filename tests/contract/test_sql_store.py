@@ -47,7 +47,8 @@ def test_migrations_build_exactly_the_models(sql_url):
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), metadata)
             if store.is_postgres:
                 rows = conn.exec_driver_sql(
-                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'cases'").fetchall()
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'cases' "
+                    "AND schemaname = current_schema()").fetchall()
             else:
                 rows = conn.exec_driver_sql(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases'").fetchall()
@@ -276,7 +277,8 @@ def test_0003_upgrades_a_database_with_cases_and_downgrades(sql_url):
     def indexes() -> set[str]:
         with store.engine.connect() as conn:
             if store.is_postgres:
-                rows = conn.exec_driver_sql("SELECT indexname FROM pg_indexes WHERE tablename IN ('cases', 'deadlines')")
+                rows = conn.exec_driver_sql("SELECT indexname FROM pg_indexes WHERE tablename IN ('cases', 'deadlines') "
+                                            "AND schemaname = current_schema()")
             else:
                 rows = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")
             return {r[0] for r in rows}

@@ -184,6 +184,17 @@ class MemoryChanges:
         return finish_page(items, after, limit, upto, head)
 
 
+def stage_of(engine: Any, change: Change) -> str | None:
+    """The platform stage (办件 reporting) the event reached, when its definition maps one
+    (``stages`` / ``trigger_stages``: docs/stages.md)."""
+    try:
+        defn = engine.definition(change.item_id, change.definition_version)
+    except Exception:  # noqa: BLE001 - a definition no longer loaded: no stage
+        return None
+    stage_for = getattr(defn, "stage_for", None)
+    return stage_for(change.trigger, change.to_state) if stage_for is not None else None
+
+
 _FEEDS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 _FEEDS_LOCK = threading.Lock()
 
@@ -208,5 +219,5 @@ def feed_for(store: Any) -> ChangeFeed:
 
 __all__ = [
     "Change", "ChangeFeed", "ChangePage", "CursorError", "MemoryChanges", "cursor_of", "feed_for",
-    "parse_cursor",
+    "parse_cursor", "stage_of",
 ]

@@ -206,28 +206,38 @@ class WebhookNotifier:
 
     def _post(self, url: str, message: OutboxMessage, recipients: Sequence[Person]) -> None:
         body = json.dumps(message_document(message, recipients), ensure_ascii=False, default=str).encode("utf-8")
-        ts = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "caseclock-webhook/1",
-            "X-Caseclock-Timestamp": ts,
-            "X-Caseclock-Delivery": str(message.id),
-            "X-Caseclock-Topic": message.topic,
-            **self.headers,
-        }
-        if self.secret:
-            headers["X-Caseclock-Signature"] = sign(self.secret, ts, body)
-        req = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - configured URL
-                status = resp.status
-        except urllib.error.HTTPError as exc:
-            raise WebhookError(f"{url}: HTTP {exc.code}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise WebhookError(f"{url}: {reason}") from None
-        if not 200 <= status < 300:
-            raise WebhookError(f"{url}: HTTP {status}")
+        post_signed(url, body, secret=self.secret, delivery=message.id, topic=message.topic,
+                    timeout=self.timeout, headers=self.headers)
+
+
+def post_signed(url: str, body: bytes, *, secret: str | bytes, delivery: Any, topic: str,
+                timeout: float = 5.0, headers: Mapping[str, str] | None = None) -> None:
+    """POST a JSON body with the webhook headers, signed with ``secret`` (none when empty):
+    ``X-Caseclock-Signature: sha256=<hex>`` over ``<timestamp>.<body>``, ``X-Caseclock-Timestamp``
+    (Unix seconds), ``X-Caseclock-Delivery``, ``X-Caseclock-Topic``. A non-2xx answer, a timeout
+    or a refused connection raises :class:`WebhookError`."""
+    ts = str(int(time.time()))
+    sent = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "caseclock-webhook/1",
+        "X-Caseclock-Timestamp": ts,
+        "X-Caseclock-Delivery": str(delivery),
+        "X-Caseclock-Topic": topic,
+        **dict(headers or {}),
+    }
+    if secret:
+        sent["X-Caseclock-Signature"] = sign(secret, ts, body)
+    req = urllib.request.Request(url, data=body, headers=sent, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - configured URL
+            status = resp.status
+    except urllib.error.HTTPError as exc:
+        raise WebhookError(f"{url}: HTTP {exc.code}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise WebhookError(f"{url}: {reason}") from None
+    if not 200 <= status < 300:
+        raise WebhookError(f"{url}: HTTP {status}")
 
 
 class SmtpNotifier:
@@ -312,6 +322,13 @@ class _Job:
     skipped: list[str]  # people already told
     errors: list[str] = field(default_factory=list)
     succeeded: list[str] = field(default_factory=list)
+    direct: bool = False  # a topic a notifier delivers itself (no audience: e.g. change webhooks)
+
+
+def _topics(notifier: Notifier) -> tuple[str, ...]:
+    """The topics a notifier delivers on its own, to its own addresses (``topics``); messages of
+    those topics skip the directory and go to those notifiers only. Others take the rest."""
+    return tuple(getattr(notifier, "topics", ()) or ())
 
 
 def _default_now() -> datetime:
@@ -393,22 +410,29 @@ class OutboxDelivery:
             uow.commit()
         if not claimed:
             return []
-        people = {m.id: resolve(self.directory, m.payload.get("audience") or [], self.orgs) for m in claimed}
+        direct = {m.id: [n for n in self.notifiers if m.topic in _topics(n)] for m in claimed}
+        people = {m.id: resolve(self.directory, m.payload.get("audience") or [], self.orgs)
+                  for m in claimed if not direct[m.id]}
         jobs: list[_Job] = []
         with self.store.unit_of_work() as uow:
             for m in claimed:
+                if direct[m.id]:
+                    pending = [n for n in direct[m.id] if not _ledger_has(uow, _sent_key(m.id, n.name))]
+                    jobs.append(_Job(m, [], pending, [], direct=True))
+                    continue
                 fresh: list[Person] = []
                 skipped: list[Person] = []
                 for p in people[m.id]:
                     key = told_key(p.id, m.payload, m.case_id)
                     (skipped if key and _ledger_has(uow, key) else fresh).append(p)
-                pending = [n for n in self.notifiers if not _ledger_has(uow, _sent_key(m.id, n.name))]
+                pending = [n for n in self.notifiers
+                           if not _topics(n) and not _ledger_has(uow, _sent_key(m.id, n.name))]
                 jobs.append(_Job(m, fresh, pending, [p.id for p in skipped]))
         return jobs
 
     # 2. send, outside any transaction
     def _send(self, job: _Job) -> None:
-        if not job.recipients:
+        if not job.recipients and not job.direct:
             return
         for n in job.pending_notifiers:
             try:
@@ -428,7 +452,7 @@ class OutboxDelivery:
                 m = job.message
                 m.attempts += 1
                 audience = m.payload.get("audience") or []
-                if not job.recipients and not job.skipped:
+                if not job.direct and not job.recipients and not job.skipped:
                     m.state = "dead"
                     m.last_error = f"nobody in the directory for {json.dumps(audience, ensure_ascii=False)}"
                     m.next_attempt_at = None

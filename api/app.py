@@ -14,6 +14,7 @@ Routes (see docs/api.md)::
     GET  /api/definitions[/{id}[/diagram]]         items, case types, Mermaid diagrams
     GET  /api/calendar, POST /api/calendar         known years; load an override (admin)
     GET  /api/changes?after=&limit=&wait=           every event in my org subtree, commit order
+    GET|POST /api/webhooks, GET|DELETE …/{id}      change-webhook subscribers (root admin)
     GET  /api/health, GET /metrics
 
 Every route but health and metrics needs ``Authorization: Bearer <token>``; every read and write
@@ -36,7 +37,7 @@ from .auth import Authenticator
 from .deps import Context, CtxDep, json_response
 from .limits import BodyLimit
 from .metrics import Metrics, MetricsMiddleware
-from .routes import cases, changes, office, reports
+from .routes import cases, changes, office, reports, webhooks
 from .routes_ops import router as ops_router
 from .schemas import Health, Problem
 from .settings import ApiSettings
@@ -76,6 +77,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(office.router)
     app.include_router(reports.router)
     app.include_router(changes.router)  # the change feed (issue 19)
+    app.include_router(webhooks.router)  # its subscribers (root admin)
     app.include_router(ops_router)  # assign, transfer, correct, suspensions, receipts, documents, attachments (issue 8)
     app.include_router(web.router)  # the pages under /web (issue 9)
 

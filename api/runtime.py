@@ -77,14 +77,17 @@ def directory_for(engine: Engine) -> Any:
 
 
 def start_scheduler(engine: Engine) -> Any:
-    """APScheduler wake-ups and sweeps, outbox delivery (log notifier), the monthly report and the
-    daily digest, around ``engine``. Returns the started :class:`adapters.scheduler.Scheduler`."""
+    """APScheduler wake-ups and sweeps, outbox delivery (log notifier, change webhooks), the
+    monthly report and the daily digest, around ``engine``. Returns the started :class:`adapters.scheduler.Scheduler`."""
     from adapters.notify import DailyDigest, LogNotifier, OutboxDelivery
     from adapters.reports import ReportService
     from adapters.scheduler import Scheduler, SchedulerSettings
+    from adapters.webhooks import ChangeDelivery, SubscriberNotifier, WebhookDispatcher
 
     people = directory_for(engine)
-    delivery = OutboxDelivery(engine.store, people, [LogNotifier()], orgs=engine.orgs, now=engine.now)
+    outbox = OutboxDelivery(engine.store, people, [LogNotifier(), SubscriberNotifier(engine.store)],
+                            orgs=engine.orgs, now=engine.now)
+    delivery = ChangeDelivery(WebhookDispatcher(engine), outbox)  # change webhooks queued first (issue 19)
     sched = Scheduler(engine, SchedulerSettings.from_env(), delivery=delivery,
                       reports=ReportService(engine), digest=DailyDigest(engine, people))
     sched.start()

@@ -21,9 +21,9 @@ import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from adapters.changes import Change, ChangePage, CursorError, cursor_of, feed_for, parse_cursor
-from workflow.engine import Engine
-from workflow.errors import MissingData, UnknownItem
+from adapters.changes import ChangePage, CursorError, cursor_of, feed_for, parse_cursor
+from adapters.webhooks import change_document
+from workflow.errors import MissingData
 
 from ..deps import ActorDep, CtxDep, clean_text, json_response
 from ..schemas import TEXT, problems
@@ -112,22 +112,6 @@ def watch_for(request: Request, feed: Any) -> ChangeWatch:
     return watch  # type: ignore[no-any-return]
 
 
-def stage_of(engine: Engine, change: Change) -> str | None:
-    """The platform stage (办件 reporting) the event reached, if its definition maps one."""
-    try:
-        defn = engine.definition(change.item_id, change.definition_version)
-    except UnknownItem:
-        return None
-    stage_for = getattr(defn, "stage_for", None)
-    return stage_for(change.trigger, change.to_state) if stage_for is not None else None
-
-
-def change_json(engine: Engine, change: Change) -> dict[str, Any]:
-    body = change.to_dict()
-    body["stage"] = stage_of(engine, change)
-    return body
-
-
 def _bounded(value: float | None, field: str, low: float, high: float, default: float) -> float:
     if value is None:
         return default
@@ -179,7 +163,7 @@ async def changes(
                 break
             page = await read(page.next)
     return json_response({
-        "items": [change_json(engine, c) for c in page.items],
+        "items": [change_document(engine, c) for c in page.items],
         "next": page.next_cursor,
         "head": cursor_of(page.head),
     })

@@ -6,7 +6,8 @@ Dates are 2024 unless said otherwise; the official calendar facts they rely on:
 * 2024-03: no holiday; weekends only (Sat 03-09, Sun 03-10, Sat 03-16, …).
 * Qingming: 04-04 .. 04-06 off; Sun 04-07 a workday.
 * Labour Day: 05-01 .. 05-05 off; Sun 04-28 and Sat 05-11 workdays.
-* 2027 is not in chinesecalendar 1.11: weekends only, provisional, until an override is loaded.
+* 2027 is not in chinesecalendar 1.11: weekends and the statutory holidays by law (元旦 Fri
+  01-01, …), provisional, until an override is loaded.
 """
 
 from __future__ import annotations

@@ -532,6 +532,10 @@ class Engine(OfficeMixin, SweepMixin):
                 extensions=tuple(str(e) for e in st.extensions),
                 paused_spans=_paused_spans(st),
                 run=st.run,
+                statutory_provisional=derived.statutory_provisional,
+                commitment_provisional=derived.commitment_provisional,
+                expiry_provisional=derived.expiry_provisional,
+                awaiting_calendar=st.awaiting_calendar,
             )
         return Case(
             id=rec.id, number=rec.number, item_id=rec.item_id,

@@ -225,6 +225,9 @@ class ClockState:
     held_level: Sla | None = None  # the level a paused clock keeps
     label: str = ""
     suspended: tuple[tuple[date, date], ...] = ()  # office-wide suspensions: days not counted
+    # party/external: the period ran out on a provisional last day, and its on_expire transition
+    # waits for the year's calendar or a clerk's confirmation (rule 10)
+    awaiting_calendar: bool = False
 
     @classmethod
     def from_spec(cls, spec: ClockSpec, limit: Limit | None = None) -> ClockState:
@@ -486,6 +489,7 @@ def start(state: ClockState, on: date) -> ClockState:
         stopped_on=None,
         run=state.run + 1,
         held_level=None,
+        awaiting_calendar=False,
     )
 
 
@@ -523,7 +527,8 @@ def stop(state: ClockState, on: date) -> ClockState:
         segments = state.segments
     else:
         return state
-    return replace(state, status=Status.STOPPED, segments=segments, stopped_on=on, held_level=None)
+    return replace(state, status=Status.STOPPED, segments=segments, stopped_on=on, held_level=None,
+                   awaiting_calendar=False)
 
 
 def extend(

@@ -67,6 +67,13 @@ class Clock:
     extensions: tuple[str, ...] = ()
     paused_spans: tuple[tuple[date, date | None], ...] = ()
     run: int = 0
+    # which dates are provisional (暂定: they depend on a year whose notice is not loaded yet)
+    statutory_provisional: bool = False
+    commitment_provisional: bool = False
+    expiry_provisional: bool = False
+    # the party's period ran out on a provisional last day: its automatic transition waits for
+    # the calendar or a clerk's confirmation (Engine.confirm_expiry)
+    awaiting_calendar: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe fields (dates as ISO text); no ``dataclasses.asdict`` deep copy."""
@@ -280,6 +287,7 @@ def clock_to_dict(c: ClockState) -> dict[str, Any]:
         "run": c.run,
         "held_level": c.held_level.value if c.held_level else None,
         "suspended": [[a.isoformat(), b.isoformat()] for a, b in c.suspended],
+        "awaiting_calendar": c.awaiting_calendar,
     }
 
 
@@ -310,6 +318,7 @@ def clock_from_dict(d: Mapping[str, Any]) -> ClockState:
         run=int(d.get("run", 0)),
         held_level=Sla(d["held_level"]) if d.get("held_level") else None,
         suspended=tuple((date.fromisoformat(a), date.fromisoformat(b)) for a, b in d.get("suspended", [])),
+        awaiting_calendar=bool(d.get("awaiting_calendar", False)),
     )
 
 

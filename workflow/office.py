@@ -5,6 +5,7 @@ loading a calendar override with the recomputation of open clocks. Mixed into ``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,7 @@ from . import legaltime as lt
 from .clock_effects import ClockEffectsMixin
 from .engine_base import BEFORE, ENGINE_EVENT_KINDS, _copy_json, _jsonable
 from .errors import Forbidden, MissingData, TransitionNotAllowed
-from .legaltime import ClockState, Status
+from .legaltime import ClockKind, ClockState, Status
 from .model import SYSTEM, Actor, Case, CaseRecord, Event, OutboxMessage, clock_from_dict
 from .ports import CaseQuery, UnitOfWork
 
@@ -240,23 +241,35 @@ class OfficeMixin(ClockEffectsMixin):
         self._deadlines_changed()
         return moved
 
-    def load_calendar(self, path: str | Path) -> list[str]:
-        """Load an override file into the calendar and recompute every open clock it touches.
-        Returns the ids of the cases whose deadlines or provisional marks changed; each gets a
-        ``calendar_recomputed`` event with the old and new dates."""
+    def load_calendar(self, path: str | Path, actor: Actor | None = None) -> list[str]:
+        """Load an override file (one year's State Council notice) into the calendar and
+        recompute every open clock it touches. Returns the ids of the cases whose deadlines or
+        provisional marks changed; each gets a ``calendar_recomputed`` event by ``actor`` (the
+        engine's own when absent) with the notice's title (``source``) and the old and new dates.
+        Escalations already fired stay on the record; a held expiry whose last day is now
+        confirmed fires on the next sweep once that day has passed."""
         loader = getattr(self.calendar, "load_file", None)
         if loader is None:
             raise TransitionNotAllowed("this engine's calendar does not take override files")
         before = self._open_clock_dates()
         year = int(loader(path))
-        return self._recompute(before, year, str(path))
+        return self._recompute(before, year, self._notice_title(year, path), actor or SYSTEM)
 
     def recompute_calendar(self, year: int, *, source: str = "",
-                           before: Mapping[str, dict[str, Any]] | None = None) -> list[str]:
+                           before: Mapping[str, dict[str, Any]] | None = None,
+                           actor: Actor | None = None) -> list[str]:
         """Recompute open clocks after the calendar changed by other means (``before``: the
         dates from ``_open_clock_dates()`` taken before the change; without it, every open clock
         that reaches into ``year`` is rewritten)."""
-        return self._recompute(before, year, source)
+        return self._recompute(before, year, source, actor or SYSTEM)
+
+    def _notice_title(self, year: int, path: str | Path) -> str:
+        """The loaded override's ``source`` (the notice's title), never the file's path: an
+        upload is read from a temporary file whose path means nothing later."""
+        overrides = getattr(self.calendar, "overrides", None)
+        found = overrides.get(year) if isinstance(overrides, Mapping) else None
+        title = getattr(found, "source", None)
+        return str(title) if title else Path(path).name
 
     def _clock_dates(self, rec: CaseRecord) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -268,13 +281,16 @@ class OfficeMixin(ClockEffectsMixin):
                     "commitment_due": d.commitment_due.isoformat() if d.commitment_due else None,
                     "provisional": d.provisional,
                 }
+                if st.kind is not ClockKind.OFFICE:
+                    out[name]["expires_at"] = d.expires_at.isoformat() if d.expires_at else None
         return out
 
     def _open_clock_dates(self) -> dict[str, dict[str, Any]]:
         with self.store.unit_of_work() as uow:
             return {r.id: self._clock_dates(r) for r in uow.query_cases(CaseQuery(open=True))}
 
-    def _recompute(self, before: Mapping[str, dict[str, Any]] | None, year: int, source: str) -> list[str]:
+    def _recompute(self, before: Mapping[str, dict[str, Any]] | None, year: int, source: str,
+                   actor: Actor) -> list[str]:
         changed: list[str] = []
         now = self.now()
         with self.store.unit_of_work() as uow:
@@ -291,12 +307,17 @@ class OfficeMixin(ClockEffectsMixin):
                                for v in new_dates.values()):
                         continue
                 defn = self.registry.get(rec.item_id, rec.definition_version)
+                for name, st in list(rec.clocks.items()):
+                    if st.awaiting_calendar and not self._derive(st).expiry_provisional:
+                        # the calendar came: the held expiry fires on the sweep once the
+                        # confirmed last day has passed (the row is set pending again below)
+                        rec.clocks[name] = replace(st, awaiting_calendar=False)
                 self._refresh(rec, defn, now)
                 clocks = {
                     name: {"before": old_dates.get(name), "after": new}
                     for name, new in new_dates.items() if old_dates.get(name) != new
                 }
-                self._append(uow, rec, "calendar_recomputed", None, SYSTEM, now, rec.state, rec.state,
+                self._append(uow, rec, "calendar_recomputed", None, actor, now, rec.state, rec.state,
                              {"year": year, "source": source, "clocks": clocks})
                 uow.replace_deadlines(rec.id, self._wanted_deadlines(rec))
                 uow.save_case(rec, rec.version)

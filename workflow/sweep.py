@@ -4,14 +4,13 @@ locked cases; and a bundle's closing when its last child closes. Mixed into ``En
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
-from .clock_effects import ClockEffectsMixin
-from .definition import Definition, TransitionDef
-from .errors import TransitionNotAllowed
+from .definition import Definition
 from .legaltime import Level, Status
-from .model import SYSTEM, Actor, CaseRecord, Deadline, Escalation, OutboxMessage
+from .model import SYSTEM, CaseRecord, Deadline, Escalation, OutboxMessage
+from .pending_expiry import PendingExpiryMixin
 from .ports import CaseQuery, UnitOfWork
 
 _LEVEL_ORDER = {"warning": 0, "overdue": 1, "over_statutory": 2, "expired": 3}
@@ -30,18 +29,14 @@ def _lock_due(uow: UnitOfWork, ids: list[str], now: datetime) -> tuple[list[Case
     return recs, {k: v for k, v in found.items() if v}
 
 
-class SweepMixin(ClockEffectsMixin):
+class SweepMixin(PendingExpiryMixin):
     """``Engine.sweep`` and the bundle closing that follows a child's close."""
-
-    if TYPE_CHECKING:  # defined by ``Engine`` (the firing use case)
-        def _transition(self, uow: UnitOfWork, rec: CaseRecord, defn: Definition, trigger: str,
-                        actor: Actor, given: dict[str, Any], now: datetime) -> None: ...
-
-        def _check_uses(self, uow: UnitOfWork, rec: CaseRecord, t: TransitionDef) -> None: ...
 
     def sweep(self, *, batch: int | None = None) -> list[Escalation]:
         """Fire every level that has come due, each exactly once, oldest first. Party and external
-        clocks' ``on_expire`` transitions run in the same unit of work (as the system actor)."""
+        clocks' ``on_expire`` transitions run in the same unit of work (as the system actor),
+        except where the last day is provisional: that expiry is held for the calendar
+        (``workflow/pending_expiry.py``) and is not in the list returned."""
         size = batch or self.settings.sweep_batch
         pause = float(getattr(self.store, "sweep_pause", 0.0) or 0.0)
         fired: list[Escalation] = []
@@ -86,45 +81,33 @@ class SweepMixin(ClockEffectsMixin):
             if st is None or st.run != dl.run or st.status is not Status.RUNNING:
                 uow.mark_deadline(dl, "cancelled", now)
                 continue
-            instants = dict(self._derive(st).level_instants(st.kind))
-            at = instants.get(Level(dl.level))
+            derived = self._derive(st)
+            at = dict(derived.level_instants(st.kind)).get(Level(dl.level))
             if at is None or at > now:  # the calendar moved it: the rewrite below re-arms it
                 uow.mark_deadline(dl, "cancelled", now)
                 rewrite = True
                 continue
-            uow.mark_deadline(dl, "fired", now)
-            esc = Escalation(case_id=rec.id, clock=dl.clock, level=dl.level, due=at, seen=now,
-                             org=rec.org, item_id=rec.item_id, number=rec.number, run=dl.run)
-            fired.append(esc)
-            self._append(uow, rec, "escalation", None, SYSTEM, now, rec.state, rec.state,
-                         {"clock": dl.clock, "level": dl.level, "due": at.isoformat(),
-                          "seen": now.isoformat(), "run": dl.run})
-            audience = self.settings.escalation.audience(
-                dl.level, rec=rec, state_roles=defn.states[rec.state].roles,
-                parent_org=self.orgs.parent(rec.org),
-            )
-            messages.append(OutboxMessage(
-                topic="escalation", case_id=rec.id, created_at=now,
-                payload={**esc.to_dict(), "item_name": defn.name, "state": rec.state,
-                         "state_label": defn.label_of(rec.state), "clock_label": st.label or dl.clock,
-                         "audience": audience},
-            ))
             cdef = defn.clocks.get(dl.clock)
-            if dl.level == Level.EXPIRED.value and cdef is not None and cdef.on_expire:
-                t = defn.transition(cdef.on_expire, rec.state)
-                # not allowed now (its guards or max_uses refuse it): the expiry alone is recorded
-                if t is not None and t.guard_failure(rec.data) is not None:
-                    t = None
-                if t is not None:
-                    try:
-                        self._check_uses(uow, rec, t)
-                    except TransitionNotAllowed:
-                        t = None
+            expiring = dl.level == Level.EXPIRED.value and cdef is not None and bool(cdef.on_expire)
+            if expiring and derived.expiry_provisional:
+                # a party's right is never taken on a guess: wait for the calendar or a clerk
+                notice = self._hold_expiry(uow, rec, defn, dl, at, now)
+                if notice is not None:
+                    messages.append(notice)
+                continue
+            esc, message = self._fire_level(uow, rec, defn, dl, at, now)
+            fired.append(esc)
+            messages.append(message)
+            if expiring:
+                if st.awaiting_calendar:  # the calendar came and the last day has passed
+                    rec.clocks[dl.clock] = replace(st, awaiting_calendar=False)
+                    rec.version += 1
+                t = self._expiry_transition(uow, rec, defn, dl.clock)
                 if t is not None:
                     if messages:
                         uow.add_outbox(messages)
                         messages = []
-                    self._transition(uow, rec, defn, cdef.on_expire, SYSTEM, {}, now)
+                    self._transition(uow, rec, defn, t.trigger, SYSTEM, {}, now)
         if messages:
             uow.add_outbox(messages)
         self._refresh(rec, defn, now)

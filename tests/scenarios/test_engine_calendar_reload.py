@@ -59,7 +59,9 @@ def test_a_deadline_in_an_unknown_year_is_provisional_and_recomputed_on_load(eng
     (ev,) = history[len(events_before):]
     assert (ev.kind, ev.trigger, ev.actor_id, ev.at) == ("calendar_recomputed", None, "system", at("2026-12-29 09:00"))
     assert ev.from_state == ev.to_state == "received"
-    assert ev.data["year"] == 2027 and ev.data["source"].endswith("2027.yaml")
+    # the notice's title, never the file's path; no actor given: the engine's own
+    assert ev.data["year"] == 2027 and ev.data["source"] == "国务院办公厅关于2027年部分节假日安排的通知（测试）"
+    assert str(tmp_path) not in str(ev.data)
     change = ev.data["clocks"]["handling"]
     assert change["before"]["statutory_due"] == "2027-01-05" and change["before"]["provisional"] is True
     assert change["after"]["statutory_due"] == "2027-01-06" and change["after"]["provisional"] is False

@@ -93,7 +93,13 @@ def test_engine_method_signatures():
     assert list(_params(E.worklist))[0] == "actor"
     assert _params(E.definitions) == {}
     assert all(x.default is not inspect.Parameter.empty for x in _params(E.sweep).values())
-    assert list(_params(E.load_calendar)) == ["path"]
+    # issue 15: who loaded the notice (optional: the engine's own actor when absent)
+    assert list(_params(E.load_calendar)) == ["path", "actor"]
+    assert _params(E.load_calendar)["actor"].default is None
+    assert list(_params(E.confirm_expiry))[:2] == ["case_id", "clock"]
+    _kw(E.confirm_expiry, "actor")
+    _kw(E.confirm_expiry, "reason")
+    _kw(E.confirm_expiry, "expected_version", None)
 
 
 def test_build_engine_signature():

@@ -13,12 +13,14 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -70,9 +72,9 @@ def friendly(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except DefinitionError as exc:
-            err.print(f"[red]invalid[/red] {exc}", markup=True, highlight=False)
+            err.print(f"[red]invalid[/red] {escape(str(exc))}", markup=True, highlight=False)
         except (WorkflowError, ValueError, OSError) as exc:
-            err.print(f"[red]error[/red] {exc}", markup=True, highlight=False)
+            err.print(f"[red]error[/red] {escape(str(exc))}", markup=True, highlight=False)
         raise typer.Exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -96,14 +98,35 @@ def _progress() -> Progress:
 
 @app.command()
 def validate(definitions: DefinitionsOpt = None) -> None:
-    """Validate definition files; every problem of every file is printed (exit 1 if any)."""
+    """Validate definition files; every problem of every file is printed, file by file, with its
+    line and field (exit 1 if any). Never a traceback: a file that cannot be checked says so."""
+    from workflow.definition import iter_files
+
+    paths = _definitions(definitions) or [bundled_definitions()]
     try:
-        engine = build_engine("memory://", definitions=_definitions(definitions))
+        engine = build_engine("memory://", definitions=paths)
     except DefinitionError as exc:
-        err.print(f"[red]invalid[/red] {exc}")
+        by_file: dict[str, list[Any]] = {}
+        for p in exc.problems:
+            by_file.setdefault(p.file or exc.source, []).append(p)
+        for source, found in by_file.items():
+            err.print(f"[red]invalid[/red] {escape(source)}: {len(found)} problem(s)", highlight=False)
+            for p in found:
+                err.print(f"  - {escape(str(replace(p, file=None)))}", highlight=False)
+        try:
+            bad = {str(Path(f)) for f in by_file}
+            for f in iter_files(tuple(paths)):
+                if str(f) not in bad:
+                    console.print(f"[green]ok[/green] {escape(str(f))}", highlight=False)
+        except (DefinitionError, OSError):
+            pass
+        raise typer.Exit(1) from None
+    except Exception as exc:  # noqa: BLE001 - a check that failed is reported, never a traceback
+        err.print(f"[red]error[/red] the definitions could not be checked: {escape(type(exc).__name__)}: "
+                  f"{escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     for d in engine.definitions():
-        console.print(f"[green]ok[/green] {d.id} v{d.version} {d.name}  ({d.source})")
+        console.print(f"[green]ok[/green] {escape(f'{d.id} v{d.version} {d.name}  ({d.source})')}", highlight=False)
 
 
 @app.command()

@@ -162,7 +162,8 @@ def _workflow(exc: WorkflowError, instance: str) -> Response:
         extra["field"] = "Authorization"
         headers = {"WWW-Authenticate": 'Bearer realm="caseclock"'}
     elif isinstance(exc, DefinitionError):
-        extra["errors"] = [{"field": p.path, "message": p.message, "line": p.line} for p in exc.problems]
+        extra["errors"] = [{"field": p.path, "message": p.message, "line": p.line, "file": p.file or exc.source}
+                           for p in exc.problems]
     detail = str(exc).strip() or title
     return problem_response(status, title, detail, code=code, instance=instance, headers=headers, **extra)
 

@@ -173,6 +173,16 @@ class Definition:
     source: str = ""
     content_hash: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    lines: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)  # key path → line
+
+    def problem(self, path: str, message: str) -> Problem:
+        """A problem found in this definition after it loaded (a check across files), on the
+        line of ``path`` or of the nearest key above it, naming its file."""
+        line, probe = self.lines.get(path), path
+        while line is None and probe:
+            probe = _parent(probe)
+            line = self.lines.get(probe)
+        return Problem(path, message, line if line is not None else 1, file=self.source or None)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -257,9 +267,45 @@ def _expands_past(node: yaml.Node, limit: int) -> bool:
     return False
 
 
-def read_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _duplicate_keys(node: yaml.Node) -> list[Problem]:
+    """Keys written twice in one mapping (``limit:`` twice): YAML keeps the last silently, so a
+    second ``limit`` would replace the legal one unseen. Iterative; aliases are not followed (the
+    mapping they point at is checked where it is written)."""
+    problems: list[Problem] = []
+    stack: list[tuple[yaml.Node, str]] = [(node, "")]
+    seen_nodes: set[int] = set()
+    while stack:
+        n, path = stack.pop()
+        if id(n) in seen_nodes:
+            continue
+        seen_nodes.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            first: dict[tuple[str, str], int] = {}
+            for k, v in n.value:
+                key = str(k.value) if isinstance(k, yaml.ScalarNode) else None
+                sub = f"{path}.{key}" if path else str(key)
+                if key is not None and k.tag != _MERGE:
+                    line = k.start_mark.line + 1
+                    if (k.tag, key) in first:
+                        problems.append(Problem(sub, f"key {key!r} is written twice in one mapping (lines "
+                                                     f"{first[(k.tag, key)]} and {line}): keep one", line))
+                    else:
+                        first[(k.tag, key)] = line
+                stack.append((v, sub))
+        elif isinstance(n, yaml.SequenceNode):
+            stack += [(v, f"{path}[{i}]") for i, v in enumerate(n.value)]
+    problems.sort(key=lambda p: p.line or 0)
+    return problems
+
+
+def read_yaml(text: str, source: str, problems: list[Problem] | None = None) -> tuple[Any, dict[str, int]]:
     """Safe-load YAML and map each key path to its line. Syntax errors, nesting deeper than the
-    parser's stack, integers past Python's digit limit and alias bombs become DefinitionError."""
+    parser's stack, integers past Python's digit limit and alias bombs become DefinitionError.
+    Keys written twice in one mapping are problems too: added to ``problems`` when it is given
+    (the caller reports them with the rest), else raised."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         if node is not None and _expands_past(node, MAX_YAML_NODES):
@@ -278,10 +324,22 @@ def read_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
     lines: dict[str, int] = {}
     if node is not None:
         _lines(node, "", lines)
+        duplicates = _duplicate_keys(node)
+        if duplicates and problems is None:
+            raise DefinitionError(source, duplicates)
+        if problems is not None:
+            problems += duplicates
     return data, lines
 
 
 # --- the validator -------------------------------------------------------------------------------
+
+
+def _parent(path: str) -> str:
+    """``transitions[2].dest`` → ``transitions[2]`` → ``transitions`` → ``""``."""
+    if path.endswith("]") and "[" in path:
+        return path[: path.rindex("[")]
+    return path.rsplit(".", 1)[0] if "." in path else ""
 
 
 class _Collector:
@@ -290,17 +348,13 @@ class _Collector:
         self.problems: list[Problem] = []
 
     def add(self, path: str, message: str) -> None:
-        line = self.lines.get(path)
-        probe = path
+        """A problem at ``path``, on the line of that key or of the nearest key above it that is
+        written (a missing key: its mapping's line; the document's first line at worst)."""
+        line, probe = self.lines.get(path), path
         while line is None and probe:
-            up = probe.rsplit(".", 1)[0] if "." in probe else probe.split("[")[0]
-            if up == probe:  # "figures" from "figures[0]" with no line known: the loop would spin
-                break
-            probe = up
+            probe = _parent(probe)
             line = self.lines.get(probe)
-            if probe == path.split(".")[0]:
-                break
-        self.problems.append(Problem(path, message, line))
+        self.problems.append(Problem(path, message, line if line is not None else 1))
 
     def limit(self, value: Any, path: str) -> Limit | None:
         try:
@@ -318,6 +372,15 @@ class _Collector:
             return tuple(value)
         self.add(path, f"must be a name or a list of names, got {value!r}")
         return ()
+
+    def roles(self, value: Any, path: str) -> tuple[str, ...]:
+        """A list of roles, each one the engine knows (a misspelt role would grant nothing, or
+        leave a state on nobody's worklist, without a word)."""
+        names = self.names(value, path)
+        for r in names:
+            if r not in ROLES:
+                self.add(path, f"unknown role {r!r} (one of {', '.join(ROLES)})")
+        return names
 
     def keys(self, value: Mapping[str, Any], allowed: set[str], path: str) -> None:
         for k in value:
@@ -403,11 +466,15 @@ def _limit_choice(c: _Collector, value: Mapping[str, Any], path: str) -> LimitCh
     return LimitChoice(field=fld, cases=limits, default=dflt)
 
 
-def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, int] | None = None) -> Definition:
-    """Validate a parsed document and build the frozen model, or raise with every problem."""
+def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, int] | None = None, *,
+                     problems: list[Problem] | None = None) -> Definition:
+    """Validate a parsed document and build the frozen model, or raise with every problem
+    (``problems``: ones found before, such as duplicated keys, reported with the rest)."""
     c = _Collector(lines or {})
+    c.problems += problems or []
     if not isinstance(data, dict):
-        raise DefinitionError(source, [Problem("", "a definition is a mapping (id, version, name, kind, states, …)", 1)])
+        raise DefinitionError(source, [*c.problems,
+                                       Problem("", "a definition is a mapping (id, version, name, kind, states, …)", 1)])
     c.keys(data, _TOP, "")
     did = data.get("id")
     if not isinstance(did, str) or not _ID.match(did):
@@ -459,7 +526,7 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
             name=sname,
             label=str(sval.get("label", "")),
             final=bool(sval.get("final", False)),
-            roles=c.names(sval.get("roles"), f"{p}.roles"),
+            roles=c.roles(sval.get("roles"), f"{p}.roles"),
             pauses=c.names(sval.get("pauses"), f"{p}.pauses"),
             restarts=c.names(sval.get("restarts"), f"{p}.restarts"),
             limit=lim,
@@ -513,10 +580,7 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
         if not isinstance(dest, str) or dest not in states:
             c.add(f"{p}.dest", f"unknown state {dest!r}")
             dest = str(dest)
-        roles = c.names(t.get("roles"), f"{p}.roles")
-        for r in roles:
-            if r not in ROLES:
-                c.add(f"{p}.roles", f"unknown role {r!r} (one of {', '.join(ROLES)})")
+        roles = c.roles(t.get("roles"), f"{p}.roles")
         extend: dict[str, Limit] = {}
         raw_ext = t.get("extend") or {}
         if not isinstance(raw_ext, dict):
@@ -705,7 +769,7 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
         c.add("children", "a bundle lists its child items")
     if kind != "bundle" and children:
         c.add("children", "only a bundle has children")
-    open_roles = c.names(data.get("open_roles"), "open_roles") or ("clerk", "system", "admin", "portal")
+    open_roles = c.roles(data.get("open_roles"), "open_roles") or ("clerk", "system", "admin", "portal")
     online = parse_online(
         data.get("online"), kind=str(kind), triggers={t.trigger for t in transitions}, add=c.add,
         applicant_triggers={t.trigger for t in transitions if not t.roles or "portal" in t.roles},
@@ -734,6 +798,7 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
         source=source,
         content_hash=content_hash(data),
         raw=data,
+        lines=dict(lines or {}),
     )
 
 
@@ -767,8 +832,9 @@ def _text_keys(value: Any) -> Any:
 
 
 def load_text(text: str, source: str = "<definition>") -> Definition:
-    data, lines = read_yaml(text, source)
-    return parse_definition(data, source, lines)
+    found: list[Problem] = []
+    data, lines = read_yaml(text, source, found)
+    return parse_definition(data, source, lines, problems=found)
 
 
 def load_file(path: str | Path) -> Definition:

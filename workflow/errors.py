@@ -30,16 +30,20 @@ class WorkflowError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem found in a file: where (path of keys, line when known) and what."""
+    """One problem found in a file: where (path of keys, line when known) and what. ``file``
+    names the file when the error gathers the problems of several."""
 
     path: str
     message: str
     line: int | None = None
+    file: str | None = None
 
     def __str__(self) -> str:
         where = self.path or "<root>"
         if self.line is not None:
             where = f"line {self.line}: {where}"
+        if self.file:
+            where = f"{self.file}: {where}"
         return f"{where}: {self.message}"
 
 
@@ -55,6 +59,18 @@ class DefinitionError(WorkflowError):
         self.problems: list[Problem] = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{source}: {len(self.problems)} problem(s)\n{lines}")
+
+    @classmethod
+    def gather(cls, problems: Iterable[Problem]) -> DefinitionError:
+        """One error for problems that each name their ``file``: named after that file when
+        there is one, else after how many files there are."""
+        from dataclasses import replace
+
+        found = list(problems)
+        files = {p.file for p in found}
+        if len(files) == 1:
+            return cls(next(iter(files)) or "definitions", [replace(p, file=None) for p in found])
+        return cls(f"{len(files)} definition files", found)
 
 
 class CalendarError(WorkflowError):

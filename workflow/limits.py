@@ -22,8 +22,9 @@ class Unit(StrEnum):
         return "working" if self is Unit.WORKING_DAYS else "natural"
 
 
-_EN = re.compile(r"^\s*(\d+)\s*(working\s+days?|workdays?|days?|months?)\s*$", re.IGNORECASE)
-_ZH = re.compile(r"^\s*(\d+)\s*(个工作日|工作日|日|天|个月|月)\s*$")
+# ASCII digits only: ``\d`` would take full-width (５) and Arabic-Indic (٥) digits as 5
+_EN = re.compile(r"^\s*([0-9]+)\s*(working\s+days?|workdays?|days?|months?)\s*$", re.IGNORECASE)
+_ZH = re.compile(r"^\s*([0-9]+)\s*(个工作日|工作日|日|天|个月|月)\s*$")
 _ZH_UNITS = {
     "个工作日": Unit.WORKING_DAYS,
     "工作日": Unit.WORKING_DAYS,
@@ -32,6 +33,9 @@ _ZH_UNITS = {
     "个月": Unit.MONTHS,
     "月": Unit.MONTHS,
 }
+# The longest limit a definition may state, per unit: ten years each way (docs/definitions.md,
+# "Limits"). Longer ones are refused when the file is loaded, never met in arithmetic.
+MAX_UNITS = {Unit.WORKING_DAYS: 2500, Unit.DAYS: 3660, Unit.MONTHS: 120}
 _LABELS = {Unit.WORKING_DAYS: "个工作日", Unit.DAYS: "日", Unit.MONTHS: "个月"}
 
 
@@ -48,7 +52,7 @@ class Limit:
             return text
         if not isinstance(text, str):
             raise ValueError(
-                f"a limit must be text like '5 working days', '15 days' or '3 months', got {text!r}"
+                f"a limit must be text like '5 working days', '15 days' or '3 months', got {_show(text)}"
             )
         m = _EN.match(text)
         if m:
@@ -59,17 +63,24 @@ class Limit:
                 unit = Unit.DAYS
             else:
                 unit = Unit.MONTHS
-            n = int(m.group(1))
+            digits = m.group(1)
         else:
             m = _ZH.match(text)
+            if not m and any(ch.isdigit() and not ch.isascii() for ch in text):
+                raise ValueError(f"cannot read limit {_show(text)}: write its number with the digits 0-9 "
+                                 "(not full-width or other scripts' digits)")
             if not m:
                 raise ValueError(
-                    f"cannot read limit {text!r}: write 'N working days', 'N days' or 'N months' "
+                    f"cannot read limit {_show(text)}: write 'N working days', 'N days' or 'N months' "
                     "(or N个工作日, N日, N个月)"
                 )
-            n, unit = int(m.group(1)), _ZH_UNITS[m.group(2)]
+            digits, unit = m.group(1), _ZH_UNITS[m.group(2)]
+        n = int(digits) if len(digits) <= 9 else MAX_UNITS[unit] + 1  # no arithmetic on a long number
         if n < 1:
-            raise ValueError(f"a limit must be at least 1 unit, got {text!r}")
+            raise ValueError(f"a limit must be at least 1 unit, got {_show(text)}")
+        if n > MAX_UNITS[unit]:
+            raise ValueError(f"limit {_show(text)} is longer than the longest allowed, {MAX_UNITS[unit]:,} "
+                             f"{unit.value.replace('_', ' ')}")
         return cls(n, unit)
 
     def __str__(self) -> str:
@@ -82,6 +93,14 @@ class Limit:
         return f"{self.n}{_LABELS[self.unit]}"
 
 
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+_RATIO = re.compile(r"^[-+]?[0-9]{1,9}(\.[0-9]{1,9})?(\s*/\s*[0-9]{1,9})?$")
+
+
 def parse_ratio(value: object) -> Fraction:
     """``2/3``, ``"2/3"``, ``0.5`` → a Fraction in (0, 1]."""
     try:
@@ -90,9 +109,12 @@ def parse_ratio(value: object) -> Fraction:
         elif isinstance(value, float):
             r = Fraction(value).limit_denominator(1000)
         else:
-            r = Fraction(str(value).strip())
-    except (ValueError, ZeroDivisionError) as exc:
-        raise ValueError(f"cannot read ratio {value!r}: write it like 2/3") from exc
+            text = str(value).strip()
+            if not _RATIO.match(text):  # Fraction() would read full-width and Arabic-Indic digits
+                raise ValueError(text)
+            r = Fraction(text)
+    except (ValueError, ZeroDivisionError, OverflowError) as exc:
+        raise ValueError(f"cannot read ratio {_show(value)}: write it like 2/3 (digits 0-9)") from exc
     if not (0 < r <= 1):
         raise ValueError(f"a commitment ratio must be in (0, 1], got {value!r}")
     return r

@@ -75,44 +75,61 @@ class Registry:
     def add(self, definition: Definition) -> None:
         old = self._defs.get(definition.key)
         if old is not None and old.content_hash != definition.content_hash:
-            raise DefinitionError(
-                definition.source,
-                [Problem("version", f"{definition.id} version {definition.version} is already loaded "
-                         f"from {old.source} with different content: a changed rule needs a new version")],
-            )
+            raise DefinitionError(definition.source, [definition.problem(
+                "version", f"{definition.id} version {definition.version} is already loaded from "
+                f"{old.source} with different content: a changed rule needs a new version")])
         self._defs[definition.key] = definition
         self._machines.pop(definition.key, None)
 
+    def _staged(self) -> Registry:
+        """A copy to load into: it replaces this registry only when the whole load passed."""
+        copy = Registry()
+        copy._defs = dict(self._defs)
+        return copy
+
+    def _take(self, staged: Registry) -> None:
+        for key in set(self._defs) | set(staged._defs):
+            if self._defs.get(key) is not staged._defs.get(key):
+                self._machines.pop(key, None)
+        self._defs = staged._defs
+
     def load(self, paths: Iterable[str | Path]) -> list[Definition]:
-        """Load files and folders; every invalid file is reported together."""
+        """Load files and folders, all or nothing: every problem of every file (and the checks
+        across files) is reported together, and a refused load leaves the registry as it was."""
+        staged = self._staged()
         loaded: list[Definition] = []
-        errors: list[DefinitionError] = []
-        for f in iter_files(tuple(paths)):
+        problems: list[Problem] = []
+        for f in _files(tuple(paths), problems):
             try:
                 d = load_file(f)
             except DefinitionError as exc:
-                errors.append(exc)
+                problems += _of_file(exc)
+                continue
+            try:
+                staged.add(d)
+            except DefinitionError as exc:
+                problems += _of_file(exc)
                 continue
             loaded.append(d)
-        if errors:
-            if len(errors) == 1:
-                raise errors[0]
-            problems = [Problem(e.source + (f":{p.path}" if p.path else ""), p.message, p.line) for e in errors for p in e.problems]
-            raise DefinitionError(f"{len(errors)} definition files", problems)
-        for d in loaded:
-            self.add(d)
-        self.finish()
+        problems += staged._check()
+        _raise(problems)
+        self._take(staged)
         return loaded
 
     def finish(self) -> None:
         """Cross-file checks: bundle children exist; a bundle with no clock gets one as long as
         its longest child's main clock."""
+        _raise(self._check())
+
+    def _check(self) -> list[Problem]:
+        problems: list[Problem] = []
         for key, d in list(self._defs.items()):
             if d.kind != "bundle":
                 continue
-            problems = [Problem("children", f"unknown child item {c!r}") for c in d.children if not self.has(c)]
-            if problems:
-                raise DefinitionError(d.source, problems)
+            missing = [d.problem("children", f"unknown child item {c!r}") for c in d.children if not self.has(c)]
+            if missing:
+                problems += missing
+                continue
             if not any(not c.step for c in d.clocks.values()):
                 longest = None
                 for child_id in d.children:
@@ -131,28 +148,37 @@ class Registry:
                         basis="一件事一次办：与最长的子事项时限相同",
                     )
                     self._defs[key] = replace(d, clocks={**d.clocks, "handling": clock})
+                    self._machines.pop(key, None)
+        return problems
 
     def apply_overrides(self, paths: Iterable[str | Path]) -> list[Definition]:
-        """Apply an office's override files (see ``workflow.overrides``). An override with a
-        ``version`` publishes a new version (running cases keep theirs); without one it replaces
-        the version it changes."""
+        """Apply an office's override files (see ``workflow.overrides``), all or nothing. An
+        override with a ``version`` publishes a new version (running cases keep theirs); without
+        one it replaces the version it changes."""
         from .overrides import apply_override, read_override
 
+        staged = self._staged()
         out: list[Definition] = []
-        for f in iter_files(tuple(paths)):
-            data, source = read_override(f)
+        problems: list[Problem] = []
+        for f in _files(tuple(paths), problems):
             try:
-                base = self.get(data["override"], data.get("base_version"))
-            except UnknownItem as exc:
-                raise DefinitionError(source, [Problem("override", str(exc))]) from None
-            result = apply_override(base, data, source)
-            if result.key == base.key:
-                self._defs[base.key] = result
-                self._machines.pop(base.key, None)
-            else:
-                self.add(result)
+                data, source = read_override(f)
+                try:
+                    base = staged.get(data["override"], data.get("base_version"))
+                except UnknownItem as exc:
+                    raise DefinitionError(source, [Problem("override", str(exc), 1)]) from None
+                result = apply_override(base, data, source)
+                if result.key == base.key:
+                    staged._defs[base.key] = result
+                else:
+                    staged.add(result)
+            except DefinitionError as exc:
+                problems += _of_file(exc)
+                continue
             out.append(result)
-        self.finish()
+        problems += staged._check()
+        _raise(problems)
+        self._take(staged)
         return out
 
     def has(self, item_id: str) -> bool:
@@ -187,3 +213,24 @@ class Registry:
 
     def raw(self) -> dict[tuple[str, int], dict[str, Any]]:
         return {k: dict(d.raw) for k, d in self._defs.items()}
+
+
+def _files(paths: tuple[str | Path, ...], problems: list[Problem]) -> list[Path]:
+    """The YAML files of ``paths``; a path that does not exist is a problem, the others go on."""
+    out: list[Path] = []
+    for p in paths:
+        try:
+            out += list(iter_files((p,)))
+        except DefinitionError as exc:
+            problems += _of_file(exc)
+    return out
+
+
+def _of_file(exc: DefinitionError) -> list[Problem]:
+    """The error's problems, each naming its file."""
+    return [p if p.file else replace(p, file=exc.source) for p in exc.problems]
+
+
+def _raise(problems: list[Problem]) -> None:
+    if problems:
+        raise DefinitionError.gather(problems)

@@ -8,7 +8,7 @@ import logging
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from workflow.errors import DefinitionError, Problem, WorkflowError
+from workflow.errors import DefinitionError, WorkflowError
 from workflow.legaltime import TZ
 
 if TYPE_CHECKING:
@@ -26,10 +26,11 @@ def _dumps(value: Any) -> str:
 
 
 def register_definitions(store: SqlStore, engine: Any) -> None:
-    """Record every (id, version, content hash) the engine loaded. An identical one is a no-op;
-    the same (id, version) with other content is refused: a changed rule needs a new version.
-    Older versions the database knows but the files no longer carry are loaded back, so cases
-    opened on them keep working."""
+    """Record every (id, version, content hash) the engine loaded, all or nothing, in one
+    transaction. An identical one is a no-op; the same (id, version) with other content is
+    refused, and then nothing of this load is registered (so the office can correct a file and
+    load again). Older versions the database knows but the files no longer carry are loaded
+    back, so cases opened on them keep working."""
     d = store.dialect
     insert = d.prepare(
         "INSERT INTO definitions (id, version, content_hash, body, loaded_at) "
@@ -38,34 +39,40 @@ def register_definitions(store: SqlStore, engine: Any) -> None:
     select = d.prepare("SELECT id, version, content_hash, {o_body} FROM definitions")
     registry = engine.registry
     loaded = registry.all()
+    mine = {defn.key: defn for defn in loaded}
     with store.unit_of_work() as uow:
+        stored = uow._all(select, {}, write=True)  # the write lock first: one registrar at a time
+        _refuse_changed(mine, stored)
         for defn in loaded:
             uow._exec(insert, {
                 "id": defn.id, "version": defn.version, "content_hash": defn.content_hash,
                 "body": _dumps(dict(defn.raw)), "loaded_at": d.ts(_now()),
             }, write=True)
         stored = uow._all(select, {}, write=True)
+        _refuse_changed(mine, stored)  # another process registered other content meanwhile
         uow.commit()
-    mine = {defn.key: defn for defn in loaded}
-    problems = []
     newest: dict[str, int] = {}
     for defn in loaded:
         newest[defn.id] = max(newest.get(defn.id, 0), defn.version)
-    for did, version, chash, body in stored:
-        ours = mine.get((did, version))
-        if ours is not None:
-            if ours.content_hash != chash:
-                problems.append((ours, Problem(
-                    "version",
-                    f"{did} version {version} is already registered in the database with different "
-                    "content: a changed rule needs a new version",
-                )))
-            continue
-        if version < newest.get(did, 0):
+    for did, version, _chash, body in stored:
+        if (did, version) not in mine and version < newest.get(did, 0):
             _load_stored(registry, did, version, body)
+
+
+def _refuse_changed(mine: dict[tuple[str, int], Any], stored: list[Any]) -> None:
+    """Raise (the caller's transaction is rolled back) naming every loaded definition whose
+    (id, version) the database holds with other content."""
+    problems = []
+    for did, version, chash, _body in stored:
+        ours = mine.get((did, version))
+        if ours is not None and ours.content_hash != chash:
+            problems.append(ours.problem(
+                "version",
+                f"{did} version {version} is already registered in the database with different "
+                "content: a changed rule needs a new version",
+            ))
     if problems:
-        first = problems[0][0]
-        raise DefinitionError(first.source or f"{first.id} v{first.version}", [p for _, p in problems])
+        raise DefinitionError.gather(problems)
 
 
 def _load_stored(registry: Any, did: str, version: int, body: str) -> None:

@@ -191,8 +191,8 @@ def stage_of(engine: Any, change: Change) -> str | None:
         defn = engine.definition(change.item_id, change.definition_version)
     except Exception:  # noqa: BLE001 - a definition no longer loaded: no stage
         return None
-    stage_for = getattr(defn, "stage_for", None)
-    return stage_for(change.trigger, change.to_state) if stage_for is not None else None
+    stages = getattr(defn, "stages", None)
+    return stages.of(change.kind, change.trigger, change.from_state, change.to_state) if stages is not None else None
 
 
 _FEEDS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()

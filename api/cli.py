@@ -642,6 +642,14 @@ def restore_cmd(
                   f"{len(m['attachments'])} attachments; next: caseclock audit verify --db {db_url(db)}")
 
 
+# --- the change feed: webhooks and stage exports (issue 19) -----------------------------------------
+
+from .cli_feed import export_app, webhook_app  # noqa: E402 - they use the options above
+
+app.add_typer(webhook_app, name="webhook")
+app.add_typer(export_app, name="export")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     try:
         app()

@@ -22,6 +22,7 @@ from .errors import DefinitionError, Problem
 from .legaltime import DEFAULT_RATIO, ClockKind, ClockSpec, commitment_for
 from .limits import Limit, Unit, parse_ratio
 from .online import OnlineTerms, parse_online
+from .stages import StageMap, parse_stages
 
 KINDS = ("service_item", "dispute_case", "bundle")
 FIELD_TYPES = ("string", "text", "date", "integer", "number", "money", "boolean", "choice")
@@ -170,6 +171,7 @@ class Definition:
     children: tuple[str, ...] = ()
     open_roles: tuple[str, ...] = ("clerk", "system", "admin", "portal")
     online: OnlineTerms = field(default_factory=OnlineTerms)  # the applicant's side (workflow/online.py)
+    stages: StageMap = field(default_factory=StageMap)  # platform stages, item code (workflow/stages.py)
     source: str = ""
     content_hash: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -391,7 +393,7 @@ class _Collector:
 _TOP = {
     "id", "version", "name", "kind", "legal_basis", "commitment_ratio", "initial", "states",
     "transitions", "clocks", "number_prefix", "description", "fields", "figures", "children",
-    "open_roles", "status", "notes", "online",
+    "open_roles", "status", "notes", "online", "item_code", "stages", "trigger_stages",
 }
 _STATE = {"label", "final", "roles", "pauses", "restarts", "limit", "limit_status", "basis", "description"}
 _TRANS = {
@@ -774,6 +776,8 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
         data.get("online"), kind=str(kind), triggers={t.trigger for t in transitions}, add=c.add,
         applicant_triggers={t.trigger for t in transitions if not t.roles or "portal" in t.roles},
     )
+    stages = parse_stages(data, states=states, triggers={t.trigger for t in transitions},
+                          finals={n for n, v in states.items() if v.final}, add=c.add)
 
     if c.problems:
         raise DefinitionError(source, c.problems)
@@ -795,6 +799,7 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
         children=children,
         open_roles=open_roles,
         online=online,
+        stages=stages,
         source=source,
         content_hash=content_hash(data),
         raw=data,
@@ -812,9 +817,19 @@ def _closure(graph: Mapping[str, set[str]], seeds: set[str]) -> set[str]:
     return seen
 
 
+# Reporting metadata (workflow/stages.py): how steps are reported to the platform, not what a case
+# may do. Left out of the content hash, so an office adds its item codes and stages to a version
+# already registered without a new version number.
+REPORTING_KEYS = ("item_code", "stages", "trigger_stages")
+
+
 def content_hash(data: Any) -> str:
-    """A stable hash of a definition's content (key order and formatting do not matter)."""
+    """A stable hash of a definition's content (key order and formatting do not matter; the
+    reporting keys :data:`REPORTING_KEYS` are left out)."""
     import json
+
+    if isinstance(data, dict) and any(k in data for k in REPORTING_KEYS):
+        data = {k: v for k, v in data.items() if k not in REPORTING_KEYS}
 
     try:
         text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)

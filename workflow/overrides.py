@@ -7,6 +7,7 @@ An override file names the definition it changes and only what it changes::
     version: 2                             # optional: publish the result as this new version
     reason: 本局对外承诺2个工作日办结
     name: 专利权质押登记（本局）
+    item_code: 11420000MB1234567X4000112400001   # this office's 事项编码 (docs/stages.md)
     clocks:
       handling: {commitment: 2 working days}
     states:
@@ -30,7 +31,7 @@ from .errors import DefinitionError, Problem
 
 _ALLOWED = {"override", "base_version", "version", "reason", "name", "legal_basis", "commitment_ratio",
             "clocks", "states", "transitions", "number_prefix", "description", "figures", "fields",
-            "open_roles", "online"}
+            "open_roles", "online", "item_code", "stages", "trigger_stages"}
 _TRANSITION_KEYS = {"trigger", "source", "roles", "label", "requires", "fields", "extend"}
 
 
@@ -55,9 +56,14 @@ def apply_override(base: Definition, override: dict[str, Any], source: str) -> D
                                     f"(allowed: {', '.join(sorted(_ALLOWED - {'override'}))})"))
     doc = copy.deepcopy(dict(base.raw))
     for key in ("name", "legal_basis", "commitment_ratio", "number_prefix", "description", "figures",
-                "fields", "open_roles", "online"):
+                "fields", "open_roles", "online", "item_code"):
         if key in override:
             doc[key] = copy.deepcopy(override[key])
+    for key in ("stages", "trigger_stages"):  # 办件 reporting (workflow/stages.py): merged name by name
+        if isinstance(override.get(key), dict) and isinstance(doc.get(key, {}), dict):
+            doc[key] = {**(doc.get(key) or {}), **copy.deepcopy(override[key])}
+        elif key in override:
+            doc[key] = copy.deepcopy(override[key])  # the validator names what is wrong with it
     for section in ("clocks", "states"):
         changes = override.get(section) or {}
         if not isinstance(changes, dict):

@@ -644,10 +644,10 @@ def restore_cmd(
 
 # --- the change feed: webhooks and stage exports (issue 19) -----------------------------------------
 
-from .cli_feed import export_app, webhook_app  # noqa: E402 - they use the options above
+from .cli_feed import register as _register_feed  # noqa: E402
 
-app.add_typer(webhook_app, name="webhook")
-app.add_typer(export_app, name="export")
+_register_feed(app, DbOpt=DbOpt, DefinitionsOpt=DefinitionsOpt, make_engine=_engine, friendly=friendly,
+               console=console, err=err)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -93,3 +93,16 @@ def test_webhook_add_list_remove(tmp_path):
     code, _, stderr = run("webhook", "remove", sub_id, "--db", db)
     assert code == 1 and "no webhook subscriber" in stderr
     assert json.loads(run("webhook", "list", "--db", db, "--json")[1]) == []
+
+
+def test_python_m_api_cli_runs_the_feed_commands():
+    """``python -m api.cli`` runs cli.py as ``__main__``: the feed commands must not import it back."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-m", "api.cli", "export", "--help"], cwd=root, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "stages" in out.stdout

@@ -11,6 +11,15 @@ shared ``_layout.html.j2``). An office changes the wording by putting a file of 
 its override folder (``DocumentSettings.template_dir``, ``CASECLOCK_TEMPLATES`` for the service),
 or adds a document by adding a template. Templates run in Jinja2's sandbox.
 
+When each document can be issued is declared in ``documents.yaml`` beside the templates
+(:mod:`adapters.issuance`): :meth:`DocumentRenderer.issuable` and :meth:`DocumentRenderer.available`
+answer for a case, and ``html``/``pdf`` with ``check=True`` refuse (:class:`DocumentNotIssuable`)
+what cannot be issued now. A document is issued in the name of the case's org (its official name
+and seal text from the org tree), dated by the step that allows it.
+
+On paper, amounts read ``5,000,000元（500万元）``, dates ``2024年3月11日``, choices in words, and a
+field's input hint (a trailing ``（多件以逗号分隔）`` in its label) is left out.
+
 The PDF is made from the rendered HTML by a small converter for the subset the templates use
 (``h1``–``h3``, ``p``, ``div``, ``table``, ``ul``/``ol``, ``br``, ``b``/``strong``, ``hr``;
 ``class="center|right"`` aligns; ``class="screen-only"`` is left out), set in reportlab's built-in
@@ -24,6 +33,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from html import escape as _esc
 from html.parser import HTMLParser
 from pathlib import Path
@@ -36,6 +46,9 @@ from workflow.definition import Definition
 from workflow.legaltime import TZ
 from workflow.limits import Limit
 from workflow.model import Case, Clock, Event
+from workflow.orgs import OrgTree
+
+from .issuance import DocumentNotIssuable, Issuable, IssueRule, check, load_rules, refusal
 
 SHIPPED = Path(__file__).resolve().parent / "templates"
 SUFFIX = ".html.j2"
@@ -80,7 +93,7 @@ class DocumentSettings:
     ``{id}`` (the case number and id)."""
 
     template_dir: Path | None = None
-    office_name: str = "湖北省知识产权局"
+    office_name: str = "湖北省知识产权局"  # the issuer of a case whose org the org tree does not know
     query_text: str = "凭本回执所载案件编号 {number}，可在本局政务服务网站或窗口查询办理进度。"
     query_url: str = ""
     query_phone: str = ""
@@ -121,6 +134,44 @@ def limit_label(text: str) -> str:
         return text
 
 
+_HINT = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
+
+
+def print_label(label: str) -> str:
+    """A field's label as it prints: without the input hint that ends it (``专利号（多件以逗号分隔）``
+    prints ``专利号``)."""
+    bare = _HINT.sub("", label or "")
+    return bare or label
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        d = Decimal(str(value).replace(",", "").replace("，", "").strip())
+    except InvalidOperation:
+        return None
+    return d if d.is_finite() else None
+
+
+def _grouped(d: Decimal) -> str:
+    text = f"{d:,.2f}"
+    return text[:-3] if text.endswith(".00") else text.rstrip("0")
+
+
+def money(value: Any) -> str:
+    """An amount in yuan as it prints: ``5,000,000元（500万元）``; ``12,800元``; ``0.5元``.
+    Text that is not a number prints as it is."""
+    d = _decimal(value)
+    if d is None:
+        return "" if value is None else str(value)
+    out = f"{_grouped(d)}元"
+    if abs(d) >= 10000:
+        wan = (d / 10000).quantize(Decimal("0.0001")).normalize()
+        out += f"（{wan:,f}万元）"
+    return out
+
+
 def _show(value: Any) -> str:
     if value is None:
         return ""
@@ -154,12 +205,15 @@ def case_context(
     org_name: Callable[[str], str] | None = None,
     issued_on: date | None = None,
     extra: Mapping[str, Any] | None = None,
+    orgs: OrgTree | None = None,
+    basis: Event | None = None,
 ) -> dict[str, Any]:
-    """Everything a template sees (see docs/operations.md for the list)."""
+    """Everything a template sees (see docs/operations.md for the list). ``basis``: the step the
+    document is issued after (dates it; a decision says what it decided)."""
     s = settings or DocumentSettings()
     opened = next((e for e in events if e.kind == "opened"), None)
     opening = dict(opened.data) if opened is not None else dict(case.data)
-    labels = {f.name: (f.label or f.name) for f in definition.fields}
+    labels = {f.name: print_label(f.label or f.name) for f in definition.fields}
     words = {**CHOICE_LABELS, **dict(s.choice_labels)}
 
     def show(spec_type: str, value: Any) -> str:
@@ -167,6 +221,8 @@ def case_context(
             return words.get(value, value)
         if spec_type == "date":
             return cn_date(value)
+        if spec_type == "money":
+            return money(value)
         return _show(value)
 
     received = [
@@ -177,7 +233,7 @@ def case_context(
     types = {f.name: f.type for f in definition.fields}
     for t in definition.transitions:  # labels of data given with transitions (补正内容, 理由, …)
         for f in t.fields:
-            labels.setdefault(f.name, f.label or f.name)
+            labels.setdefault(f.name, print_label(f.label or f.name))
             types.setdefault(f.name, f.type)
     data = [
         {"name": k, "label": labels.get(k, k), "value": show(types.get(k, ""), v)}
@@ -188,11 +244,16 @@ def case_context(
     ordered = sorted(case.clocks.values(), key=lambda c: c.name != case.main_clock)  # main first
     clocks = [_clock_view(c) for c in ordered]
     last_transition = next((e for e in reversed(events) if e.kind == "transition"), None)
-    last_label = ""
-    if last_transition is not None:
-        tdef = next((x for x in definition.transitions if x.trigger == last_transition.trigger), None)
-        last_label = (tdef.label if tdef else "") or (last_transition.trigger or "")
+    step_labels = {x.trigger: (x.label or x.trigger) for x in definition.transitions}
+    last_label = step_labels.get(last_transition.trigger or "", last_transition.trigger or "") \
+        if last_transition is not None else ""
+    basis_label = ""
+    if basis is not None:
+        basis_label = "立案" if basis.kind == "opened" else step_labels.get(basis.trigger or "", basis.trigger or "")
     fmt = {"number": case.number, "id": case.id}
+    known = orgs is not None and case.org in orgs
+    issuer = orgs.authority(case.org) if known and orgs is not None else s.office_name
+    seal = orgs.seal(case.org) if known and orgs is not None else issuer
     return {
         "title": "",
         "case": case,
@@ -202,8 +263,10 @@ def case_context(
         "kind": case.kind,
         "legal_basis": list(definition.legal_basis),
         "org": case.org,
-        "org_name": org_name(case.org) if org_name else case.org,
-        "office_name": s.office_name,
+        "org_name": org_name(case.org) if org_name else (orgs.name(case.org) if orgs else case.org),
+        "issuer": issuer,
+        "seal_text": seal,
+        "office_name": issuer,
         "state": case.state,
         "state_label": case.state_label,
         "final": case.final,
@@ -214,6 +277,7 @@ def case_context(
         "received": received,
         "data": data,
         "values": dict(case.data),
+        "shown": {d["name"]: d["value"] for d in data},
         "labels": labels,
         "clocks": clocks,
         "office_clocks": [c for c in clocks if not c["party"] and not c["external"]],
@@ -222,6 +286,9 @@ def case_context(
         "last_transition": last_transition,
         "last_transition_label": last_label,
         "last_transition_on": last_transition.at.astimezone(TZ).date() if last_transition else None,
+        "basis_event": basis,
+        "basis_label": basis_label,
+        "basis_on": basis.at.astimezone(TZ).date() if basis is not None else None,
         "issued_on": issued_on or case.opened_at.astimezone(TZ).date(),
         "query_text": s.query_text.format(**fmt) if s.query_text else "",
         "query_url": s.query_url.format(**fmt) if s.query_url else "",
@@ -232,13 +299,16 @@ def case_context(
 
 
 class DocumentRenderer:
-    """Renders the office's templates for a case, as HTML or PDF."""
+    """Renders the office's templates for a case, as HTML or PDF, and says which of them can be
+    issued now (``documents.yaml``)."""
 
     def __init__(self, settings: DocumentSettings | None = None,
-                 org_name: Callable[[str], str] | None = None) -> None:
+                 org_name: Callable[[str], str] | None = None, *, orgs: OrgTree | None = None) -> None:
         self.settings = settings or DocumentSettings()
-        self.org_name = org_name
+        self.orgs = orgs or OrgTree()
+        self.org_name = org_name or self.orgs.name
         folders = [str(p) for p in (self.settings.template_dir, SHIPPED) if p is not None]
+        self.rules: dict[str, IssueRule] = load_rules([SHIPPED, self.settings.template_dir])
         self.env = SandboxedEnvironment(
             loader=jinja2.FileSystemLoader(folders, encoding="utf-8"),
             autoescape=True,
@@ -249,6 +319,7 @@ class DocumentRenderer:
         self.env.filters["cn_date"] = cn_date
         self.env.filters["iso_date"] = iso_date
         self.env.filters["limit_label"] = limit_label
+        self.env.filters["money"] = money
 
     def templates(self) -> list[str]:
         """The documents that can be rendered (override folder and shipped), by name."""
@@ -256,6 +327,26 @@ class DocumentRenderer:
             n[: -len(SUFFIX)] for n in self.env.list_templates() if n.endswith(SUFFIX) and "/" not in n
         }
         return sorted(n for n in names if _NAME.match(n))
+
+    def title(self, name: str) -> str:
+        rule = self.rules.get(name)
+        return rule.title if rule is not None else TITLES.get(name, name)
+
+    def _rule(self, name: str) -> IssueRule:
+        return self.rules.get(name) or IssueRule(name=name, title=self.title(name), condition=None)
+
+    def issuable(self, name: str, case: Case, definition: Definition,
+                 events: Sequence[Event] = ()) -> Issuable:
+        """Whether document ``name`` can be issued for the case now (TemplateNotFound when there is
+        no such template)."""
+        self._template(name)
+        return check(self._rule(name), case, definition, events)
+
+    def available(self, case: Case, definition: Definition, events: Sequence[Event] = ()) -> list[Issuable]:
+        """The documents that can be issued for the case now, receipt first."""
+        order = {n: i for i, n in enumerate(TITLES)}
+        out = [check(self._rule(n), case, definition, events) for n in self.templates()]
+        return sorted((x for x in out if x.ok), key=lambda x: (order.get(x.name, len(order)), x.name))
 
     def _template(self, name: str) -> jinja2.Template:
         if not _NAME.match(name or ""):
@@ -266,21 +357,31 @@ class DocumentRenderer:
             raise TemplateNotFound(f"no document template {name!r}") from None
 
     def html(self, name: str, case: Case, definition: Definition, *, events: Sequence[Event] = (),
-             issued_on: date | None = None, extra: Mapping[str, Any] | None = None) -> str:
+             issued_on: date | None = None, extra: Mapping[str, Any] | None = None,
+             check: bool = False) -> str:
+        """The document as an HTML print view. ``check``: refuse (:class:`DocumentNotIssuable`) a
+        document that cannot be issued now."""
+        template = self._template(name)
+        verdict = check_issue(self._rule(name), case, definition, events)
+        if check and not verdict.ok:
+            raise refusal(verdict, case)
+        basis = verdict.event
         if issued_on is None and name != "receipt":
-            # a notice or decision is dated by the step that produced it: the last transition
-            last = next((e for e in reversed(events) if e.kind == "transition"), None)
+            # dated by the step that allows it (else the last step)
+            last = basis or next((e for e in reversed(events) if e.kind == "transition"), None)
             issued_on = last.at.astimezone(TZ).date() if last is not None else None
         ctx = case_context(case, definition, events=events, settings=self.settings,
-                           org_name=self.org_name, issued_on=issued_on, extra=extra)
-        ctx["title"] = TITLES.get(name, name)
+                           org_name=self.org_name, issued_on=issued_on, extra=extra, orgs=self.orgs,
+                           basis=basis)
+        ctx["title"] = self.title(name)
         ctx["template"] = name
-        return self._template(name).render(ctx)
+        return template.render(ctx)
 
     def pdf(self, name: str, case: Case, definition: Definition, *, events: Sequence[Event] = (),
-            issued_on: date | None = None, extra: Mapping[str, Any] | None = None) -> bytes:
-        page = self.html(name, case, definition, events=events, issued_on=issued_on, extra=extra)
-        return html_to_pdf(page, title=f"{TITLES.get(name, name)} {case.number}")
+            issued_on: date | None = None, extra: Mapping[str, Any] | None = None,
+            check: bool = False) -> bytes:
+        page = self.html(name, case, definition, events=events, issued_on=issued_on, extra=extra, check=check)
+        return html_to_pdf(page, title=f"{self.title(name)} {case.number}")
 
     def receipt(self, case: Case, definition: Definition, *, events: Sequence[Event] = (),
                 fmt: str = "html") -> str | bytes:
@@ -288,6 +389,9 @@ class DocumentRenderer:
         if fmt == "pdf":
             return self.pdf("receipt", case, definition, events=events)
         return self.html("receipt", case, definition, events=events)
+
+
+check_issue = check  # ``html(check=...)`` shadows the name inside the method
 
 
 # --- HTML (the templates' subset) → PDF -----------------------------------------------------------
@@ -483,10 +587,11 @@ class _Flow:
         for r in rows:
             r.extend(Paragraph(" ", self.styles["cell"]) for _ in range(width - len(r)))
         page_width = 170 * 72 / 25.4
-        if width == 2:
+        if width == 2 and not head_rows:
             widths = [page_width * 0.32, page_width * 0.68]
         else:
-            widths = [page_width / width] * width
+            widths = column_widths([[p.getPlainText() for p in r] for r in rows], page_width,
+                                   self.styles["cell"].fontSize)
         t = Table(rows, colWidths=widths, repeatRows=head_rows)
         cmds = [
             ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
@@ -501,6 +606,35 @@ class _Flow:
         from reportlab.platypus import Spacer
 
         self.out.append(Spacer(1, 6))
+
+
+_PAD = 12.0  # a cell's left and right padding, points
+
+
+def column_widths(texts: list[list[str]], total: float, size: float) -> list[float]:
+    """Widths of a table's columns on a page ``total`` points wide: each column first gets what
+    its longest cell needs on one line, up to an equal share; what is left goes to the columns
+    that need more, in proportion to what they lack. So a short column (a date, a number) never
+    wraps into a column of one character while a long one (names, reasons) takes the room."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    n = max(len(r) for r in texts)
+    need = [0.0] * n
+    for row in texts:
+        for i, text in enumerate(row):
+            need[i] = max(need[i], stringWidth(text.strip(), FONT, size) + _PAD)
+    share = total / n
+    widths = [min(w, share) for w in need]
+    left = total - sum(widths)
+    lacking = [max(0.0, w - g) for w, g in zip(need, widths, strict=True)]
+    if sum(lacking) > 0:
+        widths = [g + left * lack / sum(lacking) if lack else g
+                  for g, lack in zip(widths, lacking, strict=True)]
+        widths = [min(g, w) for g, w in zip(widths, need, strict=True)]
+    spare = total - sum(widths)
+    if spare > 0.01:  # everything fits on one line: spread the rest evenly
+        widths = [g + spare / n for g in widths]
+    return widths
 
 
 def html_to_pdf(page: str, *, title: str = "") -> bytes:
@@ -534,8 +668,10 @@ def _find(node: _Node, tag: str) -> _Node | None:
 
 
 __all__ = [
+    "DocumentNotIssuable",
     "DocumentRenderer",
     "DocumentSettings",
+    "Issuable",
     "SHIPPED",
     "TITLES",
     "TemplateNotFound",
@@ -544,4 +680,6 @@ __all__ = [
     "html_to_pdf",
     "iso_date",
     "limit_label",
+    "money",
+    "print_label",
 ]

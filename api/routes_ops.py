@@ -9,15 +9,17 @@ documents, attachments.
     POST /api/suspensions                       {org, first, last, reason} admin
     POST /api/migrations                        {item_id, from_version, to_version, reason, …} admin
     GET  /api/cases/{id}/receipt[?format=pdf]   受理回执 (HTML print view or PDF)
-    GET  /api/cases/{id}/documents              the documents that can be generated
-    GET  /api/cases/{id}/documents/{template}[?format=pdf]
+    GET  /api/cases/{id}/documents              the documents that can be issued now
+    GET  /api/cases/{id}/documents/{template}[?format=pdf]   409 when it cannot be issued now
     POST /api/cases/{id}/attachments            multipart: file, label?    staff of the case's orgs
     GET  /api/cases/{id}/attachments            the files on the case
     GET  /api/cases/{id}/attachments/{att_id}   download
 
 The case operations take ``If-Match`` (the case's ETag; 412 when it names another version) and
 answer with the case and its new ``ETag``, like transitions. Errors are problem documents: an
-oversize file is 413, a forbidden type 415.
+oversize file is 413, a forbidden type 415, a document the case cannot have yet (a 决定书 before
+any decision: ``documents.yaml`` says after which steps or in which states each one can be
+issued) 409 ``document_not_issuable``.
 
 Configuration (read once, when the first request needs it, unless :func:`configure` was called):
 ``CASECLOCK_TEMPLATES`` (the office's template folder), ``CASECLOCK_OFFICE_NAME``,
@@ -50,7 +52,12 @@ from adapters.attachments import (
     MiB,
     attachment_store_for,
 )
-from adapters.documents import TITLES, DocumentRenderer, DocumentSettings, TemplateNotFound
+from adapters.documents import (
+    DocumentNotIssuable,
+    DocumentRenderer,
+    DocumentSettings,
+    TemplateNotFound,
+)
 from workflow.engine import Engine
 from workflow.errors import CaseNotFound, VersionConflict
 from workflow.model import Actor, Case
@@ -90,7 +97,7 @@ def ops_from_env(engine: Engine, env: dict[str, str] | None = None) -> Ops:
     policy = AttachmentPolicy(max_bytes=int(max_mb * MiB),
                               allow_ofd=e.get("CASECLOCK_ATTACHMENT_OFD", "") in ("1", "true", "yes"))
     store = attachment_store_for(engine, e.get("CASECLOCK_ATTACHMENTS_DIR") or None)
-    return Ops(documents=DocumentRenderer(docs, org_name=engine.orgs.name),
+    return Ops(documents=DocumentRenderer(docs, org_name=engine.orgs.name, orgs=engine.orgs),
                attachments=Attachments(engine, store, policy))
 
 
@@ -287,15 +294,20 @@ def _document(request: Request, ctx: Any, actor: Actor, case_id: str, template: 
     events = ctx.engine.history(case_id, actor)
     try:
         if fmt == "pdf":
-            body = ops.documents.pdf(template, case, defn, events=events)
-            name = f"{TITLES.get(template, template)}-{case.number}.pdf"
+            body = ops.documents.pdf(template, case, defn, events=events, check=True)
+            name = f"{ops.documents.title(template)}-{case.number}.pdf"
             return Response(body, media_type="application/pdf",
                             headers={"Content-Disposition": _disposition("inline", name),
                                      "ETag": f'"{case.version}"'})
-        page = ops.documents.html(template, case, defn, events=events)
+        page = ops.documents.html(template, case, defn, events=events, check=True)
     except TemplateNotFound as exc:
         return problem_response(404, "Not found", str(exc), code="template_not_found",
                                 instance=request.url.path)
+    except DocumentNotIssuable as exc:
+        return problem_response(409, "Document not issuable", str(exc), code=exc.code,
+                                instance=request.url.path, document=exc.document, document_title=exc.title,
+                                reason=exc.reason, issuable_after=list(exc.after),
+                                issuable_in=list(exc.states))
     return Response(page, media_type="text/html; charset=utf-8", headers={"ETag": f'"{case.version}"'})
 
 
@@ -307,24 +319,32 @@ def receipt(request: Request, ctx: CtxDep, actor: ActorDep, case_id: str, format
     return _document(request, ctx, actor, case_id, "receipt", format)
 
 
-@router.get("/cases/{case_id}/documents", response_model=None, summary="The documents that can be generated",
+@router.get("/cases/{case_id}/documents", response_model=None, summary="The documents that can be issued now",
             responses=problems(400, 401, 404))
 def documents(request: Request, ctx: CtxDep, actor: ActorDep, case_id: str) -> Response:
+    """Only what the case can have now: a 决定书 appears once a decision is taken, a 补正通知书 once
+    补正 was asked for (``documents.yaml``). ``after`` names the step that allows it and its time."""
     case_id = clean_text(case_id, "case_id")
-    ctx.engine.get_case(case_id, actor)
-    names = _ops(request, ctx.engine).documents.templates()
+    case = ctx.engine.get_case(case_id, actor)
+    defn = ctx.engine.definition(case.item_id, case.definition_version)
+    events = ctx.engine.history(case_id, actor)
     base = f"/api/cases/{case_id}/documents"
-    return json_response({"items": [
-        {"name": n, "title": TITLES.get(n, n), "html": f"{base}/{n}", "pdf": f"{base}/{n}?format=pdf"}
-        for n in names
-    ], "next": None})
+    items = []
+    for d in _ops(request, ctx.engine).documents.available(case, defn, events):
+        ev = d.event
+        items.append({"name": d.name, "title": d.title, "html": f"{base}/{d.name}", "pdf": f"{base}/{d.name}?format=pdf",
+                      "after": ({"seq": ev.seq, "kind": ev.kind, "trigger": ev.trigger, "at": ev.at.isoformat()}
+                                if ev is not None else None)})
+    return json_response({"items": items, "next": None})
 
 
 @router.get("/cases/{case_id}/documents/{template}", response_model=None,
             summary="A document from the office's template (受理通知书, 补正通知书, 决定书 …)",
-            responses={**_DOC, **problems(400, 401, 404)})
+            responses={**_DOC, **problems(400, 401, 404, 409)})
 def document(request: Request, ctx: CtxDep, actor: ActorDep, case_id: str, template: str,
              format: Format = "html") -> Response:  # noqa: A002
+    """409 ``document_not_issuable`` when the case cannot have it yet (``issuable_after``: the
+    steps of this item after which it can be issued; ``issuable_in``: the states)."""
     return _document(request, ctx, actor, case_id, clean_text(template, "template"), format)
 
 

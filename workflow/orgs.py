@@ -1,8 +1,14 @@
-"""The org tree: actors act on cases of their org or any org under it."""
+"""The org tree: actors act on cases of their org or any org under it.
+
+Each org has a short ``name`` (what lists and boards show: 武汉市), an ``official_name`` (the
+issuing authority printed on its documents: 武汉市知识产权局) and the ``seal`` text of its
+official seal (印章; by default the official name). A case's documents are issued in the name of
+the case's org, never of the province for a city's case.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 HUBEI: dict[str, tuple[str, str | None]] = {
@@ -27,19 +33,44 @@ HUBEI: dict[str, tuple[str, str | None]] = {
 }
 
 
+# The issuing authority of each Hubei unit where it is not "<name>知识产权局".
+HUBEI_OFFICIAL: dict[str, str] = {"420000": "湖北省知识产权局"}
+
+
 @dataclass(frozen=True)
 class Org:
     code: str
     name: str
     parent: str | None
+    official_name: str = ""  # the issuing authority (default: ``name`` + 知识产权局)
+    seal: str = ""  # the text of its official seal (default: the official name)
+
+    @property
+    def authority(self) -> str:
+        """The name documents are issued in."""
+        if self.official_name:
+            return self.official_name
+        return self.name if self.name.endswith("知识产权局") else f"{self.name}知识产权局"
+
+    @property
+    def seal_text(self) -> str:
+        return self.seal or self.authority
 
 
 class OrgTree:
-    """Orgs by code with their parents. ``OrgTree()`` is Hubei: the province over its 17 units."""
+    """Orgs by code with their parents. ``OrgTree()`` is Hubei: the province over its 17 units.
 
-    def __init__(self, orgs: Mapping[str, tuple[str, str | None]] | None = None) -> None:
-        src = HUBEI if orgs is None else orgs
-        self._orgs = {code: Org(code, name, parent) for code, (name, parent) in src.items()}
+    ``orgs`` maps a code to ``(name, parent)`` or ``(name, parent, official_name, seal)``."""
+
+    def __init__(self, orgs: Mapping[str, Sequence[str | None]] | None = None) -> None:
+        src: Mapping[str, Sequence[str | None]] = HUBEI if orgs is None else orgs
+        official = HUBEI_OFFICIAL if orgs is None else {}
+        self._orgs: dict[str, Org] = {}
+        for code, row in src.items():
+            name, parent, *rest = row
+            self._orgs[code] = Org(code, str(name), parent,
+                                   str(rest[0] or "") if rest else official.get(code, ""),
+                                   str(rest[1] or "") if len(rest) > 1 else "")
         for o in self._orgs.values():
             if o.parent is not None and o.parent not in self._orgs:
                 raise ValueError(f"org {o.code}: unknown parent {o.parent}")
@@ -57,6 +88,16 @@ class OrgTree:
     def name(self, code: str) -> str:
         o = self._orgs.get(code)
         return o.name if o else code
+
+    def authority(self, code: str) -> str:
+        """The official name documents of the org's cases are issued in (the code if unknown)."""
+        o = self._orgs.get(code)
+        return o.authority if o else code
+
+    def seal(self, code: str) -> str:
+        """The text of the org's official seal."""
+        o = self._orgs.get(code)
+        return o.seal_text if o else code
 
     def parent(self, code: str) -> str | None:
         o = self._orgs.get(code)
@@ -91,4 +132,6 @@ class OrgTree:
 
     @classmethod
     def from_rows(cls, rows: Iterable[Mapping[str, str | None]]) -> OrgTree:
-        return cls({str(r["code"]): (str(r.get("name") or r["code"]), r.get("parent")) for r in rows})
+        """Rows with ``code``, ``name``, ``parent`` and optionally ``official_name``, ``seal``."""
+        return cls({str(r["code"]): (str(r.get("name") or r["code"]), r.get("parent"),
+                                     r.get("official_name") or "", r.get("seal") or "") for r in rows})

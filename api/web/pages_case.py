@@ -113,17 +113,11 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
     return render(
         v.request, "case.html.j2", v, status=status, case=case, defn=defn, events=events, labels=labels,
         actions=actions, others=others, errors=errors or {}, values=values or {}, clocks=clocks,
-        attachments=attachments, documents=[(n, _doc_title(n)) for n in ops.documents.templates()],
+        attachments=attachments, documents=ops.documents.available(case, defn, events),
         children=children, parent=parent, correctable=correctable, people=people,
         orgs=[o for o in e.orgs if o.code != case.org], field_labels=field_labels,
         org_name=v.org_name(case.org), idem=secrets.token_urlsafe(12),
     )
-
-
-def _doc_title(name: str) -> str:
-    from adapters.documents import TITLES
-
-    return TITLES.get(name, name)
 
 
 @page(P + "/cases/{case_id}")
@@ -233,8 +227,12 @@ def download(v: Visit, case_id: str, attachment_id: str) -> Response:
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
 
 
+def _not_issuable(v: Visit, exc: Any) -> Response:
+    return error_page(v.request, v, 409, f"现在不能出具{exc.title}", f"{exc.reason}。")
+
+
 def _document(v: Visit, case_id: str, name: str, fmt: str) -> Response:
-    from adapters.documents import TemplateNotFound
+    from adapters.documents import DocumentNotIssuable, TemplateNotFound
     from api.routes_ops import _disposition
 
     e = v.engine
@@ -246,13 +244,15 @@ def _document(v: Visit, case_id: str, name: str, fmt: str) -> Response:
     docs = _ops(v).documents
     try:
         if fmt == "pdf":
-            body = docs.pdf(name, case, defn, events=events)
+            body = docs.pdf(name, case, defn, events=events, check=True)
             return Response(body, media_type="application/pdf", headers={
-                "Content-Disposition": _disposition("inline", f"{_doc_title(name)}-{case.number}.pdf"),
+                "Content-Disposition": _disposition("inline", f"{docs.title(name)}-{case.number}.pdf"),
                 "Cache-Control": "private, no-store"})
-        page = docs.html(name, case, defn, events=events)
+        page = docs.html(name, case, defn, events=events, check=True)
     except TemplateNotFound:
         return error_page(v.request, v, 404, "没有这个文书模板", f"没有文书模板 {name}")
+    except DocumentNotIssuable as exc:
+        return _not_issuable(v, exc)
     return HTMLResponse(page, headers=_headers(csp=DOC_CSP) | {"X-Frame-Options": "SAMEORIGIN"})
 
 
@@ -270,16 +270,26 @@ def document(v: Visit, case_id: str, name: str) -> Response:
 
 @posted(P + "/cases/{case_id}/documents/{name}")
 def _issue(v: Visit, form: FormData, case_id: str, name: str) -> Response:
+    from adapters.documents import TemplateNotFound
+    from adapters.issuance import refusal
+
     request = v.request
-    if name not in _ops(v).documents.templates():
-        return error_page(request, v, 404, "没有这个文书模板", f"没有文书模板 {name}")
+    found = _case_and_definition(v, case_id)
+    if isinstance(found, Response):
+        return found
+    case, defn = found
+    docs = _ops(v).documents
     try:
-        v.engine.record_event(case_id, "document_issued", {"template": name, "title": _doc_title(name)},
+        verdict = docs.issuable(name, case, defn, v.engine.history(case_id, v.actor))
+    except TemplateNotFound:
+        return error_page(request, v, 404, "没有这个文书模板", f"没有文书模板 {name}")
+    if not verdict.ok:
+        return _not_issuable(v, refusal(verdict, case))
+    try:
+        v.engine.record_event(case_id, "document_issued", {"template": name, "title": verdict.title},
                               actor=v.actor)
     except CaseNotFound:
         return error_page(request, v, 404, "找不到案件", "找不到该案件，或该案件不在您的管辖范围内。")
     except WorkflowError as exc:
         return _case_page(v, case_id, status=403, errors={"op:documents": present.explain(exc)})
     return _go(f"{P}/cases/{case_id}", done="issued")
-
-

@@ -264,6 +264,17 @@ def test_attachments_and_documents(env: Any) -> None:
     receipt = c.get(f"/web/cases/{case.id}/receipt")
     assert receipt.status_code == 200 and "受理回执" in receipt.text and case.number in receipt.text
     assert c.get(f"/web/cases/{case.id}/receipt?format=pdf").content.startswith(b"%PDF")
+    # not accepted yet: the acceptance notice is neither offered nor issued, nor the decision
+    page = c.get(f"/web/cases/{case.id}").text
+    assert 'data-document="receipt"' in page and 'data-document="acceptance_notice"' not in page
+    r = c.post(f"/web/cases/{case.id}/documents/acceptance_notice", data={"csrf": token}, follow_redirects=False)
+    assert r.status_code == 409 and "现在不能出具受理通知书" in r.text and "受理" in r.text
+    assert c.get(f"/web/cases/{case.id}/documents/decision").status_code == 409
+    assert c.get(f"/web/cases/{case.id}/documents/decision?format=pdf").status_code == 409
+    assert "document_issued" not in [e.kind for e in engine.history(case.id)]
+    engine.fire(case.id, "accept", actor=actor("clerk"))
+    page = c.get(f"/web/cases/{case.id}").text
+    assert 'data-document="acceptance_notice"' in page and 'data-document="decision"' not in page
     r = c.post(f"/web/cases/{case.id}/documents/acceptance_notice", data={"csrf": token}, follow_redirects=False)
     assert r.status_code == 303
     kinds = [e.kind for e in engine.history(case.id)]

@@ -37,6 +37,7 @@ from .auth import Authenticator
 from .deps import Context, CtxDep, json_response
 from .limits import BodyLimit
 from .metrics import Metrics, MetricsMiddleware
+from .ratelimit import RateLimiter, RateLimitMiddleware
 from .routes import cases, changes, office, reports, webhooks
 from .routes_ops import router as ops_router
 from .schemas import Health, Problem
@@ -67,7 +68,9 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
             {"name": "service", "description": "health and metrics"},
         ],
     )
-    app.state.ctx = Context(engine=engine, settings=settings, auth=auth, tokens=tokens, metrics=metrics)
+    limiter = RateLimiter(settings.rate_limits)
+    app.state.ctx = Context(engine=engine, settings=settings, auth=auth, tokens=tokens, metrics=metrics,
+                            limiter=limiter)
     if getattr(getattr(engine.store, "dialect", None), "name", "") == "sqlite":
         # SQLite has one writer: this process's writes take turns on one worker thread at a time
         # (32 threads queueing on the store's lock would fight over the GIL instead)
@@ -96,6 +99,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
         })
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(RateLimitMiddleware, limiter=limiter)  # before the body is read (added last: runs first)
     if metrics is not None:
         app.add_middleware(MetricsMiddleware, metrics=metrics)
 

@@ -24,7 +24,8 @@ from workflow.legaltime import TZ
 from workflow.model import Actor, Case, Clock
 
 from .auth import Authenticator, TokenStore
-from .problems import BadRequest
+from .problems import BadRequest, Unauthorized
+from .ratelimit import client_key
 from .settings import ApiSettings
 
 T = TypeVar("T")
@@ -41,6 +42,7 @@ class Context:
     metrics: Any  # api.metrics.Metrics (or None when disabled)
     reports: Any = None  # adapters.reports.ReportService, made on first use
     writes: Any = None  # an anyio CapacityLimiter for writes (create_app: one at a time on SQLite)
+    limiter: Any = None  # api.ratelimit.RateLimiter (create_app)
 
 
 async def get_ctx(request: Request) -> Context:  # async: no thread hop for a lookup
@@ -57,7 +59,23 @@ async def current_actor(
     """The caller, from ``Authorization: Bearer …`` (401 problem otherwise). Runs on the event
     loop: a token check is one indexed read (no thread hop per request)."""
     ctx: Context = request.app.state.ctx
-    actor = ctx.auth.actor(request.headers.get("authorization"))
+    header = request.headers.get("authorization")
+    limiter = ctx.limiter
+    if limiter is None:
+        actor = ctx.auth.actor(header)
+    else:
+        # a wrong credential counts against the client; one that has failed too often gets 429
+        # instead of 401 (a right one still passes: a stranger's failures lock no one out)
+        client = client_key(request.scope)
+        try:
+            actor = ctx.auth.actor(header)
+        except Unauthorized:
+            blocked = limiter.failures_wait(client)
+            limiter.failed(client)
+            if blocked:
+                limiter.check_failures(client, "sign-ins with a token")
+            raise
+        limiter.token_request(header or "")
     request.state.actor = actor
     return actor
 

@@ -12,10 +12,12 @@
     ├── VersionConflict                     409  a concurrent writer won (no If-Match sent)
     │   └── PreconditionFailed (here)       412  If-Match names another version
     ├── IdempotencyMismatch                 409  the key was used for a different call
-    └── MissingData                         422  required data absent or invalid (``fields``)
+    ├── MissingData                         422  required data absent or invalid (``fields``)
+    └── TooManyRequests (here)              429  over a rate limit (``Retry-After``: api/ratelimit.py)
 
 FastAPI's request validation errors become 400 problems naming the field; unknown routes 404 and
-wrong methods 405 problems; the database unreachable (PostgreSQL down or restarting, a connection
+wrong methods 405 problems whose ``Allow`` names every method the path takes (the routes of one
+path may be declared apart: GET and POST of ``/api/calendar``); the database unreachable (PostgreSQL down or restarting, a connection
 dropped, a SQLite file that cannot be opened) 503 with ``Retry-After`` (the next request gets a
 fresh connection: no restart needed); anything else 500 (never through bad input: see the tests).
 """
@@ -65,6 +67,16 @@ class Unauthorized(WorkflowError):
     code = "unauthorized"
 
 
+class TooManyRequests(WorkflowError):
+    """Over a rate limit: try again after ``retry_after`` seconds (api/ratelimit.py)."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(message)
+
+
 class PreconditionFailed(VersionConflict):
     """``If-Match`` names a version the case is no longer (or never was) at."""
 
@@ -89,6 +101,7 @@ _TABLE: list[tuple[type[BaseException], int, str]] = [
     (VersionConflict, 409, "Version conflict"),
     (IdempotencyMismatch, 409, "Idempotency key reused"),
     (MissingData, 422, "Missing or invalid data"),
+    (TooManyRequests, 429, "Too many requests"),
     (WorkflowError, 400, "Request refused"),
 ]
 
@@ -96,6 +109,7 @@ _HTTP_TITLES = {
     400: "Bad request", 401: "Authentication required", 403: "Forbidden", 404: "Not found",
     405: "Method not allowed", 406: "Not acceptable", 409: "Conflict", 412: "Precondition failed",
     413: "Payload too large", 415: "Unsupported media type", 422: "Unprocessable content",
+    429: "Too many requests",
 }
 
 
@@ -161,6 +175,9 @@ def _workflow(exc: WorkflowError, instance: str) -> Response:
     elif isinstance(exc, Unauthorized):
         extra["field"] = "Authorization"
         headers = {"WWW-Authenticate": 'Bearer realm="caseclock"'}
+    elif isinstance(exc, TooManyRequests):
+        extra["retry_after"] = exc.retry_after
+        headers = {"Retry-After": str(exc.retry_after)}
     elif isinstance(exc, DefinitionError):
         extra["errors"] = [{"field": p.path, "message": p.message, "line": p.line, "file": p.file or exc.source}
                            for p in exc.problems]
@@ -190,6 +207,23 @@ def db_unavailable(exc: BaseException) -> bool:
     return False
 
 
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app takes at this request's path (Starlette's own 405
+    names only the first route whose path matched): each method is tried against the routes."""
+    from starlette.routing import Match
+
+    routes = request.app.router.routes
+    allowed = []
+    for method in _METHOD_ORDER:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            allowed.append(method)
+    return allowed
+
+
 async def handle(request: Request, exc: Exception) -> Response:
     """The one handler: every error the API can meet becomes a problem document."""
     instance = request.url.path
@@ -204,9 +238,12 @@ async def handle(request: Request, exc: Exception) -> Response:
     if isinstance(exc, StarletteHTTPException):
         title = _HTTP_TITLES.get(exc.status_code, "Error")
         code = title.lower().replace(" ", "_")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return problem_response(
             exc.status_code, title, str(exc.detail or title), code=code, instance=instance,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
     log.exception("unexpected error on %s %s", request.method, instance, exc_info=exc)
     return problem_response(500, "Internal error", "the server failed; the error is logged",
@@ -224,5 +261,5 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(cls, handle)
 
 
-__all__ = ["PROBLEM", "BadRequest", "PreconditionFailed", "Unauthorized", "db_unavailable", "install",
-           "problem_response"]
+__all__ = ["PROBLEM", "BadRequest", "PreconditionFailed", "TooManyRequests", "Unauthorized", "allowed_methods",
+           "db_unavailable", "install", "problem_response"]

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .auth import JwtSettings, TokenStore
+from .ratelimit import RateLimits
 
 
 @dataclass(frozen=True, kw_only=True)
 class ApiSettings:
     """What ``create_app`` needs besides the engine.
 
-    ``tokens``: where API tokens live; None takes the engine's store's token table when it has
+    ``rate_limits``: per token, per client and failed secret look-ups (api/ratelimit.py; the
+    defaults never refuse a portal's 100 requests a second). ``tokens``: where API tokens live; None takes the engine's store's token table when it has
     one (SQL), else a fresh in-memory token store (``memory://``: issue tokens with
     ``app.state.ctx.tokens``). ``jwt``: single sign-on keys, issuer and audience (None: off).
     """
@@ -27,6 +29,7 @@ class ApiSettings:
     board_roles: tuple[str, ...] = ("supervisor", "leader", "admin")
     report_roles: tuple[str, ...] = ("supervisor", "leader", "admin")
     admin_roles: tuple[str, ...] = ("admin",)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
 
 
 __all__ = ["ApiSettings"]

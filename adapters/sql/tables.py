@@ -258,6 +258,21 @@ class WebSignoutRow(SQLModel, table=True):
     expires_at: int = Field(sa_type=sa.BigInteger)  # seconds since the epoch: the row goes after it
 
 
+class SecretFailureRow(SQLModel, table=True):
+    """Failed secret look-ups (sign-ins) per (scope, subject, client): the growing back-off of
+    api/backoff.py, seen by every process. Rows go a day after their last failure, never because
+    the table is full."""
+
+    __tablename__ = "secret_failures"
+
+    scope: str = Field(primary_key=True, max_length=32)  # "signin", …
+    subject: str = Field(primary_key=True, max_length=255)  # the person id (or application number) tried
+    client: str = Field(primary_key=True, max_length=128)  # an address, or a device cookie's id
+    failures: int = 0
+    blocked_until: int = Field(default=0, sa_type=sa.BigInteger)  # seconds since the epoch
+    last_failed: int = Field(default=0, sa_type=sa.BigInteger, index=True)
+
+
 class ApiTokenRow(SQLModel, table=True):
     __tablename__ = "api_tokens"
 
@@ -379,11 +394,12 @@ TABLES = (
     "definitions", "people", "api_tokens", "reports", "attachments", "sla_counts", "web_signouts",
     "applications", "application_notices", "ratings",
     "webhook_subscribers",
+    "secret_failures",
 )
 
 __all__ = [
     "ApiTokenRow", "ApplicationNoticeRow", "ApplicationRow", "AttachmentRow", "RatingRow", "AwareDateTime", "CalendarOverrideRow", "CaseRow",
     "DeadlineRow", "DefinitionRow", "EventRow", "IdempotencyRow", "OutboxRow", "PersonRow",
-    "ReportRow", "SequenceRow", "SlaCountRow", "TABLES", "WebSignoutRow", "WebhookSubscriberRow",
+    "ReportRow", "SecretFailureRow", "SequenceRow", "SlaCountRow", "TABLES", "WebSignoutRow", "WebhookSubscriberRow",
     "metadata",
 ]

@@ -3,8 +3,12 @@
 Environment (read once, at the edge): ``CASECLOCK_WEB_SECRET`` (signs session cookies and CSRF
 tokens; set the same value on every process behind a load balancer — without it a random secret
 is made per process and sessions end when it restarts), ``CASECLOCK_WEB_SECURE_COOKIE`` (``1``:
-cookies only over HTTPS), ``CASECLOCK_WEB_SESSION_HOURS`` (default 10),
-``CASECLOCK_WEB_POLL_SECONDS`` (how often pages refresh their counts, default 30).
+cookies Secure always; without it they are Secure when the request came over HTTPS, directly or
+through a proxy uvicorn trusts), ``CASECLOCK_WEB_SESSION_HOURS`` (default 10),
+``CASECLOCK_WEB_POLL_SECONDS`` (how often pages refresh their counts, default 30),
+``CASECLOCK_SIGNIN_FREE_FAILURES`` (failed sign-ins per person and client before the back-off
+starts, default 5) and ``CASECLOCK_SIGNIN_MAX_DELAY`` (the longest back-off in seconds, default
+900): see api/web/signin.py.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from typing import Any
 import jinja2
 from fastapi import FastAPI, Request
 
+from api.backoff import Backoff, BackoffPolicy, failures_for
 from workflow.engine import Engine
 
 from .accounts import Accounts, accounts_for, signouts_for
-from .security import Signer, Throttle
+from .security import Signer
 
 log = logging.getLogger("caseclock.web")
 HERE = Path(__file__).resolve().parent
@@ -38,6 +43,7 @@ class WebSettings:
     session_hours: float = 10
     poll_seconds: int = 30
     accounts: Accounts | None = None  # None: the engine database's people (accounts_for)
+    signin: BackoffPolicy = field(default_factory=BackoffPolicy)  # failed sign-ins per (person, client)
 
 
 def settings_from_env(env: dict[str, str] | None = None) -> WebSettings:
@@ -47,6 +53,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> WebSettings:
         secure_cookie=e.get("CASECLOCK_WEB_SECURE_COOKIE", "").lower() in ("1", "true", "yes"),
         session_hours=float(e.get("CASECLOCK_WEB_SESSION_HOURS") or 10),
         poll_seconds=max(5, int(e.get("CASECLOCK_WEB_POLL_SECONDS") or 30)),
+        signin=BackoffPolicy(free=int(e.get("CASECLOCK_SIGNIN_FREE_FAILURES") or 5),
+                             max_delay=float(e.get("CASECLOCK_SIGNIN_MAX_DELAY") or 900)),
     )
 
 
@@ -56,7 +64,7 @@ class WebState:
     accounts: Accounts
     signer: Signer
     env: jinja2.Environment
-    throttle: Throttle = field(default_factory=Throttle)
+    throttle: Backoff  # failed sign-ins per (person, client): api/web/signin.py
     reports: Any = None  # adapters.reports.ReportService, made on first use
 
 
@@ -91,7 +99,8 @@ def make_state(engine: Engine, settings: WebSettings | None = None) -> WebState:
         log.warning("CASECLOCK_WEB_SECRET is not set: a random secret is used, sessions end on restart")
         secret = secrets.token_urlsafe(32)
     return WebState(settings=s, accounts=s.accounts or accounts_for(engine),
-                    signer=Signer(secret.encode("utf-8"), ended=signouts_for(engine)), env=_environment())
+                    signer=Signer(secret.encode("utf-8"), ended=signouts_for(engine)), env=_environment(),
+                    throttle=Backoff(failures_for(engine.store), s.signin))
 
 
 def configure(app: FastAPI, settings: WebSettings) -> WebState:

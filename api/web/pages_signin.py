@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
+from . import signin
 from .common import (
     PRE_COOKIE,
     SESSION_COOKIE,
@@ -25,6 +26,7 @@ from .common import (
 )
 from .config import STATIC, web_state
 from .security import dummy_hash, fingerprint, verify_password
+from .signin import secure_cookies
 
 router = APIRouter(include_in_schema=False)
 page, posted = decorators(router)
@@ -65,7 +67,7 @@ def _login_page(request: Request, status: int = 200, error: str = "", user: str 
                   error=error, user=user, next=_safe_next(request.query_params.get("next")))
     if fresh:
         resp.set_cookie(PRE_COOKIE, pre, httponly=True, samesite="lax", path=P,
-                        secure=web.settings.secure_cookie)
+                        secure=secure_cookies(request, web))
     return resp
 
 
@@ -89,20 +91,23 @@ def _login(request: Request, form: FormData) -> Response:
     user = _text(form, "user", 128)
     password = form.get("password")
     password = password if isinstance(password, str) else ""
-    if web.throttle.blocked(user):
-        return _login_page(request, 429, "尝试次数过多，请15分钟后再试。", user)
+    tried = signin.attempt(request, web, user)  # per (person, client): api/web/signin.py
+    if wait := tried.wait():
+        resp = _login_page(request, 429, f"尝试次数过多，请{signin.wait_words(wait)}后再试。", user)
+        resp.headers["Retry-After"] = str(wait)
+        return resp
     person = web.accounts.get(user) if user else None
     stored = web.accounts.password_hash(user) if person is not None else None
     ok = verify_password(password, stored or dummy_hash()) and stored is not None
     if not ok or person is None or not person.active:
-        web.throttle.failed(user)
+        tried.failed()  # an empty password too
         return _login_page(request, 401, "用户名或密码不正确。", user)
-    web.throttle.succeeded(user)
     _, cookie = web.signer.new_session(person.id, fingerprint(stored),
                                        int(web.settings.session_hours * 3600))
     resp = RedirectResponse(_safe_next(_text(form, "next", 500)), status_code=303)
+    tried.succeeded(resp)
     resp.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="lax", path="/",
-                    secure=web.settings.secure_cookie, max_age=int(web.settings.session_hours * 3600))
+                    secure=secure_cookies(request, web), max_age=int(web.settings.session_hours * 3600))
     resp.delete_cookie(PRE_COOKIE, path=P)
     return resp
 

@@ -4,8 +4,12 @@ Passwords: ``hashlib.scrypt`` (N=2^15, r=8, p=1, 16-byte salt, 32-byte key), sto
 ``scrypt$N$r$p$salt$key`` (base64). :func:`verify_password` takes the same time whether or not the
 person exists (the caller verifies against :func:`dummy_hash`).
 
+Device cookies: after a sign-in the browser keeps a signed cookie naming the person and a random
+device id, so that its failed sign-ins are counted apart from those of strangers at the same
+address (api/web/signin.py).
+
 Sessions: a signed cookie (HMAC-SHA256 over ``user, session id, expiry, password fingerprint``),
-HttpOnly, SameSite=Lax, Secure when configured. A changed password ends every earlier session
+HttpOnly, SameSite=Lax, Secure when the request came over HTTPS (or when configured). A changed password ends every earlier session
 (the fingerprint no longer matches); signing out ends that session in this process (its id is
 remembered until it would have expired).
 
@@ -147,6 +151,28 @@ class Signer:
         if self.shared is not None:
             self.shared.add(s.sid, s.expires)
 
+    # -- device cookies ------------------------------------------------------------------------
+
+    def device(self, user: str) -> str:
+        """A device cookie for ``user``: this browser signed in as them before (its failures
+        are then counted apart from the address's: api/web/signin.py)."""
+        body = _b64(json.dumps({"u": user, "d": secrets.token_urlsafe(12)}, separators=(",", ":")).encode("utf-8"))
+        return f"{body}.{self._mac('device', body.encode())}"
+
+    def read_device(self, cookie: str | None, user: str) -> str | None:
+        """The device's id when ``cookie`` is a device cookie this server made for ``user``."""
+        if not cookie or cookie.count(".") != 1 or len(cookie) > 1024:
+            return None
+        body, mac = cookie.split(".")
+        if not hmac.compare_digest(mac, self._mac("device", body.encode())):
+            return None
+        try:
+            d = json.loads(_unb64(body))
+            owner, device = str(d["u"]), str(d["d"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        return device if owner == user and device else None
+
     # -- CSRF --------------------------------------------------------------------------------
 
     def csrf(self, bound_to: str) -> str:
@@ -160,30 +186,25 @@ class Signer:
 
 
 class Throttle:
-    """At most ``limit`` failed sign-ins per person in ``window`` seconds (then refused for the rest
-    of the window): slows password guessing without a database."""
+    """Failed sign-ins per person, with the growing back-off of :mod:`api.backoff` in this
+    process (bounded; a full table never drops a person who is shut out). The pages use
+    :class:`api.backoff.Backoff` per (person, client) instead: kept for code that used this."""
 
     def __init__(self, limit: int = 10, window: int = 900) -> None:
+        from api.backoff import Backoff, BackoffPolicy, MemoryFailures
+
         self.limit, self.window = limit, window
-        self._fails: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
+        policy = BackoffPolicy(free=max(0, limit - 1), max_delay=float(window), forget=max(float(window), 86_400.0))
+        self._backoff = Backoff(MemoryFailures(), policy)
 
     def blocked(self, key: str) -> bool:
-        now = time.time()
-        with self._lock:
-            recent = [t for t in self._fails.get(key, []) if t > now - self.window]
-            self._fails[key] = recent
-            return len(recent) >= self.limit
+        return self._backoff.wait("signin", key, "") > 0
 
     def failed(self, key: str) -> None:
-        with self._lock:
-            self._fails.setdefault(key, []).append(time.time())
-            if len(self._fails) > 100_000:
-                self._fails.clear()
+        self._backoff.failed("signin", key, "")
 
     def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._fails.pop(key, None)
+        self._backoff.succeeded("signin", key, "")
 
 
 __all__ = [

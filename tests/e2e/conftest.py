@@ -65,12 +65,14 @@ class Stack:
     def url(self) -> str:
         return self.server.url
 
-    def client(self, persona: str | None = None, **headers: str) -> httpx.Client:
-        """A client acting as ``persona`` (None: anonymous)."""
+    def client(self, persona: str | None = None, *, address: str | None = None, **headers: str) -> httpx.Client:
+        """A client acting as ``persona`` (None: anonymous); ``address``: connect from another
+        loopback address (``127.0.0.N``: another client, for the per-client limits)."""
         h = dict(headers)
         if persona is not None:
             h["Authorization"] = f"Bearer {self.tokens[persona]}"
-        return httpx.Client(base_url=self.url, headers=h, timeout=30)
+        transport = httpx.HTTPTransport(local_address=address) if address else None
+        return httpx.Client(base_url=self.url, headers=h, timeout=30, transport=transport)
 
     def __getattr__(self, persona: str) -> httpx.Client:
         if persona in PERSONAS:

@@ -15,13 +15,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from .app import create_app
-from .runtime import jwt_settings, make_engine, start_scheduler
+from .runtime import jwt_settings, make_engine, rate_limits_from_env, start_scheduler
 from .settings import ApiSettings
 
 
 def app_from_env() -> FastAPI:
     engine = make_engine()
-    app = create_app(engine, ApiSettings(jwt=jwt_settings()))
+    app = create_app(engine, ApiSettings(jwt=jwt_settings(), rate_limits=rate_limits_from_env(os.environ)))
     if os.environ.get("CASECLOCK_SCHEDULER", "1") != "0":
         inner = app.router.lifespan_context
 

@@ -12,7 +12,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,6 +31,7 @@ from api.runtime import (
     directory_for,
     jwt_settings,
     make_engine,
+    rate_limits_from_env,
     start_scheduler,
 )
 from workflow.engine import Engine
@@ -180,6 +181,19 @@ def diagram(
 # --- the service ------------------------------------------------------------------------------------
 
 
+def uvicorn_options(*, host: str, port: int, log_level: str = "info", access_log: bool = True,
+                    proxy_headers: bool = True, forwarded_allow_ips: str | None = None,
+                    env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What ``serve`` hands uvicorn. With proxy headers on, uvicorn takes the scheme (HTTPS: the
+    cookies get ``Secure``) and the client's address (the rate limits' client) from
+    ``X-Forwarded-Proto`` and ``X-Forwarded-For`` — only from the peers ``forwarded_allow_ips``
+    names (``$FORWARDED_ALLOW_IPS``, else 127.0.0.1: a proxy on this host)."""
+    e = os.environ if env is None else env
+    trusted = forwarded_allow_ips or e.get("FORWARDED_ALLOW_IPS") or "127.0.0.1"
+    return {"host": host, "port": port, "log_level": log_level, "access_log": access_log,
+            "proxy_headers": proxy_headers, "forwarded_allow_ips": trusted}
+
+
 @app.command()
 @friendly
 def serve(
@@ -195,6 +209,8 @@ def serve(
     jwt_audience: Annotated[str | None, typer.Option(help="SSO: the expected audience ($CASECLOCK_JWT_AUDIENCE)")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
     access_log: Annotated[bool, typer.Option(help="log every request")] = True,
+    proxy_headers: Annotated[bool, typer.Option(help="believe X-Forwarded-Proto/-For from the trusted proxies (HTTPS, client address)")] = True,
+    forwarded_allow_ips: Annotated[str | None, typer.Option(help="the proxies to trust, comma-separated addresses or networks, * for any ($FORWARDED_ALLOW_IPS; default 127.0.0.1)")] = None,
 ) -> None:
     """Serve the JSON API (and start the scheduler) on HOST:PORT."""
     import uvicorn
@@ -203,7 +219,9 @@ def serve(
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     banner = (f"caseclock serving {url} on [bold]http://{shown}:{port}/[/bold]  "
               f"(API docs http://{shown}:{port}/docs, health /api/health)")
-    run = {"host": host, "port": port, "log_level": log_level, "access_log": access_log}
+    rate_limits_from_env(os.environ)  # a malformed CASECLOCK_RATE_* stops here, not in a worker
+    run = uvicorn_options(host=host, port=port, log_level=log_level, access_log=access_log,
+                          proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips)
     if workers > 1:  # each worker builds its app from the environment (api.asgi)
         env = {"CASECLOCK_DB": url, "CASECLOCK_SCHEDULER": "1" if scheduler else "0"}
         defs = _definitions(definitions)
@@ -226,7 +244,8 @@ def serve(
     from api.settings import ApiSettings
 
     engine = _engine(db, definitions, synchronous=synchronous)
-    web = create_app(engine, ApiSettings(jwt=jwt_settings(jwt_key, jwt_issuer, jwt_audience)))
+    web = create_app(engine, ApiSettings(jwt=jwt_settings(jwt_key, jwt_issuer, jwt_audience),
+                                         rate_limits=rate_limits_from_env(os.environ)))
     sched = start_scheduler(engine) if scheduler else None
     err.print(banner)
     try:

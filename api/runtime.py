@@ -8,7 +8,8 @@ working folder), ``CASECLOCK_DEFINITIONS`` (files or folders separated by ``os.p
 the bundled ones), ``CASECLOCK_SQLITE_SYNCHRONOUS`` (FULL or NORMAL), ``CASECLOCK_JWT_KEYS`` (PEM
 public key files, ``os.pathsep``-separated), ``CASECLOCK_JWT_SECRET`` (an HS256 secret),
 ``CASECLOCK_JWT_ISSUER``, ``CASECLOCK_JWT_AUDIENCE``, ``CASECLOCK_SCHEDULER`` (0: no scheduler in
-this process) and the scheduler's own (``adapters.scheduler.SchedulerSettings.from_env``).
+this process), the scheduler's own (``adapters.scheduler.SchedulerSettings.from_env``) and the rate
+limits' ``CASECLOCK_RATE_*`` (:data:`api.ratelimit.ENV`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from adapters import build_engine
 from workflow.engine import Engine
 
 from .auth import JwtSettings
+from .ratelimit import rate_limits_from_env
 
 DEFAULT_DB = "sqlite:///caseclock.db"
 
@@ -95,4 +97,4 @@ def start_scheduler(engine: Engine) -> Any:
 
 
 __all__ = ["DEFAULT_DB", "db_url", "definitions_from", "directory_for", "jwt_settings", "make_engine",
-           "start_scheduler"]
+           "rate_limits_from_env", "start_scheduler"]

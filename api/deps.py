@@ -70,6 +70,8 @@ async def current_actor(
         try:
             actor = ctx.auth.actor(header)
         except Unauthorized:
+            if not (header or "").strip():  # nothing was looked up
+                raise
             blocked = limiter.failures_wait(client)
             limiter.failed(client)
             if blocked:

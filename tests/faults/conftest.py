@@ -29,8 +29,9 @@ class Serve:
     """``python -m api.cli serve`` on a free port of 127.0.0.1 (its own process group)."""
 
     def __init__(self, db: str, folder: Path, *, scheduler: bool = True, sweep_seconds: float = 1.0,
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, args: list[str] | None = None) -> None:
         self.db, self.folder = db, folder
+        self.args = list(args or [])  # more options for ``serve``
         self.env = {**os.environ, "CASECLOCK_DB": db, "CASECLOCK_SWEEP_SECONDS": str(sweep_seconds),
                     **(extra_env or {})}
         self.env.pop("CASECLOCK_DEFINITIONS", None)
@@ -46,6 +47,7 @@ class Serve:
                 "--no-access-log"]
         if not self.scheduler:
             args.append("--no-scheduler")
+        args += self.args
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(args, cwd=self.folder, env=self.env, stdout=log, stderr=log,
                                          start_new_session=True)

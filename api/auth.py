@@ -9,7 +9,9 @@ shared secrets for HS256), issuer and audience; its claims ``sub``, ``roles`` (a
 separated by spaces or commas) and ``org`` make the actor.
 
 Either way the result is a :class:`workflow.Actor`; the engine scopes every read and write to the
-actor's org subtree.
+actor's org subtree. No token or JWT carries the ``system`` role: it is the engine's own actor.
+Tokens issued with it before (when it stood for the portal) are refused with a message saying to
+reissue them with ``portal``; a JWT's ``system`` role is ignored like any unknown role.
 """
 
 from __future__ import annotations
@@ -24,13 +26,18 @@ from typing import Any, Protocol
 
 import jwt
 
-from workflow.definition import ROLES
+from workflow.authority import ENGINE_ROLE, GRANTABLE_ROLES, PORTAL_ROLE
 from workflow.model import Actor
 from workflow.orgs import OrgTree
 
 from .problems import Unauthorized
 
 TOKEN_PREFIX = "cc_"
+RETIRED_SYSTEM_ROLE = (
+    f"the {ENGINE_ROLE!r} role is the engine's own actor and no token can carry it any more: "
+    f"reissue this token with the {PORTAL_ROLE!r} role (caseclock token create --roles {PORTAL_ROLE}; "
+    "see docs/api.md, 'Reissuing a system token')"
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,14 +113,17 @@ def hash_token(token: str) -> str:
 
 
 def parse_roles(value: str | Iterable[str]) -> tuple[str, ...]:
-    """``"clerk,examiner"`` or a list → known roles, in order, without repeats (ValueError on an
-    unknown role)."""
+    """``"clerk,examiner"`` or a list → roles a token or a person may hold, in order, without
+    repeats (ValueError on an unknown role, and on ``system``: the engine's own)."""
     items = value.replace(",", " ").split() if isinstance(value, str) else [str(v) for v in value]
-    unknown = [r for r in items if r not in ROLES]
+    if ENGINE_ROLE in items:
+        raise ValueError(f"the {ENGINE_ROLE!r} role is the engine's own actor, which no token or person can "
+                         f"carry: give integrating systems (the portal, the OA) the {PORTAL_ROLE!r} role")
+    unknown = [r for r in items if r not in GRANTABLE_ROLES]
     if unknown:
-        raise ValueError(f"unknown role(s) {', '.join(unknown)} (known: {', '.join(ROLES)})")
+        raise ValueError(f"unknown role(s) {', '.join(unknown)} (known: {', '.join(GRANTABLE_ROLES)})")
     if not items:
-        raise ValueError(f"give at least one role ({', '.join(ROLES)})")
+        raise ValueError(f"give at least one role ({', '.join(GRANTABLE_ROLES)})")
     return tuple(dict.fromkeys(items))
 
 
@@ -193,6 +203,8 @@ class Authenticator:
             raise Unauthorized("unknown token")
         if not info.active(self.now()):
             raise Unauthorized("the token is revoked or expired")
+        if ENGINE_ROLE in info.roles:  # issued when ``system`` stood for the portal
+            raise Unauthorized(RETIRED_SYSTEM_ROLE)
         return Actor(id=info.user, roles=info.roles, org=info.org, name=info.name)
 
     def _jwt(self, token: str) -> Actor:
@@ -222,7 +234,8 @@ class Authenticator:
         raw = claims.get(cfg.roles_claim) or []
         if isinstance(raw, str):
             raw = raw.replace(",", " ").split()
-        roles = [r for r in raw if isinstance(r, str) and r in ROLES] if isinstance(raw, list) else []
+        # unknown roles, and the engine's own (``system``), are ignored
+        roles = [r for r in raw if isinstance(r, str) and r in GRANTABLE_ROLES] if isinstance(raw, list) else []
         name = claims.get(cfg.name_claim)
         return Actor(id=sub, roles=roles, org=org, name=name if isinstance(name, str) else "")
 
@@ -231,6 +244,7 @@ __all__ = [
     "Authenticator",
     "JwtSettings",
     "MemoryTokenStore",
+    "RETIRED_SYSTEM_ROLE",
     "TOKEN_PREFIX",
     "TokenInfo",
     "TokenStore",

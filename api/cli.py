@@ -452,7 +452,7 @@ def calendar_load(
 @friendly
 def token_create(
     user: Annotated[str, typer.Option(help="the user id the token acts as")],
-    roles: Annotated[str, typer.Option(help="comma-separated: clerk, examiner, supervisor, leader, admin, system")],
+    roles: Annotated[str, typer.Option(help="comma-separated: clerk, examiner, supervisor, leader, admin, portal")],
     org: Annotated[str, typer.Option(help="the org code, e.g. 420100 (Wuhan)")],
     db: DbOpt = None,
     name: Annotated[str, typer.Option(help="a note: what the token is for")] = "",

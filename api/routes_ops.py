@@ -6,8 +6,8 @@ documents, attachments.
     POST /api/cases/{id}/assign                 {assignee, reason?}        supervisor, leader, admin
     POST /api/cases/{id}/transfer               {to_org, reason}           supervisor, leader, admin
     POST /api/cases/{id}/correct                {reason}                   supervisor, leader, admin
-    POST /api/suspensions                       {org, first, last, reason} admin
-    POST /api/migrations                        {item_id, from_version, to_version, reason, …} admin
+    POST /api/suspensions                       {org, first, last, reason} admin of org (or above)
+    POST /api/migrations                        {item_id, from_version, to_version, reason, …} root admin
     GET  /api/cases/{id}/receipt[?format=pdf]   受理回执 (HTML print view or PDF)
     GET  /api/cases/{id}/documents              the documents that can be issued now
     GET  /api/cases/{id}/documents/{template}[?format=pdf]   409 when it cannot be issued now
@@ -66,6 +66,7 @@ from .deps import ActorDep, CtxDep, case_response, clean_text, json_response
 from .problems import PreconditionFailed, problem_response
 from .routes.cases import IfMatch, _if_match
 from .schemas import CaseOut, problems
+from .scope import CASE, OFFICE, SUBTREE, scope
 
 router = APIRouter(prefix="/api", tags=["operations"])
 
@@ -208,10 +209,12 @@ def _text(value: str | None, field: str) -> str | None:
 
 
 @router.post("/cases/{case_id}/assign", response_model=None, summary="Assign the officer in charge (承办人)",
-             responses={**_CASE, **problems(400, 401, 403, 404, 409, 412)})
+             responses={**_CASE, **problems(400, 401, 403, 404, 409, 412)}, openapi_extra=scope(CASE))
 def assign(ctx: CtxDep, actor: ActorDep, case_id: str, body: AssignIn, if_match: IfMatch = None) -> Response:
     """Set or change who is in charge of the case; worklists follow. Supervisors, leaders and
-    admins."""
+    admins.
+
+    Scope: one case in the caller's org subtree; a case outside it is 404."""
     case_id = clean_text(case_id, "case_id")
     case = _conditional(ctx, actor, case_id, if_match, lambda v: ctx.engine.assign(
         case_id, _text(body.assignee, "assignee"), actor=actor, expected_version=v,
@@ -220,11 +223,14 @@ def assign(ctx: CtxDep, actor: ActorDep, case_id: str, body: AssignIn, if_match:
 
 
 @router.post("/cases/{case_id}/transfer", response_model=None, summary="Transfer the case to another org (移送)",
-             responses={**_CASE, **problems(400, 401, 403, 404, 409, 412, 422)})
+             responses={**_CASE, **problems(400, 401, 403, 404, 409, 412, 422)}, openapi_extra=scope(CASE))
 def transfer(ctx: CtxDep, actor: ActorDep, case_id: str, body: TransferIn, if_match: IfMatch = None) -> Response:
     """Move the case to ``to_org`` with a reason. Its clocks go on; both orgs see the transfer in
     the history and are notified; the old org loses access. Supervisors, leaders and admins; an
-    unknown org is 422."""
+    unknown org is 422.
+
+    Scope: one case in the caller's org subtree; a case outside it is 404. The receiving org may
+    be any (移送 between cities is the point of it)."""
     case_id = clean_text(case_id, "case_id")
     case = _conditional(ctx, actor, case_id, if_match, lambda v: ctx.engine.transfer(
         case_id, clean_text(body.to_org, "to_org"), actor=actor, reason=clean_text(body.reason, "reason"),
@@ -233,11 +239,13 @@ def transfer(ctx: CtxDep, actor: ActorDep, case_id: str, body: TransferIn, if_ma
 
 
 @router.post("/cases/{case_id}/correct", response_model=None, summary="Reverse the last transition (更正)",
-             responses={**_CASE, **problems(400, 401, 403, 404, 409, 412, 422)})
+             responses={**_CASE, **problems(400, 401, 403, 404, 409, 412, 422)}, openapi_extra=scope(CASE))
 def correct(ctx: CtxDep, actor: ActorDep, case_id: str, body: CorrectIn, if_match: IfMatch = None) -> Response:
     """Reverse the case's last transition with a reason: state, data and clocks return to what
     they were; the history keeps both. A correction cannot be corrected (409). Supervisors,
-    leaders and admins."""
+    leaders and admins.
+
+    Scope: one case in the caller's org subtree; a case outside it is 404."""
     case_id = clean_text(case_id, "case_id")
     case = _conditional(ctx, actor, case_id, if_match, lambda v: ctx.engine.correct(
         case_id, actor=actor, reason=clean_text(body.reason, "reason"), expected_version=v))
@@ -246,10 +254,14 @@ def correct(ctx: CtxDep, actor: ActorDep, case_id: str, body: CorrectIn, if_matc
 
 @router.post("/suspensions", status_code=201, response_model=None, summary="Declare an office-wide suspension",
              responses={201: {"description": "the cases whose clocks it suspended"},
-                        **problems(400, 401, 403, 422)})
+                        **problems(400, 401, 403, 422)}, openapi_extra=scope(SUBTREE))
 def suspend(ctx: CtxDep, actor: ActorDep, body: SuspensionIn) -> Response:
     """Force majeure or a system outage: the days ``first`` to ``last`` are not counted by the
-    clocks of the open cases of ``org`` (and the orgs under it); each case records it. Admins."""
+    clocks of the open cases of ``org`` (and the orgs under it); each case records it. Admins.
+
+    Scope: the caller's org subtree. ``org`` must be the admin's org or one under it (a city
+    admin suspends the city's cases only); another org is 403 and nothing changes; an unknown
+    org is 422."""
     touched = ctx.engine.suspend(clean_text(body.org, "org"), body.first, body.last, actor=actor,
                                  reason=clean_text(body.reason, "reason"))
     return json_response({"org": body.org, "first": body.first.isoformat(), "last": body.last.isoformat(),
@@ -257,11 +269,15 @@ def suspend(ctx: CtxDep, actor: ActorDep, body: SuspensionIn) -> Response:
 
 
 @router.post("/migrations", response_model=None, summary="Move running cases to another definition version",
-             responses={200: {"description": "the cases moved"}, **problems(400, 401, 403, 404, 422)})
+             responses={200: {"description": "the cases moved"}, **problems(400, 401, 403, 404, 422)},
+             openapi_extra=scope(OFFICE))
 def migrate(ctx: CtxDep, actor: ActorDep, body: MigrationIn) -> Response:
     """Each case's state is mapped (``state_map``, else the same name); if any cannot be mapped
     nothing moves (400, every problem listed). Each moved case records a ``migrated`` event.
-    Admins."""
+
+    Scope: the whole office. Needs the admin role at the root of the org tree (420000 in Hubei):
+    a definition's versions are the office's; the admin of a city or any org below the root gets
+    403 and nothing changes."""
     moved = ctx.engine.migrate(
         clean_text(body.item_id, "item_id"), from_version=body.from_version, to_version=body.to_version,
         actor=actor, reason=clean_text(body.reason, "reason"),

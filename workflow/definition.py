@@ -28,6 +28,8 @@ KINDS = ("service_item", "dispute_case", "bundle")
 FIELD_TYPES = ("string", "text", "date", "integer", "number", "money", "boolean", "choice")
 LIMIT_STATUSES = ("verified", "secondary", "unverified", "office")
 ROLES = ("clerk", "examiner", "supervisor", "leader", "admin", "system", "portal")
+# ``system`` is the engine's own actor (automatic transitions), which no caller can carry;
+# ``portal`` the integrating systems (the province's portal, the OA): see workflow/authority.py
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -169,7 +171,7 @@ class Definition:
     fields: tuple[FieldSpec, ...] = ()
     figures: tuple[Figure, ...] = ()
     children: tuple[str, ...] = ()
-    open_roles: tuple[str, ...] = ("clerk", "system", "admin", "portal")
+    open_roles: tuple[str, ...] = ("clerk", "admin", "portal")
     online: OnlineTerms = field(default_factory=OnlineTerms)  # the applicant's side (workflow/online.py)
     stages: StageMap = field(default_factory=StageMap)  # platform stages, item code (workflow/stages.py)
     source: str = ""
@@ -771,7 +773,7 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
         c.add("children", "a bundle lists its child items")
     if kind != "bundle" and children:
         c.add("children", "only a bundle has children")
-    open_roles = c.roles(data.get("open_roles"), "open_roles") or ("clerk", "system", "admin", "portal")
+    open_roles = c.roles(data.get("open_roles"), "open_roles") or ("clerk", "admin", "portal")
     online = parse_online(
         data.get("online"), kind=str(kind), triggers={t.trigger for t in transitions}, add=c.add,
         applicant_triggers={t.trigger for t in transitions if not t.roles or "portal" in t.roles},

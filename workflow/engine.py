@@ -19,6 +19,13 @@ from fractions import Fraction
 from typing import Any
 
 from . import legaltime as lt
+from .authority import (
+    is_engine,
+    refuse_reserved,
+    require_outside,
+    reserved_to_engine,
+    scoped_idempotency_key,
+)
 from .calendar import WorkingCalendar
 from .definition import Definition, FieldSpec, TransitionDef
 from .engine_base import BEFORE, _copy_json, _jsonable
@@ -277,6 +284,8 @@ class Engine(OfficeMixin, SweepMixin):
                 t = defn.transition(trig, rec.state)
                 if t is None or not actor.has_any(t.roles) or t.guard_failure(rec.data, partial=True):
                     continue
+                if reserved_to_engine(defn, t) and not is_engine(actor):
+                    continue
                 try:
                     self._check_extensions(rec, t, today)
                     self._check_uses(uow, rec, t)
@@ -306,11 +315,15 @@ class Engine(OfficeMixin, SweepMixin):
         cannot be in the future; the clocks count from it. ``within`` runs inside the same unit
         of work with the new case's record, before it commits (an adapter writes its own rows
         there: both commit or neither); an idempotent replay does not run it again."""
+        require_outside(actor)
         given = _jsonable(data)
         org = org or actor.org
-        fp = _fingerprint("open", item_id, given, org, actor.id, str(started_on), reason) if idempotency_key else ""
+        fp = old_fp = ""
+        if idempotency_key:  # keys stored before the assignee joined the fingerprint: ``old_fp``
+            old_fp = _fingerprint("open", item_id, given, org, actor.id, str(started_on), reason)
+            fp = _fingerprint("open", item_id, given, org, actor.id, str(started_on), reason, assignee)
         with self.store.unit_of_work() as uow:
-            replay = self._replay(uow, idempotency_key, fp)
+            replay = self._replay(uow, actor, "open_case", idempotency_key, fp, old_fp)
             if replay is not None:
                 return self._view(replay)
             defn = self.registry.get(item_id)
@@ -354,7 +367,7 @@ class Engine(OfficeMixin, SweepMixin):
                     self._write_deadlines(uow, child, child_def)
             if within is not None:
                 within(uow, rec)
-            self._remember(uow, idempotency_key, fp, rec, now)
+            self._remember(uow, actor, "open_case", idempotency_key, fp, rec, now)
             uow.commit()
         self._deadlines_changed()
         return self.get_case(rec.id)
@@ -397,11 +410,12 @@ class Engine(OfficeMixin, SweepMixin):
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> Case:
+        require_outside(actor)
         given = _jsonable(data)
         # the call's fingerprint matters only to an idempotent call (a JSON encoding and a hash saved)
         fp = _fingerprint("fire", case_id, trigger, given, actor.id, expected_version) if idempotency_key else ""
         with self.store.unit_of_work() as uow:
-            replay = self._replay(uow, idempotency_key, fp)
+            replay = self._replay(uow, actor, "fire", idempotency_key, fp)
             if replay is not None:
                 return self._view(replay)
             rec = uow.get_case(case_id, for_update=True)
@@ -414,12 +428,15 @@ class Engine(OfficeMixin, SweepMixin):
             if not self.orgs.covers(actor.org, rec.org):
                 raise CaseNotFound(f"no case {case_id!r}")
             defn = self.registry.get(rec.item_id, rec.definition_version)
+            t = defn.transition(trigger, rec.state)
+            if t is not None:  # the engine's own transitions fire by themselves, never on request
+                refuse_reserved(defn, t, actor)
             now = self.now()
             before = rec.version
             self._transition(uow, rec, defn, trigger, actor, given, now)
             uow.save_case(rec, before)
             self._after_close(uow, rec, defn, now)
-            self._remember(uow, idempotency_key, fp, rec, now)
+            self._remember(uow, actor, "fire", idempotency_key, fp, rec, now)
             children = self._children_ids(uow, rec)
             uow.commit()
         self._deadlines_changed()
@@ -558,19 +575,32 @@ class Engine(OfficeMixin, SweepMixin):
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _replay(self, uow: UnitOfWork, key: str | None, fingerprint: str) -> CaseRecord | None:
+    def _replay(self, uow: UnitOfWork, actor: Actor, operation: str, key: str | None,
+                fingerprint: str, old_fingerprint: str | None = None) -> CaseRecord | None:
+        """The result of the call this key (scoped to the actor's user, org and ``operation``)
+        made before, or None. A replay passes the same org check as a fresh call: a case outside
+        the actor's subtree now is not found. A key stored before keys were scoped (its raw form,
+        with the fingerprint of then: ``old_fingerprint``) is honoured only for the same call (its
+        fingerprint names the user) and under that check."""
         if not key:
             return None
-        found = uow.get_idempotency(key)
-        if found is None:
-            return None
-        if found.fingerprint != fingerprint:
+        found = uow.get_idempotency(scoped_idempotency_key(actor, operation, key))
+        if found is not None and found.fingerprint != fingerprint:
             raise IdempotencyMismatch(f"idempotency key {key!r} was used for a different call")
-        return record_from_dict(found.result)
+        if found is None:
+            found = uow.get_idempotency(key)
+            if found is None or found.fingerprint != (old_fingerprint or fingerprint):
+                return None
+        rec = record_from_dict(found.result)
+        if not self.orgs.covers(actor.org, rec.org):
+            raise CaseNotFound(f"no case {rec.id!r}")
+        return rec
 
-    def _remember(self, uow: UnitOfWork, key: str | None, fingerprint: str, rec: CaseRecord, now: datetime) -> None:
+    def _remember(self, uow: UnitOfWork, actor: Actor, operation: str, key: str | None, fingerprint: str,
+                  rec: CaseRecord, now: datetime) -> None:
         if key:
-            uow.put_idempotency(IdempotencyRecord(key, fingerprint, rec.id, record_to_dict(rec), now))
+            uow.put_idempotency(IdempotencyRecord(scoped_idempotency_key(actor, operation, key), fingerprint,
+                                                  rec.id, record_to_dict(rec), now))
 
     # clock effects (clock_effects.py), the sweep and bundle closing (sweep.py) and office
     # operations (office.py) are mixed in; collaborators, time and plumbing: engine_base.py

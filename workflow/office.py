@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import legaltime as lt
+from .authority import PORTAL_ROLE, require_admin_over, require_outside, require_root_admin
 from .clock_effects import ClockEffectsMixin
 from .engine_base import BEFORE, ENGINE_EVENT_KINDS, _copy_json, _jsonable
 from .errors import Forbidden, MissingData, TransitionNotAllowed
@@ -28,6 +29,7 @@ class OfficeMixin(ClockEffectsMixin):
     def assign(self, case_id: str, assignee: str | None, *, actor: Actor,
                expected_version: int | None = None, reason: str | None = None) -> Case:
         """Set or change the officer in charge (承办人). Supervisors, leaders and admins only."""
+        require_outside(actor)
         if not actor.has_any(("supervisor", "leader", "admin")):
             raise Forbidden("assigning a case needs the supervisor, leader or admin role")
         with self.store.unit_of_work() as uow:
@@ -45,6 +47,7 @@ class OfficeMixin(ClockEffectsMixin):
                  expected_version: int | None = None) -> Case:
         """Move a case to another org (移送) with a reason. Its clocks go on; the history and a
         notification to both orgs record it; the old org loses access."""
+        require_outside(actor)
         if not actor.has_any(("supervisor", "leader", "admin")):
             raise Forbidden("transferring a case needs the supervisor, leader or admin role")
         if not (reason or "").strip():
@@ -79,6 +82,7 @@ class OfficeMixin(ClockEffectsMixin):
         """Reverse the case's last transition (a supervisor's correction of a mistake). History
         keeps both the mistake and the correction; state, data and clocks return to what they
         were; escalations already fired stay on the record. A correction cannot be corrected."""
+        require_outside(actor)
         if not actor.has_any(("supervisor", "leader", "admin")):
             raise Forbidden("correcting a case needs the supervisor, leader or admin role")
         if not (reason or "").strip():
@@ -114,12 +118,14 @@ class OfficeMixin(ClockEffectsMixin):
         """Declare an office-wide suspension (force majeure, system outage): the days ``first`` to
         ``last`` are not counted by any clock of the org's open cases (the org and its subtree).
         Recorded on each case; returns the ids of the cases it touched."""
+        require_outside(actor)
         if not actor.has_any(("admin",)):
             raise Forbidden("declaring a suspension needs the admin role")
+        if org not in self.orgs:
+            raise MissingData(f"unknown org {org!r}", {"org": "unknown org"})
+        require_admin_over(self.orgs, actor, org, "declaring a suspension")  # a city admin: the city only
         if not (reason or "").strip():
             raise MissingData("a suspension needs a reason", {"reason": "required"})
-        if org not in self.orgs or not self.orgs.covers(actor.org, org):
-            raise MissingData(f"unknown org {org!r} or outside your orgs", {"org": "unknown org"})
         if last < first:
             raise MissingData("a suspension ends on or after its first day", {"last": "before first"})
         now = self.now()
@@ -153,7 +159,8 @@ class OfficeMixin(ClockEffectsMixin):
         same unit of work before it commits (an adapter writes its own row there)."""
         if kind in ENGINE_EVENT_KINDS or not kind.replace("_", "").isalnum() or not kind.islower():
             raise TransitionNotAllowed(f"events of kind {kind!r} cannot be recorded by hand")
-        if not actor.has_any(("clerk", "examiner", "supervisor", "leader", "admin", "system", "portal")):
+        require_outside(actor)
+        if not actor.has_any(("clerk", "examiner", "supervisor", "leader", "admin", PORTAL_ROLE)):
             raise Forbidden("recording on a case needs a staff role")
         with self.store.unit_of_work() as uow:
             rec = self._load_for_update(uow, case_id, actor, None)
@@ -182,8 +189,9 @@ class OfficeMixin(ClockEffectsMixin):
         cannot be mapped the whole migration is refused. The limits in force when a case started
         keep governing it, unless ``apply_new_limits`` is set — then ``reason`` must cite why
         (e.g. a new rule that applies to pending cases). Each case gets a ``migrated`` event."""
-        if not actor.has_any(("admin",)):
-            raise Forbidden("migrating cases needs the admin role")
+        require_outside(actor)
+        # the definition's versions are the office's: a city admin cannot move cases between them
+        require_root_admin(self.orgs, actor, "migrating cases to another definition version")
         if not (reason or "").strip():
             raise MissingData("a migration needs a reason", {"reason": "required"})
         self.registry.get(item_id, from_version)  # UnknownItem when the source version is absent
@@ -247,7 +255,12 @@ class OfficeMixin(ClockEffectsMixin):
         provisional marks changed; each gets a ``calendar_recomputed`` event by ``actor`` (the
         engine's own when absent) with the notice's title (``source``) and the old and new dates.
         Escalations already fired stay on the record; a held expiry whose last day is now
-        confirmed fires on the next sweep once that day has passed."""
+        confirmed fires on the next sweep once that day has passed. The calendar is the whole
+        office's: ``actor`` must be an admin at the root of the org tree (Forbidden otherwise,
+        before anything is read or changed)."""
+        if actor is not None:
+            require_outside(actor)
+            require_root_admin(self.orgs, actor, "loading a calendar")
         loader = getattr(self.calendar, "load_file", None)
         if loader is None:
             raise TransitionNotAllowed("this engine's calendar does not take override files")
@@ -260,7 +273,10 @@ class OfficeMixin(ClockEffectsMixin):
                            actor: Actor | None = None) -> list[str]:
         """Recompute open clocks after the calendar changed by other means (``before``: the
         dates from ``_open_clock_dates()`` taken before the change; without it, every open clock
-        that reaches into ``year`` is rewritten)."""
+        that reaches into ``year`` is rewritten). ``actor``: as for :meth:`load_calendar`."""
+        if actor is not None:
+            require_outside(actor)
+            require_root_admin(self.orgs, actor, "recomputing the calendar")
         return self._recompute(before, year, source, actor or SYSTEM)
 
     def _notice_title(self, year: int, path: str | Path) -> str:

@@ -11,6 +11,7 @@ import yaml
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
+from workflow.authority import require_root_admin
 from workflow.diagram import mermaid
 from workflow.engine import Engine
 from workflow.errors import UnknownItem
@@ -42,6 +43,7 @@ from ..schemas import (
     DefinitionPage,
     problems,
 )
+from ..scope import OFFICE, scope
 from ..views import calendar_view, definition_detail, definition_summary
 
 router = APIRouter(prefix="/api")
@@ -199,13 +201,17 @@ def calendar(ctx: CtxDep, actor: ActorDep) -> Response:
 
 
 @router.post(
-    "/calendar", response_model=None, tags=["calendar"], summary="Load a year's override (admin)",
-    responses={200: {"model": CalendarLoaded}, **problems(400, 401, 403, 409)},
+    "/calendar", response_model=None, tags=["calendar"], summary="Load a year's override (root admin)",
+    responses={200: {"model": CalendarLoaded}, **problems(400, 401, 403, 409)}, openapi_extra=scope(OFFICE),
 )
 async def load_calendar(ctx: CtxDep, actor: ActorDep, body: CalendarOverrideIn) -> Response:
     """Load one year's State Council notice; open cases whose deadlines it moves are recomputed,
-    each with an audit event."""
-    require_role(actor, ctx.settings.admin_roles, "loading a calendar override")
+    each with an audit event naming the caller.
+
+    Scope: the whole office. Needs the admin role at the root of the org tree (420000 in Hubei);
+    the admin of a city or any org below the root gets 403 and nothing changes (the calendar
+    counts every org's deadlines)."""
+    require_root_admin(ctx.engine.orgs, actor, "loading a calendar override", ctx.settings.admin_roles)
     doc = {
         "year": body.year, "source": clean_text(body.source, "source").strip(),
         "holidays": [d.isoformat() for d in body.holidays],
@@ -217,6 +223,6 @@ async def load_calendar(ctx: CtxDep, actor: ActorDep, body: CalendarOverrideIn) 
     with tempfile.TemporaryDirectory(prefix="caseclock-calendar-") as tmp:
         path = FilePath(tmp) / f"calendar-{body.year}.yaml"
         path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        changed = await write(ctx, ctx.engine.load_calendar, path)
+        changed = await write(ctx, ctx.engine.load_calendar, path, actor)
     return json_response({"year": body.year, "source": doc["source"], "recomputed": changed,
                           "calendar": calendar_view(ctx.engine, ctx.engine.today())})

@@ -16,6 +16,7 @@ from workflow.reports import MonthlyReport
 from ..deps import ActorDep, Context, CtxDep, require_role
 from ..problems import BadRequest
 from ..schemas import problems
+from ..scope import at_root
 
 router = APIRouter(prefix="/api", tags=["reports"])
 
@@ -65,14 +66,19 @@ def monthly(
     ctx: CtxDep, actor: ActorDep,
     month: Annotated[str, Query(description="YYYY-MM", examples=["2024-03"], pattern=MONTH)],
     format: Annotated[Literal["json", "csv", "xlsx"] | None, Query(description="default: from Accept, else JSON")] = None,  # noqa: A002
-    refresh: Annotated[bool, Query(description="compute it again now (the stored one otherwise)")] = False,
+    refresh: Annotated[bool, Query(description="compute it again now (the stored one otherwise); stored "
+                                   "again only for a caller at the root of the org tree")] = False,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """Per org (rolled up the org tree; the caller sees their own subtree) and item: opened,
     closed, on-time rate, commitment rate, early-completion rate, average compression against the
     two-thirds target, open breaches, escalations by level, and each item's figures. A past month
     is stored when first asked for (``refresh`` computes it again); the current month is computed
-    afresh each time."""
+    afresh each time.
+
+    Scope: the caller's org subtree (the lines of other orgs are left out). The stored report is
+    the whole office's: ``refresh`` from a caller at the root of the org tree stores it again;
+    from anyone else it is computed afresh for them and the stored one is left as it was."""
     require_role(actor, ctx.settings.report_roles, "the monthly report")
     year, mon = _month(month)
     svc = _service(ctx)
@@ -80,7 +86,10 @@ def monthly(
     if (year, mon) >= (today.year, today.month):  # still running: computed, never stored
         report = svc.compute(year, mon)
     else:
-        found = svc.generate(year, mon) if refresh else svc.get(year, mon)
+        if refresh:  # the stored report is everyone's: only the root stores it again
+            found = svc.generate(year, mon) if at_root(ctx.engine.orgs, actor) else svc.compute(year, mon)
+        else:
+            found = svc.get(year, mon)
         assert found is not None
         report = found
     scope = ctx.engine.orgs.subtree(actor.org)

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.directory import Person
+from workflow.authority import ENGINE_ROLE
 from workflow.definition import Definition
 from workflow.model import Actor, Case
 
@@ -84,6 +85,13 @@ class Visit:
     def is_boss(self) -> bool:
         return self.can(*BOSSES)
 
+    @property
+    def is_root_admin(self) -> bool:
+        """An admin at the root of the org tree: the acts that reach every org (the calendar)."""
+        from api.scope import at_root
+
+        return self.can(*self.ctx.settings.admin_roles) and at_root(self.engine.orgs, self.actor)
+
     def name_of(self, person_id: str | None) -> str:
         if not person_id:
             return ""
@@ -109,7 +117,8 @@ def _visit(request: Request) -> Visit | Response:
         if request.cookies.get(SESSION_COOKIE):
             resp.delete_cookie(SESSION_COOKIE, path="/")
         return resp
-    actor = Actor(id=person.id, roles=person.roles, org=person.org, name=person.name)
+    # a person recorded with the engine's own role (``system``) does not carry it into the pages
+    actor = Actor(id=person.id, roles=person.roles - {ENGINE_ROLE}, org=person.org, name=person.name)
     return Visit(request=request, web=web, actor=actor, person=person, session=session)
 
 

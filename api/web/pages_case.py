@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, Response
 
+from workflow.authority import reserved_to_engine
 from workflow.errors import CaseNotFound, WorkflowError
 
 from . import present
@@ -72,7 +73,7 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
         if t.trigger in allowed:
             if t.trigger not in [a["t"].trigger for a in actions]:
                 actions.append({"t": t, "inputs": present.transition_inputs(t)})
-        elif "system" not in t.roles:
+        elif not reserved_to_engine(defn, t):  # the engine's own fire by themselves: not listed
             why = (f"需要{present.role_names(t.roles)}办理" if not v.actor.has_any(t.roles)
                    else "当前不能办理（如延期已达上限或法定期限已过）")
             others.append({"t": t, "why": why})

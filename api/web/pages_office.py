@@ -130,10 +130,10 @@ def _month(value: str | None, today: date) -> tuple[int, int]:
     return today.year, today.month
 
 
-def _report(v: Visit, y: int, m: int) -> Any:
+def _report(v: Visit, y: int, m: int, *, fresh: bool = False) -> Any:
     today = v.engine.today()
     svc = _reports(v)
-    if (y, m) == (today.year, today.month):
+    if fresh or (y, m) == (today.year, today.month):
         return svc.compute(y, m)  # the month is not over: never store a partial month
     return svc.get(y, m)
 
@@ -192,7 +192,7 @@ def report_page(v: Visit) -> Response:
     if (no := _boss(v)) is not None:
         return no
     y, m = _month(request.query_params.get("month"), v.engine.today())
-    report = _scoped(v, _report(v, y, m))
+    report = _scoped(v, _report(v, y, m, fresh=request.query_params.get("fresh") == "1"))
     cols = columns(report)
     return render(request, "report.html.j2", v, report=report, cols=cols, rows=list(rows(report)),
                   month=f"{y:04d}-{m:02d}")
@@ -223,6 +223,11 @@ def _report_refresh(v: Visit, form: FormData) -> Response:
         return no
     today = v.engine.today()
     y, m = _month(_text(form, "month", 7), today)
+    from api.scope import at_root
+
+    if (y, m) != (today.year, today.month) and not at_root(v.engine.orgs, v.actor):
+        # the stored report is everyone's: below the root it is computed afresh for this page only
+        return _go(P + "/reports", month=f"{y:04d}-{m:02d}", fresh="1", done="report")
     if (y, m) != (today.year, today.month):
         _reports(v).generate(y, m)
     return _go(P + "/reports", month=f"{y:04d}-{m:02d}", done="report")
@@ -252,8 +257,8 @@ async def calendar_load(request: Request) -> Response:
     form = await request.form(max_files=1)
     if (bad := _check(v, form)) is not None:
         return bad
-    if not v.can(*v.ctx.settings.admin_roles):
-        return error_page(request, v, 403, "没有权限", "导入日历需要管理员角色。")
+    if not v.is_root_admin:  # the calendar counts every org's deadlines
+        return error_page(request, v, 403, "没有权限", "导入日历影响全省所有案件的期限，需要省局（根机构）的管理员角色。")
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         return await run_in_threadpool(_calendar_page, v, 422, "请选择日历文件（YAML）。")
@@ -266,7 +271,7 @@ async def calendar_load(request: Request) -> Response:
             path = Path(tmp) / "calendar.yaml"
             path.write_bytes(content)
             try:
-                v.engine.load_calendar(path)
+                v.engine.load_calendar(path, v.actor)
             except (WorkflowError, ValueError) as exc:
                 return _calendar_page(v, 422, present.explain(exc))
         return _go(P + "/calendar", done="calendar")

@@ -29,7 +29,7 @@ SLA_COLOUR = {
 STATUS_LABELS = {"not_started": "未开始", "running": "计时中", "paused": "已暂停", "stopped": "已停止"}
 ROLE_LABELS = {
     "clerk": "窗口人员", "examiner": "审查员", "supervisor": "科室负责人", "leader": "局领导",
-    "admin": "管理员", "system": "系统",
+    "admin": "管理员", "portal": "对接系统", "system": "系统",
 }
 KIND_LABELS = {"service_item": "窗口服务事项", "dispute_case": "纠纷案件", "bundle": "一件事一次办"}
 CLOCK_KIND_LABELS = {"office": "本局时限", "party": "当事人期间", "external": "外部期间"}

@@ -33,7 +33,7 @@ PERSONAS = {
     "yichang_examiner": ("examiner", "420500"),
     "province_leader": ("leader", "420000"),
     "admin": ("admin", "420000"),
-    "portal": ("system", "420000"),
+    "portal": ("portal", "420000"),
 }
 JWT_SECRET = "e2e-shared-secret-for-sso-tests-0123456789"
 JWT_ISSUER = "https://sso.hbipo.example"

@@ -162,7 +162,7 @@ def test_cli_token_create_list_revoke_against_the_server(live: Stack) -> None:
     assert _cli("token", "create", "--db", live.db, "--user", "x", "--roles", "clerk", "--org", "1").returncode == 1
 
 
-def test_portal_system_role_opens_cases_for_any_city(live: Stack) -> None:
+def test_portal_role_opens_cases_for_any_city(live: Stack) -> None:
     r = live.portal.post("/api/cases", json={"item_id": PLEDGE, "org": "420500", "data": {
         "request_type": "registration", "channel": "online", "pledgor": "网上申请人", "pledgee": "银行",
         "patent_numbers": "ZL1"}})

@@ -165,11 +165,14 @@ def test_a_key_reused_for_a_different_call_is_refused(engine, case):
         engine.fire(case.id, "request_supplement", actor=EXAMINER, data={"notice": "other"},
                     idempotency_key="k")
     with pytest.raises(errors.IdempotencyMismatch):
-        engine.fire(case.id, "resubmit", actor=CLERK, idempotency_key="k")
-    with pytest.raises(errors.IdempotencyMismatch):
-        engine.open_case("fx_filing", actor=CLERK, idempotency_key="k")
+        engine.fire(case.id, "approve", actor=EXAMINER, idempotency_key="k")
     assert snapshot(engine, case.id) == before
     assert issubclass(errors.IdempotencyMismatch, errors.WorkflowError)
+    # keys belong to (user, org, operation): another user's "k", or the same user's opening, is a
+    # call of its own (issue 14)
+    assert engine.fire(case.id, "resubmit", actor=CLERK, idempotency_key="k").state == "under_review"
+    with pytest.raises(errors.Forbidden):  # judged as a fresh call (an examiner cannot open), no mismatch
+        engine.open_case("fx_filing", actor=EXAMINER, idempotency_key="k")
 
 
 def test_stale_version_conflicts_even_when_the_trigger_is_no_longer_allowed(engine, case):

@@ -5,7 +5,8 @@
     GET    /api/webhooks/{id}     one subscriber
     DELETE /api/webhooks/{id}     remove it: 204
 
-What a subscriber receives, and how to check the signature: docs/changes.md.
+What a subscriber receives, and how to check the signature: docs/changes.md. Every route is
+office-wide (``x-scope: office``, api/scope.py): a subscriber may follow every org's events.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from starlette.responses import Response
 
 from adapters.changes import CursorError
 from adapters.webhooks import new_subscriber, subscribers_for
-from workflow.errors import Forbidden, UnknownItem
+from workflow.authority import require_root_admin as _require_root_admin
+from workflow.errors import UnknownItem
 from workflow.model import Actor
 
 from ..deps import ActorDep, CtxDep, clean_text, json_response, read, write
 from ..schemas import TEXT, problems
+from ..scope import OFFICE, scope
 from .changes import InvalidQuery
 
 router = APIRouter(prefix="/api", tags=["changes"])
@@ -47,13 +50,17 @@ class WebhookCreate(BaseModel):
 
 
 def require_root_admin(ctx: Any, actor: Actor) -> None:
-    orgs = ctx.engine.orgs
-    if "admin" not in actor.roles or actor.org not in orgs or orgs.parent(actor.org) is not None:
-        raise Forbidden("webhook subscribers are managed by an admin of the root org")
+    _require_root_admin(ctx.engine.orgs, actor, "managing webhook subscribers", ctx.settings.admin_roles)
+
+
+_SCOPE = ("\n\nScope: the whole office. Needs the admin role at the root of the org tree (420000 in "
+          "Hubei); the admin of a city or any org below the root gets 403 and nothing changes (a "
+          "subscriber may follow every org's events).")
 
 
 @router.get("/webhooks", response_model=None, summary="Change-webhook subscribers (root admin)",
-            responses={200: {"description": "{items}"}, **problems(401, 403)})
+            responses={200: {"description": "{items}"}, **problems(401, 403)},
+            description="The subscribers, never their secrets." + _SCOPE, openapi_extra=scope(OFFICE))
 async def list_webhooks(ctx: CtxDep, actor: ActorDep) -> Response:
     require_root_admin(ctx, actor)
     subs = await read(subscribers_for(ctx.engine.store).all)
@@ -62,7 +69,9 @@ async def list_webhooks(ctx: CtxDep, actor: ActorDep) -> Response:
 
 @router.post("/webhooks", status_code=201, response_model=None, summary="Add a change-webhook subscriber (root admin)",
              responses={201: {"description": "the subscriber, with its secret (shown once)"},
-                        **problems(400, 401, 403, 422)})
+                        **problems(400, 401, 403, 422)},
+             description="Add a subscriber: its secret is shown once, in this answer." + _SCOPE,
+             openapi_extra=scope(OFFICE))
 async def add_webhook(ctx: CtxDep, actor: ActorDep, body: WebhookCreate) -> Response:
     require_root_admin(ctx, actor)
     try:
@@ -79,7 +88,8 @@ async def add_webhook(ctx: CtxDep, actor: ActorDep, body: WebhookCreate) -> Resp
 
 
 @router.get("/webhooks/{sub_id}", response_model=None, summary="One change-webhook subscriber (root admin)",
-            responses={200: {"description": "the subscriber"}, **problems(401, 403, 404)})
+            responses={200: {"description": "the subscriber"}, **problems(401, 403, 404)},
+            description="One subscriber, without its secret." + _SCOPE, openapi_extra=scope(OFFICE))
 async def get_webhook(ctx: CtxDep, actor: ActorDep, sub_id: SubId) -> Response:
     require_root_admin(ctx, actor)
     sub = await read(subscribers_for(ctx.engine.store).get, sub_id)
@@ -90,7 +100,9 @@ async def get_webhook(ctx: CtxDep, actor: ActorDep, sub_id: SubId) -> Response:
 
 @router.delete("/webhooks/{sub_id}", status_code=204, response_model=None,
                summary="Remove a change-webhook subscriber (root admin)",
-               responses={204: {"description": "removed"}, **problems(401, 403, 404)})
+               responses={204: {"description": "removed"}, **problems(401, 403, 404)},
+               description="Remove a subscriber: nothing more is sent to it." + _SCOPE,
+               openapi_extra=scope(OFFICE))
 async def remove_webhook(ctx: CtxDep, actor: ActorDep, sub_id: SubId) -> Response:
     require_root_admin(ctx, actor)
     if not await write(ctx, subscribers_for(ctx.engine.store).remove, sub_id):

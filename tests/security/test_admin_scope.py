@@ -35,11 +35,16 @@ PAPER = {**PLEDGE_DATA, "channel": "paper"}  # 5 working days (online: 2)
 
 OFFICE, SUBTREE, CASE = "office", "subtree", "case"  # the x-scope values (api/scope.py)
 
-# a valid body for each office-wide route: the test sends each one as a city admin
+# a valid body (None: none) for each office-wide route: the test sends each one as a city admin;
+# ``{sub_id}`` is filled in with a subscriber the root admin added
 OFFICE_BODIES: dict[tuple[str, str], Any] = {
     ("post", "/api/calendar"): NOTICE_2027,
     ("post", "/api/migrations"): {"item_id": PLEDGE, "from_version": 1, "to_version": 1,
                                   "reason": "城市管理员试图迁移全省案件"},
+    ("get", "/api/webhooks"): None,
+    ("post", "/api/webhooks"): {"url": "https://oa.example.cn/hook", "note": "城市管理员试图订阅全省"},
+    ("get", "/api/webhooks/{sub_id}"): None,
+    ("delete", "/api/webhooks/{sub_id}"): None,
 }
 
 
@@ -71,10 +76,12 @@ def test_every_admin_route_states_its_scope() -> None:
 
 
 def _state(s: Stack, case_id: str) -> tuple[Any, ...]:
-    """What a refused act must leave as it was: the case, its history, the calendar, the cases."""
+    """What a refused act must leave as it was: the case, its history, the calendar, the cases,
+    the webhook subscribers."""
     root = s.client("root_admin")
     return (root.get(f"/api/cases/{case_id}").json(), root.get(f"/api/cases/{case_id}/history").json(),
-            root.get("/api/calendar").json(), root.get("/api/cases", params={"limit": 500}).json())
+            root.get("/api/calendar").json(), root.get("/api/cases", params={"limit": 500}).json(),
+            root.get("/api/webhooks").json())
 
 
 @pytest.mark.parametrize("city_admin", ["yichang_admin", "wuhan_admin"])
@@ -84,12 +91,16 @@ def test_a_city_admin_cannot_act_office_wide_over_http_or_the_pages(stack_at, sq
     assert wuhan.status_code == 201, wuhan.text
     case = wuhan.json()
     assert any(c["provisional"] for c in case["clocks"].values())  # its deadline lies in 2027
+    hook = s.client("root_admin").post("/api/webhooks", json={"url": "https://oa.example.cn/province"})
+    assert hook.status_code == 201, hook.text
     before = _state(s, case["id"])
 
     admin = s.client(city_admin)
     for (method, path), body in OFFICE_BODIES.items():
-        p = problem(admin.request(method.upper(), path, json=body), 403)
-        assert "root of the org tree" in p["detail"], p
+        url = path.replace("{sub_id}", hook.json()["id"])
+        sent = admin.request(method.upper(), url, **({} if body is None else {"json": body}))
+        p = problem(sent, 403)
+        assert "root of the org tree" in p["detail"], (method, path, p)
     # another org's suspension: 403 (the city's own cases only)
     other = "420500" if city_admin == "wuhan_admin" else "420100"
     suspension = {"org": other, "first": "2026-12-28", "last": "2026-12-29", "reason": "停电"}

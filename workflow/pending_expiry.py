@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .authority import require_outside
 from .clock_effects import ClockEffectsMixin
 from .definition import Definition, TransitionDef
 from .errors import Forbidden, MissingData, TransitionNotAllowed
@@ -124,6 +125,7 @@ class PendingExpiryMixin(ClockEffectsMixin):
         Only a clock the sweep marked ``awaiting_calendar`` can be confirmed; clerks,
         supervisors, leaders and admins may; a reason is required. Refused (case unchanged) when
         the transition is not allowed in the case's state."""
+        require_outside(actor)
         if not actor.has_any(CONFIRM_ROLES):
             raise Forbidden("confirming an expiry needs the clerk, supervisor, leader or admin role")
         if not (reason or "").strip():

@@ -17,6 +17,7 @@ from typing import Any
 from workflow.errors import VersionConflict
 from workflow.model import CaseRecord, Deadline, Event, OutboxMessage
 from workflow.ports import CaseQuery, IdempotencyRecord
+from workflow.search import case_matches, needle, searchable_fields
 
 
 class _State:
@@ -52,10 +53,17 @@ class MemoryStore:
         self._lock = threading.RLock()
         # every committed event in commit order: the change feed (adapters/changes.py)
         self.changes_log: list[Event] = []
+        self.search_fields: dict[str, tuple[str, ...]] = {}  # item id → its searchable fields
 
     def case_rows(self) -> dict[str, CaseRecord]:
         """The committed cases by id (read-only: the feed takes number, item and org from them)."""
         return self._state.cases
+
+    def attach(self, engine: object) -> None:
+        """Learn which fields the engine's definitions mark ``searchable`` (``q`` searches them)."""
+        registry = getattr(engine, "registry", None)
+        if registry is not None:
+            self.search_fields = searchable_fields(registry.all())
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
@@ -128,7 +136,11 @@ class MemoryUnitOfWork:
 
     def query_cases(self, query: CaseQuery) -> list[CaseRecord]:
         out = []
+        found = needle(query.q)
+        fields = self._store.search_fields
         for r in self.s.cases.values():
+            if found is not None and not case_matches(r.number, r.data, fields.get(r.item_id, ()), found):
+                continue
             if query.orgs is not None and r.org not in query.orgs:
                 continue
             if query.item_id is not None and r.item_id != query.item_id:

@@ -19,6 +19,9 @@ audit event each). Here:
 3. The board's counters (``sla_counts``) are added to in the same transaction as each batch, the
    way the store keeps them for every case write (``adapters/sql/counters.py``); ``--check``
    compares them with a GROUP BY over all cases at the end. Then ``ANALYZE``.
+4. Each clone gets party names of its own (``bench/parties.py``: companies of Hubei's cities,
+   banks, persons) in the fields its definition marks searchable, and its search row
+   (``case_search``, ``adapters/sql/search.py``) in the same batch.
 
 Incremental: run again with a larger ``--to`` and it adds only what is missing (10k, then 100k,
 then 1M on one database).
@@ -43,6 +46,7 @@ from adapters import build_engine  # noqa: E402
 from adapters.sql import counters  # noqa: E402
 from adapters.sql.dialect import _dumps  # noqa: E402
 from api.demo import ORGS, SimClock, fill  # noqa: E402
+from bench.parties import Parties  # noqa: E402
 
 _ALL_ORGS = ("420000", "420100", "420200", "420300", "420500", "420600", "420700", "420800", "420900",
              "421000", "421100", "421200", "421300", "422800", "429004", "429005", "429006", "429021")
@@ -79,12 +83,16 @@ def templates(engine: Any, clock: SimClock, count: int, max_events: int, seed: i
     return [t for t in out if len(t.events) == t.rec.seq]
 
 
-def _clone(t: Template, n: int, org: str, stamp: str, d: Any) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+def _clone(t: Template, n: int, org: str, stamp: str, d: Any, store: Any, parties: Parties,
+           ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
     cid = uuid.uuid4().hex
+    names = {f: parties.name_for(f) for f in store.search.fields.get(t.rec.item_id, ()) if f in t.rec.data}
+    data = {**t.rec.data, **names}
     prev = ""
     events = []
     for ev in t.events:
-        e = replace(ev, case_id=cid, prev_hash=prev, hash="")
+        e = replace(ev, case_id=cid, prev_hash=prev, hash="",
+                    data={**ev.data, **{k: v for k, v in names.items() if k in ev.data}})
         h = e.compute_hash()
         events.append({
             "case_id": cid, "seq": e.seq, "kind": e.kind, "trigger": e.trigger, "actor_id": e.actor_id,
@@ -93,20 +101,21 @@ def _clone(t: Template, n: int, org: str, stamp: str, d: Any) -> tuple[dict[str,
         })
         prev = h
     case = {**t.case, "id": cid, "number": f"SCALE-{stamp}-{n:07d}", "org": org, "last_hash": prev,
-            "assignee": None}
+            "assignee": None, "data": _dumps(data)}
     deadlines = [{"case_id": cid, "clock": x.clock, "run": x.run, "level": x.level, "due_at": d.ts(x.due_at),
                   "state": x.state, "seen_at": d.ts(x.seen_at), "org": org, "item_id": x.item_id}
                  for x in t.deadlines]
-    return case, events, deadlines
+    return case, events, deadlines, store.search.row(case, data)
 
 
-def _insert_sqlite(store: Any, cases: list, events: list, deadlines: list, counts: Counter) -> None:
+def _insert_sqlite(store: Any, cases: list, events: list, deadlines: list, counts: Counter, found: list) -> None:
     with store.unit_of_work() as uow:
         q = uow.q
         uow._exec_many(q["append_event"], events)
         uow._exec_many(q["add_case"], cases)
         if deadlines:
             uow._exec_many(q["dl_insert"], deadlines)
+        uow._exec_many(q["search_insert"], found)
         _add_counts(uow, counts)
         uow.commit()
 
@@ -122,14 +131,15 @@ _CASE_COLS = ("id", "number", "item_id", "definition_version", "state", "version
 _EVENT_COLS = ("case_id", "seq", "kind", "trigger", "actor_id", "at", "from_state", "to_state", "data",
                "prev_hash", "hash")
 _DL_COLS = ("case_id", "clock", "run", "level", "due_at", "state", "seen_at", "org", "item_id")
+_SEARCH_COLS = ("case_id", "org", "item_id", "opened_at", "number", "rnumber", "names")
 
 
-def _insert_postgres(store: Any, cases: list, events: list, deadlines: list, counts: Counter) -> None:
+def _insert_postgres(store: Any, cases: list, events: list, deadlines: list, counts: Counter, found: list) -> None:
     with store.unit_of_work() as uow:
         uow._begin(True)
         cur = uow._cur
         for table, cols, rows in (("events", _EVENT_COLS, events), ("cases", _CASE_COLS, cases),
-                                  ("deadlines", _DL_COLS, deadlines)):
+                                  ("deadlines", _DL_COLS, deadlines), ("case_search", _SEARCH_COLS, found)):
             quoted = ", ".join(f'"{c}"' for c in cols)
             with cur.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
                 for r in rows:
@@ -153,6 +163,7 @@ def seed(url: str, to: int, *, batch: int = 20_000, template_cases: int = 300, m
             raise SystemExit("no template: the demo left no open case with a short history")
         have = open_count(store)
         rng = random.Random(seed_ + have)
+        parties = Parties(seed_ + have)
         orgs, weights = zip(*ORGS, strict=True)
         # most cases in the demo's busy orgs, some in every other org of the province
         orgs, weights = (*orgs, *(o for o in _ALL_ORGS if o not in orgs)), (*weights, *([0.5] * 12))
@@ -162,16 +173,17 @@ def seed(url: str, to: int, *, batch: int = 20_000, template_cases: int = 300, m
         added = 0
         while have + added < to:
             k = min(batch, to - have - added)
-            cases, events, deadlines, counts = [], [], [], Counter()
+            cases, events, deadlines, found, counts = [], [], [], [], Counter()
             for j in range(k):
                 t = tpl[rng.randrange(len(tpl))]
                 org = rng.choices(orgs, weights)[0]
-                c, e, dl = _clone(t, have + added + j, org, stamp, store.dialect)
+                c, e, dl, row = _clone(t, have + added + j, org, stamp, store.dialect, store, parties)
                 cases.append(c)
                 events += e
                 deadlines += dl
+                found.append(row)
                 counts[(org, c["item_id"], c["sla"])] += 1
-            insert(store, cases, events, deadlines, counts)
+            insert(store, cases, events, deadlines, counts, found)
             added += k
             if not quiet:
                 rate = added / (time.perf_counter() - t0)

@@ -42,6 +42,7 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     default: Any = None
     aliases: tuple[str, ...] = ()  # other names accepted for this field (e.g. DESIGN's `notice`)
+    searchable: bool = False  # a case is found by this field's value (party and applicant names)
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,15 @@ class Definition:
             if c.kind is ClockKind.OFFICE and not c.step:
                 return c.name
         return None
+
+    @cached_property
+    def searchable_fields(self) -> tuple[str, ...]:
+        """The data fields marked ``searchable`` (opening form first, then the transitions')."""
+        names: list[str] = []
+        for f in (*self.fields, *(f for t in self.transitions for f in t.fields)):
+            if f.searchable and f.name not in names:
+                names.append(f.name)
+        return tuple(names)
 
     def transitions_from(self, state: str) -> list[TransitionDef]:
         return [t for t in self.transitions if state in t.sources]
@@ -406,7 +416,7 @@ _CLOCK = {
     "limit", "start", "stop", "label", "commitment", "main", "party", "external", "on_expire",
     "start_from", "grace", "max_extension", "status", "basis", "notes",
 }
-_FIELD = {"name", "type", "label", "required", "choices", "description", "default", "aliases"}
+_FIELD = {"name", "type", "label", "required", "choices", "description", "default", "aliases", "searchable"}
 
 
 def _fields(c: _Collector, value: Any, path: str) -> tuple[FieldSpec, ...]:
@@ -429,6 +439,11 @@ def _fields(c: _Collector, value: Any, path: str) -> tuple[FieldSpec, ...]:
         ftype = f.get("type", "string")
         if ftype not in FIELD_TYPES:
             c.add(f"{p}.type", f"unknown type {ftype!r} (one of {', '.join(FIELD_TYPES)})")
+        searchable = f.get("searchable", False)
+        if not isinstance(searchable, bool):
+            c.add(f"{p}.searchable", f"searchable is true or false, got {searchable!r}")
+        elif searchable and ftype not in ("string", "text"):
+            c.add(f"{p}.searchable", f"only a string or text field is searchable, not a {ftype} field")
         choices = f.get("choices") or []
         if ftype == "choice" and (not isinstance(choices, list) or not choices):
             c.add(f"{p}.choices", "a choice field lists its choices")
@@ -442,6 +457,7 @@ def _fields(c: _Collector, value: Any, path: str) -> tuple[FieldSpec, ...]:
                 choices=tuple(str(x) for x in choices) if isinstance(choices, list) else (),
                 default=f.get("default"),
                 aliases=c.names(f.get("aliases"), f"{p}.aliases"),
+                searchable=searchable is True,
             )
         )
     return tuple(out)
@@ -826,18 +842,41 @@ REPORTING_KEYS = ("item_code", "stages", "trigger_stages")
 
 
 def content_hash(data: Any) -> str:
-    """A stable hash of a definition's content (key order and formatting do not matter; the
-    reporting keys :data:`REPORTING_KEYS` are left out)."""
+    """A stable hash of a definition's content (key order and formatting do not matter). Left
+    out: the reporting keys :data:`REPORTING_KEYS`, and a field's ``searchable`` marker (it
+    changes how cases are found, not a rule: marking a field needs no new version, and a database
+    that knows the unmarked file accepts the marked one)."""
     import json
 
     if isinstance(data, dict) and any(k in data for k in REPORTING_KEYS):
         data = {k: v for k, v in data.items() if k not in REPORTING_KEYS}
+    data = _without_search_marks(data)
 
     try:
         text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
     except TypeError:  # keys of mixed types (YAML allows {1: a, b: c}) do not sort: as text
         text = json.dumps(_text_keys(data), sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _without_search_marks(data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+
+    def strip(fields: Any) -> Any:
+        if not isinstance(fields, list):
+            return fields
+        return [{k: v for k, v in f.items() if k != "searchable"} if isinstance(f, dict) else f for f in fields]
+
+    out = dict(data)
+    if "fields" in out:
+        out["fields"] = strip(out["fields"])
+    if isinstance(out.get("transitions"), list):
+        out["transitions"] = [
+            {**t, "fields": strip(t["fields"])} if isinstance(t, dict) and "fields" in t else t
+            for t in out["transitions"]
+        ]
+    return out
 
 
 def _text_keys(value: Any) -> Any:

@@ -237,8 +237,8 @@ class Engine(OfficeMixin, SweepMixin):
     def list_cases(self, actor: Actor | None = None, **filters: Any) -> list[Case]:
         """Cases in the actor's org subtree (all when ``actor`` is None), filtered by ``item_id``,
         ``state``, ``org`` (that org's subtree), ``sla``, ``assignee``, ``open``, ``parent_id``,
-        ``opened_from``/``opened_to``, ``closed_from``/``closed_to``, ``order``, ``after``,
-        ``limit``."""
+        ``opened_from``/``opened_to``, ``closed_from``/``closed_to``, ``q`` (part of the number or
+        of a searchable name: workflow/search.py), ``order``, ``after``, ``limit``."""
         query = self._query(actor, **filters)
         with self.store.unit_of_work() as uow:
             records = uow.query_cases(query)

@@ -34,6 +34,7 @@ class CaseQuery:
     opened_to: datetime | None = None
     closed_from: datetime | None = None
     closed_to: datetime | None = None
+    q: str | None = None  # search: part of the number or of a searchable name (workflow/search.py)
     order: str = "opened"  # opened (oldest first, by id) | urgent (earliest due first)
     after: str | None = None  # cursor: the id of the last case of the previous page
     limit: int | None = None

@@ -93,6 +93,13 @@ SQL = {
     ),
     "out_list": f"SELECT {_OUT_COLS} FROM outbox ORDER BY id LIMIT :limit",
     "out_list_state": f"SELECT {_OUT_COLS} FROM outbox WHERE state = :state ORDER BY id LIMIT :limit",
+    "search_insert": (  # adapters/sql/search.py
+        "INSERT INTO case_search (case_id, org, item_id, opened_at, number, rnumber, names) "
+        "VALUES (:case_id, :org, :item_id, :opened_at, :number, :rnumber, :names)"
+    ),
+    "search_update": (  # only when it differs (search.changed compared with the row as read)
+        "UPDATE case_search SET names = :names, org = :org WHERE case_id = :case_id"
+    ),
     "idem_get": (
         "SELECT key, fingerprint, case_id, {o_result}, created_at FROM idempotency WHERE key = :key"
     ),

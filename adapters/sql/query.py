@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from workflow.ports import CaseQuery
+from workflow.search import needle
 
 from .dialect import _CASE_COLS, _Dialect
 from .tables import BREACH_WHERE, URGENT_KEYS
@@ -25,7 +26,9 @@ _ORDER_KEYS = {
 }
 
 
-def _where(query: CaseQuery, d: _Dialect) -> tuple[list[str], dict[str, Any]] | None:
+def where_of(query: CaseQuery, d: _Dialect, t: str = "") -> tuple[list[str], dict[str, Any]] | None:
+    """The WHERE terms of the query's filters (columns of the cases table, named ``t`` + column),
+    and their parameters; None when nothing can match. ``q`` is not among them (search.py)."""
     where: list[str] = []
     params: dict[str, Any] = {}
 
@@ -37,11 +40,11 @@ def _where(query: CaseQuery, d: _Dialect) -> tuple[list[str], dict[str, Any]] | 
     if query.orgs is not None:
         if not query.orgs:
             return None
-        where.append(f"org IN ({', '.join(bind(o) for o in sorted(query.orgs))})")
+        where.append(f"{t}org IN ({', '.join(bind(o) for o in sorted(query.orgs))})")
     if query.item_id is not None:
-        where.append(f"item_id = {bind(query.item_id)}")
+        where.append(f"{t}item_id = {bind(query.item_id)}")
     if query.state is not None:
-        where.append(f"state = {bind(query.state)}")
+        where.append(f"{t}state = {bind(query.state)}")
     if query.states is not None:
         if not query.states:
             return None
@@ -49,32 +52,32 @@ def _where(query: CaseQuery, d: _Dialect) -> tuple[list[str], dict[str, Any]] | 
         for item, state in sorted(query.states):
             by_item.setdefault(item, []).append(state)
         alts = [
-            f"(item_id = {bind(item)} AND state IN ({', '.join(bind(s) for s in states)}))"
+            f"({t}item_id = {bind(item)} AND {t}state IN ({', '.join(bind(s) for s in states)}))"
             for item, states in by_item.items()
         ]
         where.append("(" + " OR ".join(alts) + ")")
     if query.sla is not None:
-        where.append(f"sla = {bind(query.sla)}")
-        if query.open is True and query.sla in ("overdue", "over_statutory"):
+        where.append(f"{t}sla = {bind(query.sla)}")
+        if query.open is True and query.sla in ("overdue", "over_statutory") and not t:
             where.append(BREACH_WHERE)  # implies ix_cases_open_breaches' predicate: the planner uses it
     if query.assignee is not None:
-        where.append(f"assignee = {bind(query.assignee)}")
+        where.append(f"{t}assignee = {bind(query.assignee)}")
     if query.unassigned_or is not None:
-        where.append(f"(assignee IS NULL OR assignee = '' OR assignee = {bind(query.unassigned_or)})")
+        where.append(f"({t}assignee IS NULL OR {t}assignee = '' OR {t}assignee = {bind(query.unassigned_or)})")
     if query.parent_id is not None:
-        where.append(f"parent_id = {bind(query.parent_id)}")
+        where.append(f"{t}parent_id = {bind(query.parent_id)}")
     if query.open is True:
-        where.append("closed_at IS NULL")
+        where.append(f"{t}closed_at IS NULL")
     elif query.open is False:
-        where.append("closed_at IS NOT NULL")
+        where.append(f"{t}closed_at IS NOT NULL")
     if query.opened_from is not None:
-        where.append(f"opened_at >= {bind(d.ts(query.opened_from))}")
+        where.append(f"{t}opened_at >= {bind(d.ts(query.opened_from))}")
     if query.opened_to is not None:
-        where.append(f"opened_at < {bind(d.ts(query.opened_to))}")
+        where.append(f"{t}opened_at < {bind(d.ts(query.opened_to))}")
     if query.closed_from is not None:
-        where.append(f"closed_at >= {bind(d.ts(query.closed_from))}")
+        where.append(f"{t}closed_at >= {bind(d.ts(query.closed_from))}")
     if query.closed_to is not None:
-        where.append(f"closed_at < {bind(d.ts(query.closed_to))}")
+        where.append(f"{t}closed_at < {bind(d.ts(query.closed_to))}")
     return where, params
 
 
@@ -82,12 +85,18 @@ def case_query(query: CaseQuery, d: _Dialect) -> tuple[str, dict[str, Any]] | No
     """The statement and its parameters, or None when nothing can match."""
     if query.order not in _ORDER_KEYS:
         raise ValueError(f"unknown order {query.order!r}: use opened or urgent")
-    built = _where(query, d)
+    built = where_of(query, d)
     if built is None:
         return None
     where, params = built
     if query.limit is not None and query.limit <= 0:
         return None
+    found = needle(query.q)
+    if found is not None:  # the urgent order with a search (search.py reads the opened order)
+        from .search import row_test
+
+        test = row_test(d.name, found, params)
+        where.append(f"EXISTS (SELECT 1 FROM case_search AS s WHERE s.case_id = cases.id AND {test})")
     keys = _ORDER_KEYS[query.order]
     if query.after is not None:
         params["after_id"] = query.after

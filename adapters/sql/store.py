@@ -40,6 +40,7 @@ from workflow.model import (
 from workflow.ports import CaseQuery, IdempotencyRecord
 
 from . import counters
+from . import search as _search
 from .checkpoint import Checkpointer
 from .dialect import (
     _CASE_COLS,
@@ -123,9 +124,12 @@ class SqlStore:
         self._cal_stamp = -1
         self._cal_checked = 0.0
         self._cal_lock = threading.Lock()
+        # the case search (search.py): the engine's searchable fields, set by attach
+        self.search = _search.Terms()
         from .migrate import ensure_schema
 
         ensure_schema(self, create=create)
+        self.search_trigrams = self._has_trigrams()
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -195,6 +199,19 @@ class SqlStore:
             conn.invalidate()
         conn.close()
 
+    def _has_trigrams(self) -> bool:
+        """PostgreSQL: whether the search text has its pg_trgm index (migration 0007 makes it
+        where the extension can be installed); SQLite always has its FTS5 table."""
+        if not self.is_postgres:
+            return True
+        with self.unit_of_work() as uow:
+            row = uow._one("SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() "
+                           "AND indexname = 'ix_case_search_trgm'", {}, write=False)
+        if row is None:
+            log.warning("case search without its trigram index (pg_trgm is not installed): a search "
+                        "reads every case's search row")
+        return row is not None
+
     def dispose(self) -> None:
         """Close every pooled connection (tests, forks, shutdown)."""
         with self._plock:
@@ -241,6 +258,7 @@ class SqlStore:
 
         register_definitions(self, engine)
         sync_calendar(self, engine)
+        _search.attach(self, engine.registry)
         self._attached = engine
 
     def follow_calendar(self, calendar: Any) -> None:
@@ -551,6 +569,7 @@ class SqlUnitOfWork:
         self._exec(self.q["add_case"], params, write=True)
         self._rows[record.id] = tuple(params.values())
         self._sla.move(None, counters.key_of_params(params))
+        self._defer(self.q["search_insert"], self.store.search.row(params, record.data))
 
     def save_case(self, record: CaseRecord, expected_version: int) -> None:
         """``UPDATE cases SET <the columns that changed> WHERE id = ? AND version = ?``: an
@@ -576,12 +595,20 @@ class SqlUnitOfWork:
         if cur.rowcount != 1:
             self._rows.pop(record.id, None)
             raise VersionConflict(f"case {record.number or record.id} changed meanwhile: reload it")
+        if "data" in cols or "org" in cols:  # what the case is found by may have changed
+            found = _search.changed(self.store.search, old, params, record.data)
+            if found is not None:
+                self._defer(self.q["search_update"], found)
         self._rows[record.id] = tuple(params.values())
         self._sla.move(was, counters.key_of_params(params))
 
     def query_cases(self, query: CaseQuery) -> list[CaseRecord]:
         from .query import case_query
 
+        if query.q is not None:
+            rows = _search.query(self, query)
+            if rows is not None:
+                return [self._case(row) for row in rows]
         built = case_query(query, self.d)
         if built is None:
             return []

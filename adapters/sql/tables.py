@@ -128,6 +128,43 @@ class SlaCountRow(SQLModel, table=True):
     n: int = 0
 
 
+class CaseSearchRow(SQLModel, table=True):
+    """What a case is found by (``GET /api/cases?q=``, ``workflow/search.py``): its normalized
+    number, indexed for its beginning (``number``) and its end (``rnumber``, reversed), and its
+    names text (``names``), indexed by trigrams: an FTS5 table on SQLite (``case_search_fts``),
+    a ``pg_trgm`` GIN index on PostgreSQL (``ix_case_search_trgm``), both made by migration 0007
+    and not declared here. One row a case, written in the transaction of every case write that
+    changes it (``adapters/sql/search.py``)."""
+
+    __tablename__ = "case_search"
+    __table_args__ = (
+        # a query with many matches walks the rows in page order (org and item filtered here)
+        sa.Index("ix_case_search_opened", "opened_at", "case_id"),
+        sa.Index("ix_case_search_number", "number"),
+        sa.Index("ix_case_search_rnumber", "rnumber"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)  # SQLite: the rowid the FTS5 table names
+    case_id: str = Field(max_length=64, unique=True, foreign_key="cases.id")  # written after the case row
+    org: str = Field(max_length=64)
+    item_id: str = Field(max_length=128)
+    opened_at: datetime = _ts()
+    # byte order (PostgreSQL: collation "C"), so that a beginning is a range of the index
+    number: str = Field(sa_type=sa.String(128).with_variant(sa.String(128, collation="C"), "postgresql"))
+    rnumber: str = Field(sa_type=sa.String(128).with_variant(sa.String(128, collation="C"), "postgresql"))
+    names: str = Field(sa_type=sa.Text)
+
+
+# Objects of the search index that the models do not declare (migration 0007 makes them): the
+# FTS5 table and its shadow tables (SQLite), the trigram index (PostgreSQL). Alembic's
+# comparisons skip them (``include_object``).
+SEARCH_EXTRAS = ("case_search_fts", "ix_case_search_trgm")
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    return not (name or "").startswith(SEARCH_EXTRAS)
+
+
 # SQLite: an index that stays empty (the change feed's indexes are PostgreSQL's: there the event
 # id is the position, see adapters/sql/changes.py)
 NEVER = "0"
@@ -394,12 +431,13 @@ TABLES = (
     "definitions", "people", "api_tokens", "reports", "attachments", "sla_counts", "web_signouts",
     "applications", "application_notices", "ratings",
     "webhook_subscribers",
-    "secret_failures",
+    "secret_failures", "case_search",
 )
 
 __all__ = [
-    "ApiTokenRow", "ApplicationNoticeRow", "ApplicationRow", "AttachmentRow", "RatingRow", "AwareDateTime", "CalendarOverrideRow", "CaseRow",
+    "ApiTokenRow", "ApplicationNoticeRow", "ApplicationRow", "AttachmentRow", "RatingRow", "AwareDateTime", "CalendarOverrideRow", "CaseRow", "CaseSearchRow",
     "DeadlineRow", "DefinitionRow", "EventRow", "IdempotencyRow", "OutboxRow", "PersonRow",
-    "ReportRow", "SecretFailureRow", "SequenceRow", "SlaCountRow", "TABLES", "WebSignoutRow", "WebhookSubscriberRow",
+    "ReportRow", "SEARCH_EXTRAS", "SecretFailureRow", "SequenceRow", "SlaCountRow", "TABLES", "WebSignoutRow",
+    "WebhookSubscriberRow", "include_object",
     "metadata",
 ]

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from workflow.errors import VersionConflict
 from workflow.model import Actor, Case
+from workflow.search import MAX_QUERY
 
 from ..deps import (
     ActorDep,
@@ -117,10 +118,15 @@ def list_cases(
     opened_to: Annotated[date | datetime | None, Query(description="YYYY-MM-DD (inclusive) or ISO date-time (exclusive)")] = None,
     closed_from: Annotated[date | datetime | None, Query(description="YYYY-MM-DD or ISO date-time (inclusive)")] = None,
     closed_to: Annotated[date | datetime | None, Query(description="YYYY-MM-DD (inclusive) or ISO date-time (exclusive)")] = None,
+    q: Annotated[str | None, Query(max_length=MAX_QUERY, pattern=TEXT, description=(
+        "search: the case number or part of it, or a party's or applicant's name (the fields the "
+        "item marks searchable); 3 characters or more match anywhere, 1 or 2 the beginning; case, "
+        "spaces and punctuation ignored. Open and closed cases unless `open` is given"))] = None,
     limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     cursor: Cursor = None,
 ) -> Response:
-    """Cases in the caller's org subtree, oldest opening first, a page at a time."""
+    """Cases in the caller's org subtree, oldest opening first, a page at a time; with ``q``, those
+    whose number or searchable names match it."""
     size = _limit(ctx, limit)
     after = decode_cursor(cursor).get("a")
     if after is not None and not isinstance(after, str):
@@ -132,6 +138,7 @@ def list_cases(
         "opened_to": parse_bound(opened_to, end=True),
         "closed_from": parse_bound(closed_from, end=False),
         "closed_to": parse_bound(closed_to, end=True),
+        "q": _opt(q, "q"),
     }
     filters = {k: v for k, v in filters.items() if v is not None}
     cases = ctx.engine.list_cases(actor, after=after, limit=size + 1, **filters)

@@ -13,7 +13,7 @@ import pytest
 from adapters import build_engine
 from adapters.sql import HEAD, SqlStore, upgrade
 from adapters.sql.migrate import current_revision, script_head
-from adapters.sql.tables import metadata
+from adapters.sql.tables import include_object, metadata
 from tests.contract.conftest import CLERK, PLEDGE
 from workflow.errors import DefinitionError, WorkflowError
 from workflow.legaltime import TZ
@@ -44,7 +44,8 @@ def test_migrations_build_exactly_the_models(sql_url):
     store = SqlStore(sql_url)
     try:
         with store.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), metadata)
+            diff = compare_metadata(MigrationContext.configure(
+                conn, opts={"compare_type": False, "include_object": include_object}), metadata)
             if store.is_postgres:
                 rows = conn.exec_driver_sql(
                     "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'cases' "

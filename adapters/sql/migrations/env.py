@@ -8,7 +8,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from alembic import context
 
-from adapters.sql.tables import AwareDateTime, metadata
+from adapters.sql.tables import AwareDateTime, include_object, metadata
 
 config = context.config
 
@@ -30,6 +30,7 @@ def _run(connection: sa.Connection) -> None:
         transactional_ddl=True,  # SQLite too: a half-applied migration never stays behind
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,  # the search index's FTS5 table and trigram index (0007)
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,382 @@
+"""The case search index (``case_search``) and the search query (``GET /api/cases?q=``).
+
+What matches is ``workflow/search.py``'s rule: the query begins or ends the normalized number,
+or is found in one of the names (one or two characters: begins one). One ``case_search`` row a
+case holds its org, item, opening instant, normalized number, reversed number and names text.
+
+Kept in step: ``SqlUnitOfWork.add_case`` inserts the row (deferred, like the history's appends);
+``save_case`` writes it again only when the names or the org changed (the data is compared as
+this unit of work read it), in the same transaction.
+
+Indexed: the number's beginning and end by B-trees (``number``, ``rnumber``: a range each); the
+names by trigrams: SQLite an FTS5 table (``case_search_fts``, trigram tokenizer, ``detail=none``,
+kept by triggers), PostgreSQL a ``pg_trgm`` GIN index (when the extension is there: migration
+0007 installs it if the database lets it, and the store logs a warning without it). The names
+hold no number: a number's digits, the same few thousand trigrams in every row, would make
+every lookup read most of the index.
+
+A query is answered one of two ways, both in page order (``opened_at, id``, keyset after the
+cursor):
+
+1. *Few matches*: the number ranges and the trigram index give the matching cases in the
+   caller's orgs (and item) after the cursor, at most ``CANDIDATES`` of each; the page is read
+   from those (a sort of at most that many).
+2. *Many matches* (more than ``CANDIDATES`` from one of them, or a one-character query that no
+   trigram holds): walk ``case_search`` in page order (``ix_case_search_opened``) testing each
+   row; with at least ``CANDIDATES`` matches among N cases a page of 50 is found within about
+   ``50 × N / CANDIDATES`` rows.
+
+docs/store.md#case-search gives the measurements behind this.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from workflow.ports import CaseQuery
+from workflow.search import Needle, names_text, needle, normalize, searchable_fields
+
+from .dialect import _CASE_COLS, _Dialect
+
+log = logging.getLogger("caseclock.search")
+
+CANDIDATES = 5000  # at most this many matches are sorted; beyond, the walk in page order
+BATCH = 5000  # cases a rebuild reads and writes at a time
+COLUMNS = ("case_id", "org", "item_id", "opened_at", "number", "rnumber", "names")
+
+# SQLite: the FTS5 table over case_search.names and the triggers that keep it (migration 0007)
+FTS_DDL = (
+    "CREATE VIRTUAL TABLE case_search_fts USING fts5(names, content='case_search', content_rowid='id', "
+    "tokenize='trigram case_sensitive 1', detail=none)",
+    "CREATE TRIGGER case_search_fts_ai AFTER INSERT ON case_search BEGIN "
+    "INSERT INTO case_search_fts (rowid, names) VALUES (new.id, new.names); END",
+    "CREATE TRIGGER case_search_fts_ad AFTER DELETE ON case_search BEGIN "
+    "INSERT INTO case_search_fts (case_search_fts, rowid, names) VALUES ('delete', old.id, old.names); END",
+    "CREATE TRIGGER case_search_fts_au AFTER UPDATE OF names ON case_search BEGIN "
+    "INSERT INTO case_search_fts (case_search_fts, rowid, names) VALUES ('delete', old.id, old.names); "
+    "INSERT INTO case_search_fts (rowid, names) VALUES (new.id, new.names); END",
+)
+FTS_TRIGGERS = 1  # FTS_DDL[1:] are the triggers
+FTS_DROP = (
+    "DROP TRIGGER IF EXISTS case_search_fts_au", "DROP TRIGGER IF EXISTS case_search_fts_ad",
+    "DROP TRIGGER IF EXISTS case_search_fts_ai", "DROP TABLE IF EXISTS case_search_fts",
+)
+
+
+def trgm_schema(cur: Any) -> str | None:
+    """PostgreSQL: the schema pg_trgm is installed in (None: not installed)."""
+    cur.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+                "WHERE e.extname = 'pg_trgm'")
+    row = cur.fetchone()
+    return row[0] if row else None
+
+
+def trgm_index_ddl(schema: str) -> str:
+    quoted = '"' + schema.replace('"', '""') + '"'
+    return f"CREATE INDEX ix_case_search_trgm ON case_search USING gin (names {quoted}.gin_trgm_ops)"
+
+
+# -- the rows --------------------------------------------------------------------------------------
+
+
+class Terms:
+    """item id → searchable fields, and a case's search row (``SqlStore.search``)."""
+
+    def __init__(self, fields: Mapping[str, tuple[str, ...]] | None = None) -> None:
+        self.fields: dict[str, tuple[str, ...]] = dict(fields or {})
+
+    def names(self, item_id: str, data: Mapping[str, Any]) -> str:
+        return names_text(data, self.fields.get(item_id, ()))
+
+    def row(self, params: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``case_search`` row of a case as the store writes it (``_case_params``)."""
+        number = normalize(params["number"])
+        return {"case_id": params["id"], "org": params["org"], "item_id": params["item_id"],
+                "opened_at": params["opened_at"], "number": number, "rnumber": number[::-1],
+                "names": self.names(params["item_id"], data)}
+
+
+# positions in a case row as the store reads and writes it (dialect.CASE_FIELDS)
+_ITEM, _ORG, _DATA = 2, 6, 8
+
+
+def changed(terms: Terms, old: tuple[Any, ...] | None, params: Mapping[str, Any],
+            data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The UPDATE's parameters when ``save_case`` changes what the case is found by (its
+    searchable names or its org), else None. ``old``: the row as this unit of work read it."""
+    new = terms.names(params["item_id"], data)
+    if old is not None and old[_ORG] == params["org"]:
+        if old[_DATA] == params["data"]:
+            return None
+        if terms.names(old[_ITEM], json.loads(old[_DATA])) == new:
+            return None
+    return {"case_id": params["id"], "org": params["org"], "names": new}
+
+
+# -- the query -------------------------------------------------------------------------------------
+
+
+def _qualified(d: _Dialect, alias: str) -> str:
+    out = []
+    for c in (c.strip() for c in d.prepare(_CASE_COLS).split(",")):
+        out.append(f"{alias}.{c}" if c.isidentifier() else c.replace("(", f"({alias}.", 1))
+    return ", ".join(out)
+
+
+def _after(q: str) -> str | None:
+    """The least text greater than every text that begins with ``q`` (None: there is none)."""
+    last = ord(q[-1])
+    if last >= 0x10FFFF or 0xD7FF <= last < 0xE000:
+        return None
+    return q[:-1] + chr(last + 1)
+
+
+def query(uow: Any, q: CaseQuery) -> list[Any] | None:
+    """The case rows of a query with ``q`` in ``opened`` order (None: not for this module — the
+    ``urgent`` order, or nothing to search by; ``query.py`` handles those)."""
+    from .query import where_of
+
+    found = needle(q.q)
+    if found is None or q.order != "opened":
+        return None
+    d = uow.d
+    if (q.limit is not None and q.limit <= 0) or (q.orgs is not None and not q.orgs):
+        return []
+    # org and item are on the search row; the other filters need the case's
+    built = where_of(replace(q, q=None, after=None, limit=None, orgs=None, item_id=None), d, "c.")
+    if built is None:
+        return []
+    where, params = built
+    scope: list[str] = []
+    if q.orgs is not None:
+        scope.append(f"s.org IN ({', '.join(_bind(params, o) for o in sorted(q.orgs))})")
+    if q.item_id is not None:
+        scope.append(f"s.item_id = {_bind(params, q.item_id)}")
+    if q.after is not None:
+        key = _cursor(uow, q)
+        if key is None:
+            return []
+        scope.append(f"(s.opened_at, s.case_id) > ({_bind(params, key[0])}, {_bind(params, key[1])})")
+    limit = f" LIMIT {int(q.limit)}" if q.limit is not None else ""
+    cols = _qualified(d, "c")
+    found_rows = _candidates(uow, found, scope, dict(params))
+    if found_rows is not None:  # few: the page from them
+        ordered = [cid for _, cid in sorted(found_rows)]
+        if not where and q.limit is not None:
+            ordered = ordered[: q.limit]  # nothing else to filter by: read only the page's cases
+        if not ordered:
+            return []
+        if d.name == "sqlite":
+            params["ids"] = json.dumps(ordered)
+            sql = f"SELECT {cols} FROM json_each(:ids) AS m CROSS JOIN cases AS c ON c.id = m.value"
+        else:
+            params["ids"] = ordered
+            sql = f"SELECT {cols} FROM cases AS c"
+            where = ["c.id = ANY(:ids)", *where]
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return uow._all(d.prepare(sql + f" ORDER BY c.opened_at, c.id{limit}"), params, write=False)
+    # many: the walk in page order
+    test = row_test(d.name, found, params)
+    hint = " INDEXED BY ix_case_search_opened" if d.name == "sqlite" else ""
+    join = "CROSS JOIN" if d.name == "sqlite" else "JOIN"  # SQLite: joined in the order written
+    sql = (f"SELECT {cols} FROM case_search AS s{hint} {join} cases AS c ON c.id = s.case_id "
+           f"WHERE {' AND '.join([test, *scope, *where])} ORDER BY s.opened_at, s.case_id{limit}")
+    return uow._all(d.prepare(sql), params, write=False)
+
+
+def row_test(dialect: str, found: Needle, params: dict[str, Any], s: str = "s") -> str:
+    """The rule as SQL on a ``case_search`` row named ``s``."""
+    params.update(q_text=found.text, q_len=len(found.text), q_names=found.in_names)
+    if dialect == "sqlite":
+        tests = [f"substr({s}.number, 1, :q_len) = :q_text"]
+        if not found.short:
+            tests.append(f"substr({s}.number, -:q_len) = :q_text")
+        tests.append(f"instr({s}.names, :q_names) > 0")
+    else:
+        tests = [f"left({s}.number, :q_len) = :q_text"]
+        if not found.short:
+            tests.append(f"right({s}.number, :q_len) = :q_text")
+        tests.append(f"strpos({s}.names, :q_names) > 0")
+    return "(" + " OR ".join(tests) + ")"
+
+
+def _bind(params: dict[str, Any], value: Any) -> str:
+    name = f"p{len(params)}"
+    params[name] = value
+    return ":" + name
+
+
+def _cursor(uow: Any, q: CaseQuery) -> tuple[Any, str] | None:
+    """The page's starting key: the ``after`` case's (opened_at, id), if it still matches the
+    query's other filters (else None: an empty page, as without ``q``)."""
+    from .query import where_of
+
+    built = where_of(replace(q, q=None, after=None, limit=None), uow.d, "")
+    if built is None:
+        return None
+    where, params = built
+    params["after_id"] = q.after
+    sql = "SELECT opened_at, id FROM cases WHERE " + " AND ".join([*where, "id = :after_id"])
+    row = uow._one(uow.d.prepare(sql), params, write=False)
+    return (row[0], row[1]) if row is not None else None
+
+
+def _candidates(uow: Any, found: Needle, scope: list[str],
+                params: dict[str, Any]) -> set[tuple[Any, str]] | None:
+    """(opened_at, id) of the matching cases in scope (org, item, after the cursor) from the
+    indexes, or None when one of them gives more than ``CANDIDATES`` (or a name test no index
+    serves)."""
+    d = uow.d
+    cap = f" LIMIT {CANDIDATES + 1}"
+    where = "".join(" AND " + w for w in scope)
+    lookups: list[tuple[str, dict[str, Any]]] = []
+    text = found.text
+    for column, value in (("number", text), *(() if found.short else (("rnumber", text[::-1]),))):
+        hi = _after(value)
+        if hi is None:
+            return None
+        lookups.append((f"SELECT s.opened_at, s.case_id FROM case_search AS s WHERE s.{column} >= :lo AND s.{column} < :hi"
+                        f"{where}{cap}", {**params, "lo": value, "hi": hi}))
+    names = found.in_names
+    if len(names) < 3:  # one character: no trigram holds "\nX"
+        return None
+    if d.name == "sqlite":
+        # every trigram of the needle (MATCH: the index alone; GLOB would read each row's
+        # content through the FTS5 table as well), then the needle itself on the row
+        grams = " AND ".join(f'"{g}"' for g in sorted({names[i:i + 3] for i in range(len(names) - 2)}))
+        lookups.append(("SELECT s.opened_at, s.case_id FROM case_search_fts AS f CROSS JOIN case_search AS s ON s.id = f.rowid "
+                        f"WHERE case_search_fts MATCH :match AND instr(s.names, :names) > 0{where}{cap}",
+                        {**params, "match": grams, "names": names}))
+    else:
+        if not uow.store.search_trigrams:
+            return None
+        lookups.append((f"SELECT s.opened_at, s.case_id FROM case_search AS s WHERE s.names LIKE :like "
+                        f"AND strpos(s.names, :names) > 0{where}{cap}",
+                        {**params, "like": f"%{names}%", "names": names}))
+    found_rows: set[tuple[Any, str]] = set()
+    for sql, bound in lookups:
+        rows = uow._all(d.prepare(sql), bound, write=False)
+        if len(rows) > CANDIDATES:
+            return None
+        found_rows.update((r[0], r[1]) for r in rows)
+    return found_rows
+
+
+# -- keeping the index: the engine's fields, rebuilding ------------------------------------------------
+
+CONFIG_KEY = "_search_fields"  # sequences row: a hash of the fields the rows were built with
+
+
+def fields_hash(fields: Mapping[str, tuple[str, ...]]) -> int:
+    import hashlib
+
+    text = json.dumps({k: list(v) for k, v in sorted(fields.items()) if v}, ensure_ascii=False, sort_keys=True)
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "big") >> 1  # an INTEGER column
+
+
+def attach(store: Any, registry: Any) -> None:
+    """Take the engine's searchable fields; when the rows were built with other fields (a
+    definition marked a field, an office's own items), rebuild them first."""
+    fields = searchable_fields(registry.all())
+    store.search = Terms(fields)
+    with store.unit_of_work() as uow:
+        row = uow._one(uow.q["seq_value"], {"key": CONFIG_KEY}, write=False)
+    if row is None or int(row[0]) != fields_hash(fields):
+        n = rebuild(store, fields)
+        if n:
+            log.info("search index rebuilt for %d cases (the searchable fields changed)", n)
+
+
+_LOCK_KEY = 0x63617365_73  # PostgreSQL advisory lock: one rebuild at a time
+
+
+def rebuild(store: Any, fields: Mapping[str, tuple[str, ...]] | None = None, *, force: bool = False) -> int:
+    """Write every case's search row again from its data, in one transaction (other writers
+    wait); returns the cases written (0: the rows were already built with these fields)."""
+    terms = Terms(fields if fields is not None else store.search.fields)
+    wanted = fields_hash(terms.fields)
+    with store.unit_of_work() as uow:
+        if uow.d.name == "postgresql":
+            uow._exec(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})", {}, write=True)
+        row = uow._one(uow.q["seq_value"], {"key": CONFIG_KEY}, write=True)
+        if row is not None and int(row[0]) == wanted and not force:
+            return 0  # another process did it meanwhile
+        n = refill(uow._cur, uow.d.name, terms)
+        uow._exec(uow.d.prepare(
+            "INSERT INTO sequences (key, value) VALUES (:key, :value) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"), {"key": CONFIG_KEY, "value": wanted},
+            write=True)
+        uow.commit()
+    return n
+
+
+def refill(cur: Any, dialect: str, terms: Terms) -> int:
+    """Empty ``case_search`` and fill it again (SQLite: without the FTS triggers, then one FTS5
+    ``rebuild``: far quicker than a trigger a row)."""
+    if dialect == "sqlite":
+        for stmt in FTS_DROP[:3]:
+            cur.execute(stmt)
+        cur.execute("DELETE FROM case_search")
+        n = fill(cur, dialect, terms)
+        cur.execute("INSERT INTO case_search_fts (case_search_fts) VALUES ('rebuild')")
+        for stmt in FTS_DDL[FTS_TRIGGERS:]:
+            cur.execute(stmt)
+        return n
+    cur.execute("DELETE FROM case_search")
+    return fill(cur, dialect, terms)
+
+
+def fill(cur: Any, dialect: str, terms: Terms) -> int:
+    """Insert the search row of every case on a DB-API cursor (migration 0007 and ``rebuild``):
+    read in pages by id, written in batches (PostgreSQL: ``COPY``)."""
+    ph = "?" if dialect == "sqlite" else "%s"
+    select = (f"SELECT id, number, item_id, org, opened_at, {'data' if dialect == 'sqlite' else 'CAST(data AS text)'} "
+              f"FROM cases WHERE id > {ph} ORDER BY id LIMIT {BATCH}")
+    insert = f"INSERT INTO case_search ({', '.join(COLUMNS)}) VALUES ({', '.join([ph] * len(COLUMNS))})"
+    last, total = "", 0
+    while True:
+        cur.execute(select, (last,))
+        rows = cur.fetchall()
+        if not rows:
+            return total
+        out = []
+        for cid, number, item, org, opened, data in rows:
+            key = normalize(number)
+            out.append((cid, org, item, opened, key, key[::-1], terms.names(item, _data(data))))
+        if dialect == "sqlite":
+            cur.executemany(insert, out)
+        else:
+            with cur.copy(f"COPY case_search ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                for r in out:
+                    copy.write_row(r)
+        total += len(rows)
+        last = rows[-1][0]
+
+
+def _data(value: Any) -> Mapping[str, Any]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value if isinstance(value, Mapping) else {}
+
+
+def shipped_fields(bodies: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
+    """item id → searchable fields, from definition mappings (the migration's backfill)."""
+    from workflow.search import searchable_in_raw
+
+    out: dict[str, list[str]] = {}
+    for body in bodies:
+        did = body.get("id")
+        if not isinstance(did, str):
+            continue
+        names = out.setdefault(did, [])
+        names += [f for f in searchable_in_raw(body) if f not in names]
+    return {k: tuple(v) for k, v in out.items()}
+
+
+__all__ = ["CANDIDATES", "COLUMNS", "FTS_DDL", "FTS_DROP", "Terms", "attach", "changed", "fields_hash", "fill",
+           "query", "rebuild", "refill", "row_test", "shipped_fields", "trgm_index_ddl", "trgm_schema"]

@@ -1,0 +1,254 @@
+"""Case search at scale (issue 16): ``GET /api/cases?q=`` over HTTP at 1,000,000 cases, SQLite and
+PostgreSQL.
+
+    .venv/bin/python bench/search_bench.py                         # 1M cases, both backends
+    .venv/bin/python bench/search_bench.py --cases 100000 --backend sqlite   # a quicker look
+    .venv/bin/python bench/search_bench.py --db sqlite:///big.db --cases 1000000  # seed (or reuse) this one
+
+Targets: by number p95 < 20 ms, by a name's first characters p95 < 100 ms, on both stores.
+
+1. Seed (``bench/scale_seed.py``): the demo's cases cloned in bulk, each clone with party names
+   of its own (``bench/parties.py``: ~200,000 companies of Hubei's cities drawn with a skew,
+   bank branches as pledgees, some persons) and its ``case_search`` row. Incremental: a database
+   that already has the cases is reused.
+2. Queries: ``--queries`` cases drawn at random; for each, as a clerk of that case's city (the
+   org scope every clerk has), one request of each kind, ``limit=50``:
+   - ``number``: the whole case number;
+   - ``number part``: its last seven characters (the serial);
+   - ``name start``: the first 2, 3 or 4 characters (a third each) of one of its party names —
+     a city's name alone (``武汉``) matches a large share of the cases, a brand's first characters
+     a few hundred or thousand;
+   - ``name part``: four characters from inside a company's name (brand and trade, ``长飞智能``).
+   Each is checked: the first page holds the case (by number) or only cases that match.
+3. The index: the rows and the trigram index's size; the time to rebuild every row
+   (``adapters/sql/search.py``'s ``rebuild``: what migration 0007 does on an existing database).
+
+A fresh ``caseclock serve`` (one worker, no scheduler) answers; latencies are client-side, p50
+and p95, after one warm-up request of each kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.scale import Server, _db_size, _pg_admin  # noqa: E402
+from bench.scale_seed import seed  # noqa: E402
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_DB = "caseclock_search"  # created on the server of --pg, dropped at the end unless --keep
+TARGETS = {"number": 20.0, "name start": 100.0}
+
+
+def _tokens(url: str, orgs: set[str]) -> dict[str, str]:
+    from adapters import build_engine
+    from api.auth import issue_token
+    from api.tokens import tokens_for
+
+    engine = build_engine(url)
+    try:
+        store = tokens_for(engine)
+        return {org: issue_token(store, user=f"search.{org}", roles="clerk", org=org, now=engine.now(),
+                                 orgs=engine.orgs)[0] for org in sorted(orgs)}
+    finally:
+        engine.store.dispose()
+
+
+def _sample(url: str, n: int, seed_: int) -> list[dict[str, Any]]:
+    """``n`` cases at random: id, number, org, and the names in their searchable fields."""
+    from adapters import build_engine
+
+    engine = build_engine(url)
+    store = engine.store
+    try:
+        with store.unit_of_work() as uow:
+            total = uow.fetch_one("SELECT MAX(id) FROM case_search")[0]
+            rng = random.Random(seed_)
+            picks = sorted({rng.randint(1, total) for _ in range(n * 2)})[: n * 2]
+            rng.shuffle(picks)
+            out = []
+            sql = uow.d.prepare("SELECT c.id, c.number, c.org, c.item_id, {o_data} FROM case_search s "
+                                "JOIN cases c ON c.id = s.case_id WHERE s.id = :id")
+            for rowid in picks:
+                row = uow.fetch_one(sql.replace("{o_data}", "c.data" if store.is_sqlite else "CAST(c.data AS text)"),
+                                    {"id": rowid})
+                if row is None:
+                    continue
+                data = json.loads(row[4])
+                names = [str(data[f]) for f in store.search.fields.get(row[3], ()) if data.get(f)]
+                if names:
+                    out.append({"id": row[0], "number": row[1], "org": row[2], "names": names})
+                if len(out) == n:
+                    break
+        return out
+    finally:
+        store.dispose()
+
+
+def _queries(cases: list[dict[str, Any]], seed_: int) -> list[tuple[str, dict[str, Any], str]]:
+    rng = random.Random(seed_)
+    out = []
+    for c in cases:
+        name = rng.choice(c["names"])
+        out.append(("number", c, c["number"]))
+        out.append(("number part", c, c["number"][-7:]))
+        out.append(("name start", c, name[: rng.choice((2, 3, 4))]))
+        companies = [x for x in c["names"] if x.endswith("公司") and len(x) >= 8]
+        if companies:
+            x = rng.choice(companies)
+            out.append(("name part", c, x[2:6]))
+    rng.shuffle(out)
+    return out
+
+
+def measure(url: str, folder: Path, n_queries: int, seed_: int) -> dict[str, Any]:
+    from workflow.search import normalize
+
+    cases = _sample(url, n_queries, seed_)
+    tokens = _tokens(url, {c["org"] for c in cases})
+    queries = _queries(cases, seed_)
+    srv = Server(url, folder)
+    times: dict[str, list[float]] = {}
+    more: dict[str, int] = {}
+    try:
+        clients = {org: httpx.Client(base_url=srv.url, headers={"Authorization": f"Bearer {t}"}, timeout=120)
+                   for org, t in tokens.items()}
+        warmed: set[str] = set()
+        for kind, case, q in queries:
+            client = clients[case["org"]]
+            params = {"q": q, "limit": 50}
+            if kind not in warmed:
+                client.get("/api/cases", params=params).raise_for_status()
+                warmed.add(kind)
+            t0 = time.perf_counter()
+            r = client.get("/api/cases", params=params)
+            ms = (time.perf_counter() - t0) * 1000
+            r.raise_for_status()
+            body = r.json()
+            times.setdefault(kind, []).append(ms)
+            more[kind] = more.get(kind, 0) + (body["next"] is not None)
+            if kind == "number":
+                assert [c["id"] for c in body["items"]] == [case["id"]], (q, body["items"][:3])
+            needle = normalize(q)
+            for item in body["items"]:
+                assert case["org"] == "420000" or item["org"] == case["org"], (q, item["org"])  # the scope
+                if kind.startswith("number"):
+                    assert needle in normalize(item["number"]), (q, item["number"])
+        for c in clients.values():
+            c.close()
+    finally:
+        srv.stop()
+    out: dict[str, Any] = {}
+    for kind, xs in times.items():
+        xs.sort()
+        out[kind] = {"n": len(xs), "p50": statistics.median(xs), "p95": xs[min(len(xs) - 1, int(0.95 * len(xs)))],
+                     "max": xs[-1], "more_pages": more[kind]}
+    return out
+
+
+def index_facts(url: str) -> dict[str, Any]:
+    """The search rows, the index's size, and the time to rebuild every row."""
+    from adapters import build_engine
+    from adapters.sql import search
+
+    engine = build_engine(url)
+    store = engine.store
+    try:
+        with store.unit_of_work() as uow:
+            rows = uow.fetch_one("SELECT COUNT(*) FROM case_search")[0]
+            if store.is_sqlite:
+                size = {name: uow.fetch_one("SELECT SUM(pgsize) FROM dbstat WHERE name = :n", {"n": name})[0] or 0
+                        for name in ("case_search", "ix_case_search_opened", "sqlite_autoindex_case_search_1",
+                                     "case_search_fts_data", "case_search_fts_idx", "case_search_fts_docsize")}
+            else:
+                size = {name: uow.fetch_one(uow.d.prepare("SELECT pg_relation_size(CAST(:n AS regclass))"),
+                                            {"n": name})[0]
+                        for name in ("case_search", "ix_case_search_opened", "case_search_case_id_key",
+                                     "ix_case_search_trgm")}
+        t0 = time.perf_counter()
+        rebuilt = search.rebuild(store, force=True)
+        seconds = time.perf_counter() - t0
+        return {"rows": rows, "mib": {k: round(v / 2**20, 1) for k, v in size.items()},
+                "rebuild_cases": rebuilt, "rebuild_seconds": round(seconds, 1)}
+    finally:
+        store.dispose()
+
+
+def run(backend: str, url: str, cases: int, folder: Path, n_queries: int, seed_: int, rebuild: bool) -> dict[str, Any]:
+    print(f"{backend}: seeding to {cases:,} cases", flush=True)
+    s = seed(url, cases, quiet=True)
+    print(f"{backend}: {s['open_cases']:,} cases ({s['added']:,} added in {s['seconds']:.0f} s)", flush=True)
+    row: dict[str, Any] = {"backend": backend, "cases": s["open_cases"], "db_mib": round(_db_size(url))}
+    row["latency"] = measure(url, folder, n_queries, seed_)
+    if rebuild:
+        row["index"] = index_facts(url)
+    for kind, m in row["latency"].items():
+        target = TARGETS.get(kind.replace(" part", "") if kind == "number part" else kind)
+        verdict = "" if target is None else ("  met" if m["p95"] < target else "  NOT met") + f" (< {target:.0f} ms)"
+        print(f"  {kind:<12} n={m['n']:<4} p50 {m['p50']:6.1f}  p95 {m['p95']:6.1f}  max {m['max']:6.1f} ms"
+              f"  more pages {m['more_pages']}{verdict}", flush=True)
+    if "index" in row:
+        print(f"  index: {row['index']}", flush=True)
+    return row
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", type=int, default=1_000_000)
+    ap.add_argument("--backend", action="append", choices=["sqlite", "postgres"])
+    ap.add_argument("--pg", default=os.environ.get("CASECLOCK_TEST_PG", DEFAULT_PG),
+                    help=f"a PostgreSQL URL on the server to use (a database {PG_DB} is created)")
+    ap.add_argument("--db", default=None, help="use (and seed) this database instead")
+    ap.add_argument("--queries", type=int, default=200, help="cases drawn; one query of each kind each")
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--no-rebuild", action="store_true", help="skip timing a rebuild of every search row")
+    ap.add_argument("--keep", action="store_true", help="keep the databases")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    print(f"caseclock search bench: {args.cases:,} cases, Python {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}", flush=True)
+    folder = ROOT / "bench"
+    rows = []
+    if args.db:
+        backend = "postgres" if args.db.startswith("postgres") else "sqlite"
+        rows.append(run(backend, args.db, args.cases, folder, args.queries, args.seed, not args.no_rebuild))
+    else:
+        for backend in args.backend or ["sqlite", "postgres"]:
+            if backend == "sqlite":
+                path = folder / ".search.db"
+                url = f"sqlite:///{path}"
+                try:
+                    rows.append(run(backend, url, args.cases, folder, args.queries, args.seed, not args.no_rebuild))
+                finally:
+                    if not args.keep:
+                        for p in folder.glob(".search.db*"):
+                            p.unlink()
+            else:
+                _pg_admin(args.pg, f"DROP DATABASE IF EXISTS {PG_DB}")
+                _pg_admin(args.pg, f"CREATE DATABASE {PG_DB}")
+                url = args.pg.rsplit("/", 1)[0] + "/" + PG_DB
+                try:
+                    rows.append(run(backend, url, args.cases, folder, args.queries, args.seed, not args.no_rebuild))
+                finally:
+                    if not args.keep:
+                        _pg_admin(args.pg, f"DROP DATABASE IF EXISTS {PG_DB}")
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

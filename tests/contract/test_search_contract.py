@@ -1,0 +1,178 @@
+"""Case search (issue 16) through the public Engine, on every store: the number, whole or in part,
+and the names of the fields the definitions mark searchable; open and closed cases; the other
+filters; cursor pages to the end; the caller's orgs only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from adapters import build_engine
+from adapters.sql import search as sql_search
+from tests.contract.conftest import Clock
+from workflow import Actor
+from workflow.search import Needle, names_text, needle, normalize
+
+PLEDGE = "patent_pledge_registration"
+ADJUDICATION = "patent_infringement_adjudication"
+WUHAN = Actor("wh.clerk", {"clerk", "examiner"}, org="420100")
+YICHANG = Actor("yc.clerk", {"clerk", "examiner"}, org="420500")
+PROVINCE = Actor("hb.leader", {"leader", "supervisor", "clerk"}, org="420000")
+BOSS = Actor("boss", {"clerk", "examiner", "leader", "supervisor", "admin"}, org="420000")
+
+
+@pytest.fixture
+def eng(store_url: str, clock: Clock) -> Iterator[Any]:
+    def ticking() -> Any:  # each reading a millisecond later: cases open in the order written
+        clock.advance(milliseconds=1)
+        return clock()
+
+    engine = build_engine(store_url, now=ticking)  # the shipped definitions: their marked fields
+    yield engine
+    dispose = getattr(engine.store, "dispose", None)
+    if dispose:
+        dispose()
+
+
+def pledge(eng: Any, actor: Actor, pledgor: str, pledgee: str = "招商银行武汉分行", **kw: Any) -> Any:
+    return eng.open_case(PLEDGE, actor=actor, data={"pledgor": pledgor, "pledgee": pledgee}, **kw)
+
+
+def adjudication(eng: Any, actor: Actor, requester: str, respondent: str) -> Any:
+    return eng.open_case(ADJUDICATION, actor=actor, data={
+        "requester": requester, "respondent": respondent, "respondent_domicile": "domestic",
+        "patent_number": "ZL202010000001.5", "patent_type": "invention", "claims": "停止侵权"})
+
+
+def numbers(cases: list[Any]) -> list[str]:
+    return [c.number for c in cases]
+
+
+def every_page(eng: Any, actor: Actor, size: int, **filters: Any) -> list[Any]:
+    out: list[Any] = []
+    after = None
+    while True:
+        page = eng.list_cases(actor, after=after, limit=size, **filters)
+        out += page
+        if len(page) < size:
+            return out
+        after = page[-1].id
+
+
+def test_the_rule():
+    assert normalize("ＺＹＤＪ-420100 2026（武汉）") == "zydj4201002026武汉"
+    assert needle("华为") == Needle("华为", short=True) == needle(" 华 为 ")
+    assert needle("华为").in_names == "\n华为" and needle("光谷智能").in_names == "光谷智能"
+    assert needle("  ") is None and needle("——") is None and needle(None) is None
+    text = names_text({"a": "甲公司、乙公司", "b": ["丙公司"], "c": "不搜"}, ["a", "b"])
+    assert text == "\n甲公司\n乙公司\n丙公司"
+
+
+def test_names_numbers_and_the_short_rule(eng):
+    a = pledge(eng, WUHAN, "武汉光谷智能装备有限公司")
+    b = pledge(eng, WUHAN, "华为技术有限公司", "中国银行湖北省分行")
+    c = pledge(eng, WUHAN, "中华为民科技有限公司", "汉口银行")
+    d = adjudication(eng, WUHAN, "Acme Robotics Ltd.", "光谷（武汉）电子厂")
+
+    def find(q: str, **kw: Any) -> list[str]:
+        return numbers(eng.list_cases(WUHAN, q=q, **kw))
+
+    assert find("光谷智能") == [a.number]                       # part of a name
+    assert find("武汉光谷") == [a.number]                       # a name's first characters
+    assert find("华为") == [b.number]                           # short: the beginning only
+    assert find("华为民") == [c.number]                         # three: anywhere
+    assert find("中") == [b.number, c.number]                   # one character: names beginning with it
+    assert find("招商银行") == [a.number]
+    assert find(a.number) == [a.number]                         # the whole number
+    assert find(a.number.lower().replace("-", " ")) == [a.number]
+    assert find(a.number[-5:]) == [a.number, d.number]          # its serial (d's is the same)
+    assert find(b.number[-8:]) == [b.number]
+    assert find(a.number[:11]) == [a.number, b.number, c.number]  # its beginning, ZYDJ-420100: the pledges
+    assert find(a.number[5:16]) == []                           # 420100-2024: neither beginning nor end
+    assert find("acme robotics") == [d.number]                  # case and spaces do not matter
+    assert find("光谷(武汉)") == [d.number]                     # half-width for full-width brackets
+    assert find("光谷") == [d.number]                           # short: not 武汉光谷…
+    assert find("不存在的公司") == []
+    assert find("patent_numbers") == []                        # field names are not searched
+    assert find("  ") == numbers(eng.list_cases(WUHAN))        # nothing to search by: no filter
+
+
+def test_unmarked_fields_are_not_searched(eng):
+    case = eng.open_case(PLEDGE, actor=WUHAN, data={"pledgor": "甲公司", "pledgee": "乙银行",
+                                                     "patent_numbers": "ZL202310000001.X"})
+    assert eng.list_cases(WUHAN, q="ZL2023100") == []
+    assert numbers(eng.list_cases(WUHAN, q="甲公司")) == [case.number]
+
+
+def test_closed_cases_org_scope_and_filters(eng):
+    open_one = pledge(eng, WUHAN, "武汉绿能新材料有限公司")
+    closed = pledge(eng, WUHAN, "武汉绿能新材料有限公司")
+    eng.fire(closed.id, "withdraw", actor=WUHAN)
+    other_item = adjudication(eng, WUHAN, "武汉绿能新材料有限公司", "某厂")
+    yichang = pledge(eng, YICHANG, "武汉绿能新材料有限公司")  # the same company at another city
+    q = "绿能新材料"
+    assert numbers(eng.list_cases(WUHAN, q=q)) == [open_one.number, closed.number, other_item.number]
+    assert numbers(eng.list_cases(WUHAN, q=q, open=True)) == [open_one.number, other_item.number]
+    assert numbers(eng.list_cases(WUHAN, q=q, open=False)) == [closed.number]
+    assert numbers(eng.list_cases(WUHAN, q=q, item_id=PLEDGE)) == [open_one.number, closed.number]
+    assert numbers(eng.list_cases(WUHAN, q=q, item_id=PLEDGE, state="received")) == [open_one.number]
+    assert numbers(eng.list_cases(YICHANG, q=q)) == [yichang.number]           # never Wuhan's
+    assert eng.list_cases(YICHANG, q=open_one.number) == []
+    assert numbers(eng.list_cases(PROVINCE, q=q)) == [open_one.number, closed.number, other_item.number,
+                                                      yichang.number]
+    assert numbers(eng.list_cases(PROVINCE, q=q, org="420500")) == [yichang.number]
+    assert numbers(eng.list_cases(WUHAN, q=q, order="urgent", open=True)) == numbers(
+        [c for c in eng.list_cases(WUHAN, order="urgent", open=True) if c.id in {open_one.id, other_item.id}])
+
+
+def test_names_given_later_and_transfers_are_followed(eng):
+    case = eng.open_case(PLEDGE, actor=WUHAN)  # a blank form: found by its number only
+    assert eng.list_cases(WUHAN, q="长江存储") == []
+    eng.fire(case.id, "accept", actor=WUHAN, data={"pledgor": "长江存储科技有限责任公司", "pledgee": "国家开发银行"})
+    assert numbers(eng.list_cases(WUHAN, q="长江存储")) == [case.number]
+    eng.fire(case.id, "request_supplement", actor=WUHAN,
+             data={"supplement_items": "补正", "pledgor": "长江存储科技控股有限责任公司"})
+    assert numbers(eng.list_cases(WUHAN, q="存储科技控股")) == [case.number]
+    assert eng.list_cases(WUHAN, q="存储科技有限") == []        # the old name is gone
+    eng.transfer(case.id, "420500", actor=BOSS, reason="管辖")
+    assert eng.list_cases(WUHAN, q="长江存储") == []
+    assert numbers(eng.list_cases(YICHANG, q="长江存储")) == [case.number]
+
+
+def test_pages_by_cursor_to_the_end(eng, clock):
+    made = []
+    for i in range(23):
+        clock.advance(minutes=1)
+        made.append(pledge(eng, WUHAN, f"武汉市第{i:02d}号科技有限公司"))
+        if i % 5 == 0:
+            eng.fire(made[-1].id, "withdraw", actor=WUHAN)
+        pledge(eng, YICHANG, f"武汉市第{i:02d}号科技有限公司")  # never in Wuhan's pages
+    got = every_page(eng, WUHAN, 4, q="武汉市第")
+    assert numbers(got) == numbers(made)
+    assert numbers(every_page(eng, WUHAN, 5, q="号科技", open=False)) == numbers(made[::5])
+    assert numbers(every_page(eng, WUHAN, 1000, q="武汉市第1")) == numbers(made[10:20])
+
+
+@pytest.fixture
+def few_candidates(monkeypatch):
+    """Make the SQL stores take their walk in page order (many matches) after 2 candidates."""
+    monkeypatch.setattr(sql_search, "CANDIDATES", 2)
+
+
+@pytest.mark.parametrize("cap", ["default", "walk"])
+def test_both_ways_of_the_sql_query_agree(eng, clock, cap, request):
+    if cap == "walk":
+        request.getfixturevalue("few_candidates")
+    made = []
+    for i in range(12):
+        clock.advance(minutes=1)
+        made.append(pledge(eng, WUHAN if i % 3 else YICHANG, f"湖北长飞光纤第{i}分公司", "建设银行"))
+    eng.fire(made[1].id, "withdraw", actor=WUHAN)
+    wuhan = [c for i, c in enumerate(made) if i % 3]
+    assert numbers(every_page(eng, WUHAN, 3, q="长飞光纤")) == numbers(wuhan)
+    assert numbers(every_page(eng, WUHAN, 2, q="长飞光纤", open=True)) == numbers(wuhan[1:])
+    assert numbers(every_page(eng, PROVINCE, 5, q="建设")) == numbers(made)      # short: a beginning
+    assert numbers(every_page(eng, PROVINCE, 5, q="建")) == numbers(made)
+    assert numbers(every_page(eng, PROVINCE, 5, q="长飞光纤第1")) == numbers([made[1], made[10], made[11]])

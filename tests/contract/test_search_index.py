@@ -1,0 +1,96 @@
+"""The SQL search index (``case_search``): migration 0007 backfills the cases already there and
+goes back down cleanly; an engine whose definitions mark other fields rebuilds the rows when it
+starts (and the marker changes no definition version)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from adapters import build_engine
+from adapters.sql import SqlStore, upgrade
+from adapters.sql import search as sql_search
+from adapters.sql.migrate import current_revision
+from tests.contract.conftest import CLERK, PLEDGE
+
+PLEDGE_ITEM = "patent_pledge_registration"
+
+
+def _tables(store: SqlStore) -> set[str]:
+    with store.engine.connect() as conn:
+        if store.is_postgres:
+            rows = conn.exec_driver_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() UNION "
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+        else:
+            rows = conn.exec_driver_sql("SELECT name FROM sqlite_master")
+        return {r[0] for r in rows}
+
+
+def test_0007_backfills_the_cases_there_and_downgrades(sql_url):
+    from alembic import command
+
+    from adapters.sql.migrate import alembic_config
+
+    engine = build_engine(sql_url)
+    opened = [engine.open_case(PLEDGE_ITEM, actor=CLERK, data={"pledgor": f"襄阳轴承{i}厂", "pledgee": "农业银行"})
+              for i in range(4)]
+    engine.fire(opened[2].id, "withdraw", actor=CLERK)
+    engine.store.dispose()
+
+    store = SqlStore(sql_url)
+    try:
+        with store.engine.connect() as conn:
+            command.downgrade(alembic_config(conn), "0006")
+            conn.commit()
+        assert current_revision(store.engine) == "0006"
+        gone = _tables(store)
+        assert "case_search" not in gone and not {t for t in gone if t.startswith("case_search_fts")}
+    finally:
+        store.dispose()
+    assert upgrade(sql_url) == "0007"
+    store = SqlStore(sql_url, create=False)
+    try:
+        have = _tables(store)
+        assert "case_search" in have
+        assert ("case_search_fts" in have) if store.is_sqlite else ("ix_case_search_trgm" in have)
+        with store.unit_of_work() as uow:
+            rows = {r[0]: tuple(r[1:]) for r in uow.fetch_all("SELECT case_id, number, rnumber, names FROM case_search")}
+            stamp = uow.fetch_one(uow.q["seq_value"], {"key": sql_search.CONFIG_KEY})[0]
+        keys = {c.id: c.number.replace("-", "").lower() for c in opened}
+        assert rows == {c.id: (keys[c.id], keys[c.id][::-1], f"\n襄阳轴承{i}厂\n农业银行") for i, c in enumerate(opened)}
+    finally:
+        store.dispose()
+    again = build_engine(sql_url)
+    try:
+        with again.store.unit_of_work() as uow:  # the shipped definitions: nothing to rebuild
+            assert uow.fetch_one(uow.q["seq_value"], {"key": sql_search.CONFIG_KEY})[0] == stamp
+        assert [c.number for c in again.list_cases(CLERK, q="襄阳轴承")] == [c.number for c in opened]
+        assert [c.number for c in again.list_cases(CLERK, q="轴承2厂")] == [opened[2].number]
+        assert [c.number for c in again.list_cases(CLERK, q=opened[3].number[-5:])] == [opened[3].number]
+    finally:
+        again.store.dispose()
+
+
+def test_marking_a_field_rebuilds_the_rows_and_needs_no_new_version(sql_url, tmp_path: Path):
+    marked = tmp_path / "pledge.yaml"
+    marked.write_text(PLEDGE.read_text(encoding="utf-8").replace(
+        "{name: applicant, type: string, label: 申请人}", "{name: applicant, type: string, label: 申请人, searchable: true}"),
+        encoding="utf-8")
+    assert "searchable: true" in marked.read_text(encoding="utf-8")
+    plain = build_engine(sql_url, definitions=[PLEDGE])
+    case = plain.open_case("pledge", actor=CLERK, data={"applicant": "十堰东风零部件有限公司"})
+    assert plain.list_cases(CLERK, q="东风零部件") == []  # not marked: not searched
+    plain.store.dispose()
+
+    searching = build_engine(sql_url, definitions=[marked])  # same id and version: accepted
+    try:
+        assert [c.id for c in searching.list_cases(CLERK, q="东风零部件")] == [case.id]
+        assert searching.definition("pledge").content_hash == plain.definition("pledge").content_hash
+    finally:
+        searching.store.dispose()
+    back = build_engine(sql_url, definitions=[PLEDGE])
+    try:
+        assert back.list_cases(CLERK, q="东风零部件") == []
+        assert [c.id for c in back.list_cases(CLERK, q=case.number)] == [case.id]
+    finally:
+        back.store.dispose()

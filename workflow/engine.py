@@ -579,7 +579,7 @@ class Engine(OfficeMixin, SweepMixin):
                 fingerprint: str, old_fingerprint: str | None = None) -> CaseRecord | None:
         """The result of the call this key (scoped to the actor's user, org and ``operation``)
         made before, or None. A replay passes the same org check as a fresh call: a case outside
-        the actor's subtree now is not found. A key stored before keys were scoped (its raw form,
+        the actor's subtree now (a transfer moves it) is not found. A key stored before keys were scoped (its raw form,
         with the fingerprint of then: ``old_fingerprint``) is honoured only for the same call (its
         fingerprint names the user) and under that check."""
         if not key:
@@ -592,7 +592,8 @@ class Engine(OfficeMixin, SweepMixin):
             if found is None or found.fingerprint != (old_fingerprint or fingerprint):
                 return None
         rec = record_from_dict(found.result)
-        if not self.orgs.covers(actor.org, rec.org):
+        now_at = uow.get_case(rec.id)  # where the case is now (it may have been transferred since)
+        if now_at is None or not self.orgs.covers(actor.org, now_at.org):
             raise CaseNotFound(f"no case {rec.id!r}")
         return rec
 

@@ -18,12 +18,15 @@ import jwt
 import pytest
 
 from adapters import build_engine
+from adapters.directory import Person
 from api.auth import TokenInfo, hash_token
 from api.tokens import tokens_for
 from tests.security.scope_stack import (
     JWT_SECRET,
+    PASSWORD_HASH,
     Stack,
     at,
+    csrf_of,
     problem,
     stack_at,  # noqa: F401 - the fixture
 )
@@ -141,6 +144,17 @@ def test_over_http_only_the_portal_role_reaches_the_portals_acts(stack_at, sql_u
         sso = s.client(bearer=jwt.encode({"sub": "sso.portal", "org": "420000", "roles": roles, "exp": 4102444800},
                                          JWT_SECRET, algorithm="HS256"))
         problem(sso.post(f"/api/cases/{cid}/transitions/supplement_lapsed"), 403)
+    # a person recorded with the role signs in to the pages without it
+    from api import web
+
+    web.accounts_for(s.engine).put(Person(id="old.portal", name="旧对接账号", roles=frozenset({"system", "clerk"}),
+                                          org="420500"))
+    web.accounts_for(s.engine).set_password_hash("old.portal", PASSWORD_HASH)
+    page = s.page_client("old.portal")
+    html = page.get(f"/web/cases/{cid}").text
+    assert f"/web/cases/{cid}/fire/supplement_lapsed" not in html
+    r = page.post(f"/web/cases/{cid}/fire/supplement_lapsed", data={"csrf": csrf_of(html)})
+    assert r.status_code == 403, r.text
     assert (root.get(f"/api/cases/{cid}").json(), root.get(f"/api/cases/{cid}/history").json()) == before
 
     bundle = s.client("portal").post("/api/cases", json={"item_id": BUNDLE, "org": "420100", "data": BUNDLE_DATA})

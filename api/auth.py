@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import jwt
 
 from workflow.authority import ENGINE_ROLE, GRANTABLE_ROLES, PORTAL_ROLE
-from workflow.model import Actor
+from workflow.model import SYSTEM, Actor
 from workflow.orgs import OrgTree
 
 from .problems import Unauthorized
@@ -135,6 +135,8 @@ def issue_token(
     user = user.strip()
     if not user or len(user) > 128:
         raise ValueError("a token needs a user id (at most 128 characters)")
+    if user == SYSTEM.id:
+        raise ValueError(f"the user id {SYSTEM.id!r} is the engine's own actor's (its events): choose another")
     if len(name) > 255:
         raise ValueError("a token's name is at most 255 characters")
     if orgs is not None and org not in orgs:
@@ -205,6 +207,9 @@ class Authenticator:
             raise Unauthorized("the token is revoked or expired")
         if ENGINE_ROLE in info.roles:  # issued when ``system`` stood for the portal
             raise Unauthorized(RETIRED_SYSTEM_ROLE)
+        if info.user == SYSTEM.id:
+            raise Unauthorized(f"the user id {SYSTEM.id!r} is the engine's own actor's: reissue this token "
+                               "for another user id")
         return Actor(id=info.user, roles=info.roles, org=info.org, name=info.name)
 
     def _jwt(self, token: str) -> Actor:
@@ -229,6 +234,8 @@ class Authenticator:
         sub, org = claims.get("sub"), claims.get(cfg.org_claim)
         if not isinstance(sub, str) or not sub:
             raise Unauthorized("the token has no subject")
+        if sub == SYSTEM.id:  # the history would show the engine acting
+            raise Unauthorized(f"the subject {SYSTEM.id!r} is the engine's own actor's: no token acts as it")
         if not isinstance(org, str) or org not in self.orgs:
             raise Unauthorized(f"the token's {cfg.org_claim!r} claim names no known org")
         raw = claims.get(cfg.roles_claim) or []

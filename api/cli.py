@@ -547,6 +547,8 @@ def user_add(
     engine = _engine(db)
     if org not in engine.orgs:
         raise ValueError(f"unknown org {org!r}")
+    if user_id.strip() == "system":
+        raise ValueError("the id 'system' is the engine's own actor's (its events): choose another")
     contacts = {k: v for k, v in (("email", email), ("webhook", webhook), ("phone", phone)) if v}
     person = person_from_dict({"id": user_id, "name": name, "roles": list(parse_roles(roles)), "org": org,
                                "contacts": contacts})

@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from adapters.directory import Person
 from workflow.authority import ENGINE_ROLE
 from workflow.definition import Definition
-from workflow.model import Actor, Case
+from workflow.model import SYSTEM, Actor, Case
 
 from . import present
 from .config import WebState, web_state
@@ -108,7 +108,7 @@ def _visit(request: Request) -> Visit | Response:
     web = web_state(request)
     session = web.signer.read_session(request.cookies.get(SESSION_COOKIE))
     person = web.accounts.get(session.user) if session is not None else None
-    if session is None or person is None or not person.active \
+    if session is None or person is None or not person.active or person.id == SYSTEM.id \
             or fingerprint(web.accounts.password_hash(person.id)) != session.pw:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.method != "GET":

@@ -140,6 +140,8 @@ def test_over_http_only_the_portal_role_reaches_the_portals_acts(stack_at, sql_u
     p = problem(s.client(bearer=_old_system_token(s)).post(f"/api/cases/{cid}/transitions/supplement_lapsed"), 401)
     assert "portal" in p["detail"] and "reissue" in p["detail"]
     # SSO: the role ``system`` in a JWT is ignored (the rest of the token stands)
+    problem(s.client(bearer=jwt.encode({"sub": "system", "org": "420000", "roles": ["portal"], "exp": 4102444800},
+                                       JWT_SECRET, algorithm="HS256")).get(f"/api/cases/{cid}"), 401)
     for roles in (["system"], ["system", "portal"]):
         sso = s.client(bearer=jwt.encode({"sub": "sso.portal", "org": "420000", "roles": roles, "exp": 4102444800},
                                          JWT_SECRET, algorithm="HS256"))
@@ -170,6 +172,9 @@ def test_no_token_is_issued_with_the_engines_role(tmp_path: Path) -> None:
         parse_roles("clerk,system")
     with pytest.raises(ValueError, match="portal"):
         issue_token(tokens_for(build_engine("memory://")), user="portal", roles="system", org="420000",
+                    now=at(NOW))
+    with pytest.raises(ValueError, match="engine's own"):  # its id: the history would show the engine acting
+        issue_token(tokens_for(build_engine("memory://")), user="system", roles="portal", org="420000",
                     now=at(NOW))
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     made = subprocess.run([sys.executable, "-m", "api.cli", "token", "create", "--db", db, "--user", "portal",

@@ -14,7 +14,9 @@ fresh schema on the PostgreSQL server, dropped afterwards):
 2. **writers and a follower**: the same again while ``caseclock serve`` (one process, no
    scheduler) serves the feed and a follower process pages ``GET /api/changes?limit=1000&wait=5``
    over HTTP from the head of phase 1, as an integrator would. When the writers stop, the follower
-   is told the final head and runs until it has it.
+   is told the final head and runs until it has it;
+3. **reading the history**: a new follower pages the whole feed from the beginning as fast as the
+   server answers (the rate a follower that fell behind catches up at).
 
 It prints the write rate of both phases, the follower's rate, how far behind it was (events, at
 its worst), the time from a step to the follower holding it (p50, p99, max: the step's ``at``,
@@ -194,16 +196,23 @@ def run_backend(url: str, sync: str | None, writers: int, seconds: float, folder
         follow.stdin.write(f"{final}\n")
         follow.stdin.flush()
         f = _result(follow)
+        # 3. a new follower reads the whole history (both phases) as fast as it can
+        drain = _spawn("--role", "follower", "--base", base, "--token", token, "--after", "")
+        assert drain.stdin is not None
+        drain.stdin.write(f"{final}\n")
+        drain.stdin.flush()
+        d = _result(drain)
     finally:
         server.terminate()
         server.wait(30)
     events_b, rate_b = _rate(together)
-    if f["seen"] != final - start_head:
-        raise SystemExit(f"the follower saw {f['seen']} events, the writers committed {final - start_head}")
+    if f["seen"] != final - start_head or d["seen"] != final:
+        raise SystemExit(f"the followers saw {f['seen']} and {d['seen']} events; the writers committed "
+                         f"{final - start_head} (of {final})")
     engine.store.dispose()
     return {"writers": writers, "seconds": seconds, "alone_events": events_a, "alone_rate": rate_a,
-            "with_events": events_b, "with_rate": rate_b, "follower": f,
-            "follower_rate": f["seen"] / f["seconds"] if f["seconds"] else 0.0}
+            "with_events": events_b, "with_rate": rate_b, "follower": f, "history": d["seen"],
+            "read_rate": d["seen"] / d["seconds"] if d["seconds"] else 0.0}
 
 
 def _pg_admin(base: str, sql: str) -> None:
@@ -251,15 +260,16 @@ def main() -> int:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
-    print("| backend | writers | writers alone: events/s | with the follower: events/s | follower events/s | "
-          "behind at worst | step → follower p50 / p99 / max | catch-up after the writers stop |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| backend | writers | writers alone: events/s | with the follower: events/s | follower: events seen "
+          "(pages) | behind at worst | step → follower p50 / p99 / max | catch-up after the writers stop | "
+          "reading the history: events/s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, r in rows:
         f = r["follower"]
         print(f"| {name} | {r['writers']} | {r['alone_rate']:,.0f} ({r['alone_events']:,} in {r['seconds']:g} s) | "
-              f"{r['with_rate']:,.0f} ({r['with_events']:,}) | {r['follower_rate']:,.0f} ({f['seen']:,}, {f['pages']} pages) | "
+              f"{r['with_rate']:,.0f} ({r['with_events']:,}) | {f['seen']:,} ({f['pages']}) | "
               f"{f['behind_max']:,} events | {f['lag_p50'] * 1000:,.0f} / {f['lag_p99'] * 1000:,.0f} / "
-              f"{f['lag_max'] * 1000:,.0f} ms | {f['catch_up']:.2f} s |")
+              f"{f['lag_max'] * 1000:,.0f} ms | {f['catch_up']:.2f} s | {r['read_rate']:,.0f} ({r['history']:,}) |")
     print(json.dumps({name: r for name, r in rows}, default=str), file=sys.stderr)
     return 0
 

@@ -162,3 +162,31 @@ def test_an_event_with_a_smaller_id_that_commits_later_is_not_missed(sql_url, mo
         ids = dict(uow.fetch_all("SELECT case_id, id FROM events"))
     assert ids[slow[0]] < ids[fast.id]  # the id order was not the commit order
     engine.store.dispose()
+
+
+def test_a_long_poll_wakes_on_another_process_commit(sql_url):
+    """``wait``: the request waits (no thread held) until a writer process commits, on each backend."""
+    import threading
+
+    engine = build_engine(sql_url)
+    token, _ = issue_token(tokens_for(engine), user="leader", roles="leader", org="420000", now=engine.now(),
+                           orgs=engine.orgs)
+    server = LiveServer(create_app(engine, ApiSettings(metrics=False))).start()
+    answers: list[dict] = []
+    try:
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=90) as c:
+            head = c.get("/api/changes").json()["next"]
+            waiter = threading.Thread(target=lambda: answers.append(
+                c.get("/api/changes", params={"after": head, "wait": 60, "limit": 1}).json()))
+            waiter.start()
+            writer = subprocess.run([sys.executable, str(WRITER), sql_url, WUHAN, "1", "5"], cwd=ROOT,
+                                    capture_output=True, text=True, timeout=120)
+            assert writer.returncode == 0, writer.stderr
+            waiter.join(60)
+            assert not waiter.is_alive()
+    finally:
+        server.stop()
+        dispose = getattr(engine.store, "dispose", None)
+        if dispose is not None:
+            dispose()
+    assert [c["kind"] for c in answers[0]["items"]] == ["opened"]

@@ -61,7 +61,7 @@ def writer(url: str, sync: str | None, seconds: float, seed: int) -> None:
     actor = Actor(f"bench-{seed}", {"clerk", "examiner"}, "420100")
     events = conflicts = 0
     case, step = None, 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     end = start + seconds
     while time.perf_counter() < end:
         try:
@@ -77,7 +77,8 @@ def writer(url: str, sync: str | None, seconds: float, seed: int) -> None:
         except VersionConflict:
             conflicts += 1
     took = time.perf_counter() - start
-    print(json.dumps({"events": events, "seconds": took, "conflicts": conflicts}), flush=True)
+    print(json.dumps({"events": events, "seconds": took, "cpu": time.process_time() - cpu,
+                      "conflicts": conflicts}), flush=True)
     engine.store.dispose()
 
 
@@ -146,6 +147,12 @@ def _rate(results: list[dict[str, Any]]) -> tuple[int, float]:
     return events, events / max(r["seconds"] for r in results)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _serve(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     import httpx
 
@@ -201,7 +208,9 @@ def run_backend(url: str, sync: str | None, writers: int, seconds: float, folder
         assert drain.stdin is not None
         drain.stdin.write(f"{final}\n")
         drain.stdin.flush()
+        served = _cpu_seconds(server.pid)
         d = _result(drain)
+        served = _cpu_seconds(server.pid) - served
     finally:
         server.terminate()
         server.wait(30)
@@ -212,7 +221,10 @@ def run_backend(url: str, sync: str | None, writers: int, seconds: float, folder
     engine.store.dispose()
     return {"writers": writers, "seconds": seconds, "alone_events": events_a, "alone_rate": rate_a,
             "with_events": events_b, "with_rate": rate_b, "follower": f, "history": d["seen"],
-            "read_rate": d["seen"] / d["seconds"] if d["seconds"] else 0.0}
+            "read_rate": d["seen"] / d["seconds"] if d["seconds"] else 0.0,
+            # CPU per event: the writers' own (Engine.fire and the store), the server's to hand it out
+            "write_cpu_us": 1e6 * sum(r["cpu"] for r in alone) / max(1, events_a),
+            "read_cpu_us": 1e6 * served / max(1, d["seen"])}
 
 
 def _pg_admin(base: str, sql: str) -> None:
@@ -262,14 +274,15 @@ def main() -> int:
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     print("| backend | writers | writers alone: events/s | with the follower: events/s | follower: events seen "
           "(pages) | behind at worst | step → follower p50 / p99 / max | catch-up after the writers stop | "
-          "reading the history: events/s |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "reading the history: events/s | CPU per event: written / served |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, r in rows:
         f = r["follower"]
         print(f"| {name} | {r['writers']} | {r['alone_rate']:,.0f} ({r['alone_events']:,} in {r['seconds']:g} s) | "
               f"{r['with_rate']:,.0f} ({r['with_events']:,}) | {f['seen']:,} ({f['pages']}) | "
               f"{f['behind_max']:,} events | {f['lag_p50'] * 1000:,.0f} / {f['lag_p99'] * 1000:,.0f} / "
-              f"{f['lag_max'] * 1000:,.0f} ms | {f['catch_up']:.2f} s | {r['read_rate']:,.0f} ({r['history']:,}) |")
+              f"{f['lag_max'] * 1000:,.0f} ms | {f['catch_up']:.2f} s | {r['read_rate']:,.0f} ({r['history']:,}) | "
+              f"{r['write_cpu_us']:,.0f} / {r['read_cpu_us']:,.0f} µs |")
     print(json.dumps({name: r for name, r in rows}, default=str), file=sys.stderr)
     return 0
 

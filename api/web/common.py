@@ -100,6 +100,16 @@ class Visit:
             self.names[person_id] = (p.name or p.id) if p is not None else ("系统" if person_id == "system" else person_id)
         return self.names[person_id]
 
+    def who(self, person_id: str | None) -> str:
+        """A person as the history shows them: their name with their id (张伟（zhang.wei））; the
+        engine's own acts are 系统."""
+        if not person_id:
+            return ""
+        if person_id == "system":
+            return "系统"
+        name = self.name_of(person_id)
+        return f"{name}（{person_id}）" if name and name != person_id else person_id
+
     def org_name(self, code: str) -> str:
         return self.engine.orgs.name(code)
 
@@ -228,20 +238,40 @@ def _text(form: FormData, name: str, limit: int = 2000) -> str:
 
 def _row(v: Visit, c: Case) -> dict[str, Any]:
     clock = present.urgent_clock(c)
-    return {"case": c, "clock": clock, "left": present.days_left(clock) if clock else "",
+    return {"case": c, "clock": clock, "left": present.days_left(clock, v.engine.today()) if clock else "",
             "org_name": v.org_name(c.org), "assignee": v.name_of(c.assignee)}
 
 
+YELLOW = ("warning",)  # 黄: the board's 预警 column
+RED = ("overdue", "over_statutory")  # 红: the board's 超承诺时限 and 超法定时限 columns
 
-def _counts(v: Visit, rows: list[dict[str, Any]] | None = None) -> dict[str, int]:
+
+def _counts(v: Visit, rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The worklist's counts (``worklist``, ``warning``, ``red``, ``expired``) and what the header's
+    黄/红 badges count (``hdr_warning``, ``hdr_red``, said by ``hdr_scope``): a clerk's or an
+    examiner's own worklist; for those who watch the board, the open cases of their org and the
+    orgs under it, counted as the board counts them (the same stored levels, the same columns)."""
     if rows is None:
         rows = [{"case": c} for c in v.engine.worklist(v.actor)]
     slas = [r["case"].sla for r in rows]
-    return {
+    out: dict[str, Any] = {
         "worklist": len(rows),
-        "warning": sum(s in ("warning", "expired") for s in slas),
-        "red": sum(s in ("overdue", "over_statutory") for s in slas),
+        "warning": sum(s in YELLOW for s in slas),
+        "red": sum(s in RED for s in slas),
+        "expired": sum(s == "expired" for s in slas),
     }
+    if v.can(*v.ctx.settings.board_roles):
+        from api.routes.office import sla_counts
+
+        by_level: dict[str, int] = {}
+        for (_org, _item, level), n in sla_counts(v.engine, v.engine.orgs.subtree(v.actor.org), None).items():
+            by_level[level] = by_level.get(level, 0) + n
+        out["hdr_warning"] = sum(by_level.get(s, 0) for s in YELLOW)
+        out["hdr_red"] = sum(by_level.get(s, 0) for s in RED)
+        out["hdr_scope"] = f"{v.org_name(v.actor.org)}（含下级）未办结"
+    else:
+        out["hdr_warning"], out["hdr_red"], out["hdr_scope"] = out["warning"], out["red"], "我的待办"
+    return out
 
 
 def _latest(v: Visit) -> list[Definition]:

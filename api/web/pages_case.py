@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from workflow.authority import reserved_to_engine
 from workflow.errors import CaseNotFound, WorkflowError
 
-from . import present
+from . import history, present
 from .common import (
     DOC_CSP,
     P,
@@ -72,7 +72,8 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
     for t in defn.transitions_from(case.state):
         if t.trigger in allowed:
             if t.trigger not in [a["t"].trigger for a in actions]:
-                actions.append({"t": t, "inputs": present.transition_inputs(t)})
+                inputs, final = _action_inputs(defn, t)
+                actions.append({"t": t, "inputs": inputs, "final": final})
         elif not reserved_to_engine(defn, t):  # the engine's own fire by themselves: not listed
             why = (f"需要{present.role_names(t.roles)}办理" if not v.actor.has_any(t.roles)
                    else "当前不能办理（如延期已达上限或法定期限已过）")
@@ -102,23 +103,57 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
     clocks = []
     rank = {"running": 0, "paused": 1, "stopped": 2, "not_started": 3}
     ordered = sorted(case.clocks.values(), key=lambda c: (rank.get(c.status, 9), c.name != case.main_clock))
+    today = e.today()
     for c in ordered:
         clocks.append({"c": c, "bar": present.clock_bar(c), "spans": present.span_positions(c),
                        "commit_at": present.strip_position(c, c.commitment_due),
-                       "today_at": present.strip_position(c, e.today()) if c.status != "stopped" else None,
-                       "left": present.days_left(c)})
+                       "today_at": present.strip_position(c, today) if c.status != "stopped" else None,
+                       "left": present.days_left(c, today), "statutory": present.statutory_text(c),
+                       "ahead": present.not_started_yet(c, today)})
     field_labels = {f.name: (f.label or f.name) for f in defn.fields}
     for t in defn.transitions:
         for f in t.fields:
             field_labels.setdefault(f.name, f.label or f.name)
+    entries = history.timeline(events, defn, case, who=v.who, org_name=v.org_name)
     return render(
         v.request, "case.html.j2", v, status=status, case=case, defn=defn, events=events, labels=labels,
+        timeline=entries, data_rows=history.data_rows(case, defn, events),
         actions=actions, others=others, errors=errors or {}, values=values or {}, clocks=clocks,
         attachments=attachments, documents=ops.documents.available(case, defn, events),
         children=children, parent=parent, correctable=correctable, people=people,
         orgs=[o for o in e.orgs if o.code != case.org], field_labels=field_labels,
         org_name=v.org_name(case.org), idem=secrets.token_urlsafe(12),
     )
+
+
+REASON = present.Input("reason", "理由", "text", True)
+
+
+def _action_inputs(defn: Any, t: Any) -> tuple[list[Any], bool]:
+    """A transition's form controls, and whether it is a final action (its destination closes the
+    case: withdraw, refuse, close, …). A final action always asks for a reason (the transition's own
+    ``reason`` field, else one of the page's, recorded with the step) and a confirmation."""
+    inputs = present.transition_inputs(t)
+    dest = defn.states.get(t.dest)
+    final = bool(dest is not None and dest.final)
+    if final:
+        own = next((i for i in inputs if i.name == "reason"), None)
+        if own is None:
+            inputs.append(REASON)
+        elif not own.required:
+            inputs[inputs.index(own)] = present.Input(own.name, own.label, own.type, True, own.choices, own.default)
+    return inputs, final
+
+
+def _final_refusal(inputs: list[Any], form: FormData, data: dict[str, Any]) -> str | None:
+    """Why the page does not take a final action yet (no confirmation, no reason), or None."""
+    problems = []
+    if form.get("confirm") != "yes":
+        problems.append("请勾选确认（此操作将办结案件）")
+    reason = next((i for i in inputs if i.name == "reason"), REASON)
+    if not str(data.get("reason") or "").strip():
+        problems.append(f"{reason.label}：必填")
+    return "；".join(problems) if problems else None
 
 
 @page(P + "/cases/{case_id}")
@@ -134,9 +169,12 @@ def _fire(v: Visit, form: FormData, case_id: str, trigger: str) -> Response:
         return found
     case, defn = found
     t = defn.transition(trigger, case.state)
-    inputs = present.transition_inputs(t) if t is not None else []
+    inputs, final = _action_inputs(defn, t) if t is not None else ([], False)
     data = present.form_values(inputs, form)
     idem = _text(form, "idem", 64)
+    if final and (why := _final_refusal(inputs, form, data)) is not None:
+        values = {trigger: {k: form.get(k) for k in form.keys()}}
+        return _case_page(v, case_id, status=422, errors={trigger: f"未办理，{why}"}, values=values)
     try:
         e.fire(case_id, trigger, actor=v.actor, data=data, expected_version=_int(form.get("version")),
                idempotency_key=f"web:{v.actor.id}:{idem}" if idem else None)

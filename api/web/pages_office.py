@@ -367,8 +367,9 @@ def live(request: Request) -> Response:
     elif view == "case" and q.get("id"):
         try:
             c = v.engine.get_case(q["id"][:128], v.actor)
+            today = v.engine.today()
             body["case"] = {"version": c.version, "sla": c.sla,
-                            "clocks": {k: present.days_left(ck) for k, ck in c.clocks.items()}}
+                            "clocks": {k: present.days_left(ck, today) for k, ck in c.clocks.items()}}
         except CaseNotFound:
             body["case"] = None
     return JSONResponse(body, headers=HEADERS)

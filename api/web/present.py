@@ -73,8 +73,16 @@ def when(value: datetime | date | None, *, seconds: bool = False) -> str:
     return value.isoformat()
 
 
-def days_left(c: Clock) -> str:
-    """What the law counts: the engine's remaining units to the statutory last day, in its unit."""
+def not_started_yet(c: Clock, today: date | None) -> bool:
+    """The clock's start (the day after its starting day) lies ahead: nothing is counted yet."""
+    return today is not None and c.started_on is not None and c.started_on > today \
+        and c.status in ("running", "paused")
+
+
+def days_left(c: Clock, today: date | None = None) -> str:
+    """What the law counts: the engine's remaining units to the statutory last day, in its unit,
+    never more than the limit itself (a last day moved off a rest day adds days at the end, not
+    to what a clerk is told is left). A clock whose start lies ahead shows 尚未起算."""
     unit = UNIT_WORDS.get(c.unit, c.unit)
     if c.status == "paused":
         return "已暂停计时"
@@ -82,14 +90,36 @@ def days_left(c: Clock) -> str:
         return "已停止计时"
     if c.status == "not_started":
         return "未开始计时"
+    if not_started_yet(c, today):
+        return f"尚未起算（{c.started_on.isoformat() if c.started_on else ''} 起算）"
     r = c.remaining_units
     if r is None:
         return ""
+    if c.statutory_units is not None:
+        r = min(r, c.statutory_units)
     if r > 0:
         return f"剩余 {r} {unit}"
     if r == 0:
         return "今日届满"
     return f"已超 {-r} {unit}"
+
+
+def statutory_text(c: Clock) -> str:
+    """The statutory limit in its own unit: ``3个月`` (a month limit is never shown as the days it
+    came to), ``5 个工作日``, ``15 日``; extensions named."""
+    try:
+        base = Limit.parse(c.limit)
+        extensions = [Limit.parse(e) for e in c.extensions]
+    except ValueError:
+        return limit_cn(c.limit)
+    if base.unit.value == "months" or any(e.unit.value == "months" for e in extensions):
+        return "".join([base.label, *(f"（延长{e.label}）" for e in extensions)])
+    if c.statutory_units is None:
+        return base.label
+    text = f"{c.statutory_units} {UNIT_WORDS.get(c.unit, c.unit)}"
+    if extensions:
+        text += f"（含延长{'、'.join(e.label for e in extensions)}）"
+    return text
 
 
 def urgent_clock(case: Case) -> Clock | None:

@@ -15,8 +15,8 @@ from adapters import build_engine
 from adapters.directory import Person
 from api import web
 from api.app import create_app
-from api.demo import SimClock
 from api.web.security import Signer, hash_password, verify_password
+from tests.web_support import web_stack
 from workflow.legaltime import TZ
 from workflow.model import Actor
 
@@ -38,17 +38,7 @@ def actor(pid: str) -> Actor:
 
 @pytest.fixture
 def env() -> Any:
-    clock = SimClock()
-    engine = build_engine("memory://", now=clock)
-    app = create_app(engine)
-    if not any(getattr(r, "path", "") == "/web/login" for r in app.routes):
-        app.include_router(web.router)
-    web.configure(app, web.WebSettings(secret="unit-tests-secret-0123456789"))
-    acc = web.accounts_for(engine)
-    for pid, (role, org) in PEOPLE.items():
-        acc.put(Person(id=pid, name=pid.upper(), roles=frozenset({role}), org=org))
-        acc.set_password_hash(pid, PW_HASH)
-    return engine, app, clock
+    return web_stack({pid: (pid.upper(), role, org) for pid, (role, org) in PEOPLE.items()}, PW_HASH)
 
 
 def csrf_of(html: str) -> str:

@@ -113,3 +113,38 @@ def test_0005_positions_the_history_a_database_already_has(sql_url):
         assert [(c.case_id, c.seq) for c in page.items] == [(i, s) for i in ids for s in (1, 2, 3, 4)]
     finally:
         again.store.dispose()
+
+
+def test_escalations_corrections_and_transfers_are_in_the_feed_with_their_stage(store_url):
+    """Every kind of history event is a change (not only transitions), with the stage it reached."""
+    from datetime import datetime, timedelta
+
+    from api.demo import SimClock
+    from workflow.legaltime import TZ
+
+    clock = SimClock()
+    clock.at = datetime(2026, 3, 2, 10, 0, tzinfo=TZ)
+    engine = build_engine(store_url, now=clock)
+    try:
+        clerk, boss = Actor("c", {"clerk"}, WUHAN), Actor("s", {"supervisor"}, WUHAN)
+        case = engine.open_case(PLEDGE, actor=clerk, data={})
+        engine.fire(case.id, "accept", actor=clerk)
+        engine.correct(case.id, actor=boss, reason="受理错误")
+        clock.at += timedelta(days=30)
+        assert engine.sweep()
+        engine.transfer(case.id, YICHANG, actor=Actor("l", {"leader"}, "420000"), reason="管辖")
+        feed = feed_for(engine.store)
+        kinds = [c.kind for c in feed.page(0, 100).items]
+        assert kinds[:3] == ["opened", "transition", "corrected"]
+        assert "escalation" in kinds and kinds[-1] == "transferred"
+        from adapters.changes import stage_of
+
+        stages = [stage_of(engine, c) for c in feed.page(0, 100).items]
+        assert stages[:2] == ["申办", "受理"] and set(stages[2:]) <= {None, "申办"}
+        # the transferred case's whole history follows it to Yichang
+        assert feed.page(0, 100, orgs=engine.orgs.subtree(WUHAN)).items == []
+        assert len(feed.page(0, 100, orgs=engine.orgs.subtree(YICHANG)).items) == len(kinds)
+    finally:
+        dispose = getattr(engine.store, "dispose", None)
+        if dispose is not None:
+            dispose()

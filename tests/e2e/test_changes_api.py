@@ -37,6 +37,7 @@ def test_each_caller_sees_its_org_subtree_in_commit_order(timed: Stack):
     for key in ("case_id", "seq", "number", "item_id", "org", "kind", "trigger", "to_state", "at", "cursor"):
         assert key in first
     assert (first["number"], first["item_id"], first["org"]) == (wh["number"], "patent_pledge_registration", "420100")
+    assert [c["stage"] for c in mine] == ["申办", "受理"]  # the platform stage each step reached
     # the history endpoint numbers the events the same way
     hist = timed.wuhan_clerk.get(f"/api/cases/{wh['id']}/history").json()["items"]
     assert [(e["seq"], e["kind"]) for e in hist] == [(c["seq"], c["kind"]) for c in mine]

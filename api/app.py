@@ -37,7 +37,7 @@ from .auth import Authenticator
 from .deps import Context, CtxDep, json_response
 from .limits import BodyLimit
 from .metrics import Metrics, MetricsMiddleware
-from .ratelimit import RateLimiter, RateLimitMiddleware
+from .ratelimit import RateLimiter, RateLimitMiddleware, document_limits
 from .routes import cases, changes, office, reports, webhooks
 from .routes_ops import router as ops_router
 from .schemas import Health, Problem
@@ -116,7 +116,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
                                  routes=app.routes, tags=app.openapi_tags)
             comps = schema.setdefault("components", {}).setdefault("schemas", {})
             comps["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-            app.openapi_schema = schema
+            app.openapi_schema = document_limits(schema) if settings.rate_limits.enabled else schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

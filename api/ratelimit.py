@@ -313,6 +313,25 @@ def failed_secret_lookup(request: Request) -> None:
     limiter_of(request).failed(client_key(request.scope))
 
 
+TOO_MANY = {
+    "description": "Over a rate limit (per token, per client, or failed secret look-ups): retry after "
+                   "`Retry-After` seconds",
+    "headers": {"Retry-After": {"description": "whole seconds until the request would be let through",
+                                "schema": {"type": "integer", "minimum": 1}}},
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+def document_limits(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the 429 every operation can answer (the per-client limit stands before them all) to an
+    OpenAPI document."""
+    for item in schema.get("paths", {}).values():
+        for method, operation in item.items():
+            if method in ("get", "put", "post", "delete", "patch", "head", "options", "trace"):
+                operation.setdefault("responses", {}).setdefault("429", TOO_MANY)
+    return schema
+
+
 class RateLimitMiddleware:
     """Pure ASGI: the per-client limit in front of every HTTP route (a 429 problem, no route runs)."""
 
@@ -334,7 +353,7 @@ class RateLimitMiddleware:
 
 
 __all__ = [
-    "ENV", "Buckets", "Rate", "RateLimitMiddleware", "RateLimiter", "RateLimits", "SecretLookupDep",
-    "SecretLookups", "client_key", "credential_key", "failed_secret_lookup", "guard_secret_lookup",
+    "ENV", "TOO_MANY", "Buckets", "Rate", "RateLimitMiddleware", "RateLimiter", "RateLimits", "SecretLookupDep",
+    "SecretLookups", "client_key", "credential_key", "document_limits", "failed_secret_lookup", "guard_secret_lookup",
     "rate_limits_from_env",
 ]

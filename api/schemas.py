@@ -261,6 +261,7 @@ class Problem(_Open):
     fields: dict[str, str] | None = None
     errors: list[dict[str, Any]] | None = None
     current_version: int | None = None
+    retry_after: int | None = None  # 429: seconds until the limit lets the request through
 
 
 _PROBLEM_TITLES = {

@@ -90,11 +90,13 @@ class Stack:
             dispose()
 
 
-def start_stack(folder: Path, name: str = "caseclock") -> Stack:
+def start_stack(folder: Path, name: str = "caseclock", **settings_kw: Any) -> Stack:
+    """``settings_kw``: more ``ApiSettings`` (e.g. ``rate_limits``)."""
     clock = SimClock()
     db = f"sqlite:///{folder / (name + '.db')}"
     engine = build_engine(db, now=clock)
-    settings = ApiSettings(jwt=JwtSettings(keys=(JWT_SECRET,), issuer=JWT_ISSUER, audience=JWT_AUDIENCE))
+    settings = ApiSettings(jwt=JwtSettings(keys=(JWT_SECRET,), issuer=JWT_ISSUER, audience=JWT_AUDIENCE),
+                           **settings_kw)
     app = create_app(engine, settings)
     stack = Stack(engine=engine, server=LiveServer(app).start(), clock=clock, db=db)
     store = tokens_for(engine)

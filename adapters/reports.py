@@ -5,6 +5,11 @@ opened/closed ranges, plus the cases still open at the month's end) and the dead
 (``uow.fired_deadlines``), computes the report, stores it (the ``reports`` table on a SQL store,
 a dict otherwise) and returns it. Exports: :func:`to_json`, :func:`to_csv`, :func:`to_xlsx`
 (Chinese headings; openpyxl).
+
+Every month has the same columns in the same order (:func:`columns`); an item's own figures
+(质押担保金额 …) are rows of a sheet of their own (:func:`figure_rows`: 事项指标 in the workbook,
+``to_csv(report, sheet="figures")``). The CSV's first row is its header, always; a month not over
+yet says 截至 … in the workbook's 说明 sheet and in the JSON's ``metadata``, never as a CSV row.
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ class SqlReportStorage:
             body = rows.setdefault((ln.org, ln.item_id), {
                 "org_name": ln.org_name, "item_name": ln.item_name,
                 "generated_at": report.generated_at.isoformat(),
+                "as_of": report.as_of.isoformat() if report.as_of else None,
                 "figure_labels": dict(report.figure_labels.get(ln.item_id, {})),
             })
             body[ln.scope] = dict(ln.measures)
@@ -100,9 +106,11 @@ class SqlReportStorage:
         lines: list[ReportLine] = []
         labels: dict[str, dict[str, str]] = {}
         generated = None
+        as_of = None
         for r in rows:
             body = r["body"]
             generated = generated or body.get("generated_at")
+            as_of = as_of or body.get("as_of")
             if body.get("figure_labels"):
                 labels[r["item_id"]] = body["figure_labels"]
             for scope in ("total", "own"):
@@ -112,7 +120,8 @@ class SqlReportStorage:
         order = {ln.org: i for i, ln in enumerate(sorted(lines, key=lambda x: (len(x.org), x.org)))}
         lines.sort(key=lambda x: (order[x.org], x.org, x.item_id != "*", x.item_id, x.scope != "total"))
         return MonthlyReport(month=month, generated_at=datetime.fromisoformat(generated or "1970-01-01T00:00:00+00:00"),
-                             lines=tuple(lines), figure_labels=labels)
+                             lines=tuple(lines), figure_labels=labels,
+                             as_of=datetime.fromisoformat(as_of) if as_of else None)
 
     def months(self) -> list[str]:
         import sqlalchemy as sa
@@ -156,10 +165,11 @@ class ReportService:
     def compute(self, year: int, month: int) -> MonthlyReport:
         cases, fired = self.gather(year, month)
         e = self.engine
+        now = e.now()
         return monthly_report(
             year, month, cases=cases, fired=fired, definition=e.registry.get, orgs=e.orgs,
-            calendar=e.calendar, generated_at=e.now(), default_ratio=e.settings.commitment_ratio,
-            strict=e.settings.strict_calendar,
+            calendar=e.calendar, generated_at=now, default_ratio=e.settings.commitment_ratio,
+            strict=e.settings.strict_calendar, as_of=now,
         )
 
     def generate(self, year: int, month: int) -> MonthlyReport:
@@ -179,16 +189,17 @@ class ReportService:
 # --- exports -------------------------------------------------------------------------------------
 
 
-def columns(report: MonthlyReport) -> list[tuple[str, str]]:
-    """(key, Chinese heading) of every column, figures last (labelled from the definitions)."""
-    cols = [(k, v) for k, v in HEADINGS.items() if k != "month"]
-    cols.insert(0, ("month", HEADINGS["month"]))
-    seen: dict[str, str] = {}
-    for _item, labels in sorted(report.figure_labels.items()):
-        for name, label in labels.items():
-            seen.setdefault(name, label)
-    cols += [(f"figures.{n}", label) for n, label in seen.items()]
-    return cols
+def columns(report: MonthlyReport | None = None) -> list[tuple[str, str]]:
+    """(key, Chinese heading) of every column of the lines: the same, in the same order, every
+    month (an item's figures are on a sheet of their own: :func:`figure_rows`)."""
+    return list(HEADINGS.items())
+
+
+FIGURE_COLUMNS: list[tuple[str, str]] = [
+    ("month", HEADINGS["month"]), ("org", HEADINGS["org"]), ("org_name", HEADINGS["org_name"]),
+    ("scope", HEADINGS["scope"]), ("item_id", HEADINGS["item_id"]), ("item_name", HEADINGS["item_name"]),
+    ("figure", "指标代码"), ("figure_label", "指标"), ("value", "数值"),
+]
 
 
 def _cell(report: MonthlyReport, line: ReportLine, key: str) -> Any:
@@ -200,8 +211,6 @@ def _cell(report: MonthlyReport, line: ReportLine, key: str) -> Any:
         return getattr(line, key)
     if key.startswith("escalations."):
         return line.measures.get("escalations", {}).get(key.split(".", 1)[1], 0)
-    if key.startswith("figures."):
-        return line.measures.get("figures", {}).get(key.split(".", 1)[1])
     value = line.measures.get(key)
     if key == "compression_met" and value is not None:
         return "是" if value else "否"
@@ -214,22 +223,48 @@ def rows(report: MonthlyReport) -> Iterable[list[Any]]:
         yield [_cell(report, line, k) for k, _ in cols]
 
 
+def figure_rows(report: MonthlyReport) -> Iterable[list[Any]]:
+    """One row per line and figure of its item (the lines of every item together carry none)."""
+    for line in report.lines:
+        labels = report.figure_labels.get(line.item_id) or {}
+        figures = line.measures.get("figures") or {}
+        for name, label in labels.items():
+            if name in figures:
+                yield [report.month, line.org, line.org_name, SCOPE_NAMES.get(line.scope, line.scope),
+                       line.item_id, line.item_name, name, label, figures[name]]
+
+
 def to_json(report: MonthlyReport) -> str:
     return json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
 
 
-def to_csv(report: MonthlyReport) -> str:
-    """CSV with Chinese headings (UTF-8 with a BOM, so Excel opens it right)."""
+def to_csv(report: MonthlyReport, sheet: str = "lines") -> str:
+    """CSV with Chinese headings (UTF-8 with a BOM, so Excel opens it right); the first row is the
+    header. ``sheet``: ``lines`` (the report's lines) or ``figures`` (each item's figures)."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow([h for _, h in columns(report)])
-    for r in rows(report):
+    if sheet == "figures":
+        w.writerow([h for _, h in FIGURE_COLUMNS])
+        body: Iterable[list[Any]] = figure_rows(report)
+    else:
+        w.writerow([h for _, h in columns(report)])
+        body = rows(report)
+    for r in body:
         w.writerow(["" if v is None else v for v in r])
     return "\ufeff" + buf.getvalue()
 
 
+def when(value: datetime) -> str:
+    """An instant as people write it: ``2024-03-11 09:30``."""
+    from workflow.legaltime import TZ
+
+    return value.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+
+
 def to_xlsx(report: MonthlyReport, target: str | Path | IO[bytes]) -> None:
-    """An Excel workbook: sheet 月报 (every line), sheet 说明 (what each measure means)."""
+    """An Excel workbook: sheet 月报 (every line, the same columns every month), sheet 事项指标
+    (each item's figures), sheet 说明 (what each measure means, the month, 截至 when it is not over,
+    when it was made)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -252,6 +287,14 @@ def to_xlsx(report: MonthlyReport, target: str | Path | IO[bytes]) -> None:
     for i, (_, h) in enumerate(cols, start=1):
         ws.column_dimensions[get_column_letter(i)].width = max(10, min(28, len(h) * 2 + 2))
     ws.freeze_panes = "G2"
+    figs = wb.create_sheet("事项指标")
+    figs.append([h for _, h in FIGURE_COLUMNS])
+    for c in figs[1]:
+        c.font = Font(bold=True)
+    for r in figure_rows(report):
+        figs.append(r)
+    for i, (_, h) in enumerate(FIGURE_COLUMNS, start=1):
+        figs.column_dimensions[get_column_letter(i)].width = max(10, min(28, len(h) * 2 + 6))
     notes = wb.create_sheet("说明")
     notes.append(["指标", "口径"])
     for key, text in EXPLANATIONS.items():
@@ -260,20 +303,23 @@ def to_xlsx(report: MonthlyReport, target: str | Path | IO[bytes]) -> None:
     notes.column_dimensions["B"].width = 90
     notes.append([])
     notes.append(["统计月份", report.month])
-    notes.append(["生成时间", report.generated_at.isoformat()])
+    if report.note:
+        notes.append(["截至", report.note])
+    notes.append(["生成时间", when(report.generated_at)])
     wb.save(target)
 
 
 EXPLANATIONS = {
     "opened": "本月新收（开启）的案件数",
-    "closed": "本月办结的案件数",
-    "measured": "本月办结且主时限已停止计时的案件数（各比率的分母）",
+    "closed": "本月办结的案件数（含撤回）",
+    "withdrawn": "本月办结的案件中申请人（请求人）撤回或按撤回处理的件数：计为撤回，不计入按时或超时",
+    "measured": "本月办结且主时限已停止计时的案件数，不含撤回（各比率的分母）",
     "on_time_rate": "按时办结率：在法定时限（含依法延长）内办结的比例",
     "commitment_rate": "在承诺时限内办结的比例",
     "early_rate": "提前办结率：在承诺时限最后一日之前办结的比例",
     "avg_compression": "平均用时比：实际计入的时限单位（不含补正、中止等暂停期间）÷ 法定时限单位（含延长）的平均值",
     "compression_target": "压缩目标：用时不超过法定时限的该比例（默认三分之二）",
-    "open_breaches": "月末最后一日24时仍未办结、且主时限已超承诺时限或法定时限的案件数",
+    "open_breaches": "期末（月末最后一日24时；本月尚未结束时为统计时）仍未办结、且主时限已超承诺时限或法定时限的案件数（不预测月末）",
     "escalations.warning": "本月发出的黄色预警（承诺时限最后一个工作日前）",
     "escalations.overdue": "本月发现的超承诺时限",
     "escalations.over_statutory": "本月发现的超法定时限",
@@ -281,6 +327,6 @@ EXPLANATIONS = {
 }
 
 __all__ = [
-    "LEVELS", "MemoryReportStorage", "ReportService", "SqlReportStorage", "columns", "to_csv",
-    "to_json", "to_xlsx",
+    "FIGURE_COLUMNS", "LEVELS", "MemoryReportStorage", "ReportService", "SqlReportStorage", "columns",
+    "figure_rows", "to_csv", "to_json", "to_xlsx",
 ]

@@ -9,8 +9,11 @@ key                    中文                          meaning
 =====================  ==========================  ==================================================
 opened                 新收件数                      cases opened in the month
 closed                 办结数                        cases closed in the month
-measured               纳入时限统计数                 closed cases with a stopped main clock (the rates'
-                                                     denominator)
+withdrawn              撤回数                        of those, closed by a withdrawal (a final state
+                                                     named ``withdrawn`` or labelled …撤回…): counted
+                                                     as withdrawn, never as on time
+measured               纳入时限统计数                 closed cases with a stopped main clock, not
+                                                     withdrawn (the rates' denominator)
 on_time_rate           按时办结率                     closed within the statutory limit, extensions
                                                      included (main clock ``met`` or ``met_late``)
 commitment_rate        承诺时限内办结率               closed within 承诺时限 (main clock ``met``)
@@ -18,15 +21,21 @@ early_rate             提前办结率                     counting ended before
 avg_compression        平均用时比                     mean of counted units used (pauses excluded) ÷
                                                      statutory units (extensions included), against
                                                      the target ratio (⅔ by default): met when ≤ target
-open_breaches          月末超期未结数                 cases open at 24:00 of the month's last day whose
-                                                     main clock was then overdue or over_statutory
+open_breaches          期末超期未结数                 cases open at the end of the period (24:00 of the
+                                                     month's last day; for the running month the
+                                                     instant it is computed: no month-end projection)
+                                                     whose main clock was then overdue or over_statutory
 escalations            预警/超期次数                  fired deadlines seen in the month, by level
 figures                definition figures           sum / count of a data field over the cases closed
-                                                     in the month
+                                                     in the month, withdrawn ones left out
 =====================  ==========================  ==================================================
 
 A line's ``scope`` is ``total`` (the org and every org under it) or ``own`` (the org's own cases,
 given only for an org whose subtree has other orgs with data). Item ``*`` is every item together.
+
+The columns (:data:`HEADINGS`) are the same, in the same order, every month; an item's own
+figures are not columns of the lines (they go on a sheet of their own). A report of a month that
+is not over yet says up to when it counts (``as_of``).
 """
 
 from __future__ import annotations
@@ -57,6 +66,7 @@ HEADINGS: dict[str, str] = {
     "item_name": "事项",
     "opened": "新收件数",
     "closed": "办结数",
+    "withdrawn": "撤回数",
     "measured": "纳入时限统计数",
     "on_time": "按时办结数",
     "on_time_rate": "按时办结率",
@@ -67,7 +77,7 @@ HEADINGS: dict[str, str] = {
     "avg_compression": "平均用时比（已用÷法定）",
     "compression_target": "压缩目标",
     "compression_met": "达到压缩目标",
-    "open_breaches": "月末超期未结数",
+    "open_breaches": "期末超期未结数",
     "escalations.warning": "黄色预警次数",
     "escalations.overdue": "超承诺时限次数",
     "escalations.over_statutory": "超法定时限次数",
@@ -136,10 +146,15 @@ def as_of(st: ClockState, day: date) -> ClockState | None:
 
 def level_at_end_of(st: ClockState, day: date, calendar: WorkingCalendar, *, strict: bool = False) -> Sla | None:
     """The SLA level of a clock at 24:00 of ``day`` (the last instant of that day)."""
-    then = as_of(st, day)
+    instant = lt.midnight(day + timedelta(days=1)) - timedelta(microseconds=1)
+    return level_at(st, instant, calendar, strict=strict)
+
+
+def level_at(st: ClockState, instant: datetime, calendar: WorkingCalendar, *, strict: bool = False) -> Sla | None:
+    """The SLA level of a clock at ``instant`` (its day's segments as they stood that day)."""
+    then = as_of(st, instant.astimezone(TZ).date())
     if then is None:
         return None
-    instant = lt.midnight(day + timedelta(days=1)) - timedelta(microseconds=1)
     if then.status is Status.PAUSED:
         # a paused clock keeps the level it had reached on its pause day
         pause_day = then.segments[-1].stop
@@ -176,6 +191,7 @@ def _empty(value: Any) -> bool:
 class Tally:
     opened: int = 0
     closed: int = 0
+    withdrawn: int = 0
     measured: int = 0
     on_time: int = 0
     commitment_met: int = 0
@@ -188,6 +204,7 @@ class Tally:
     def add(self, o: Tally) -> None:
         self.opened += o.opened
         self.closed += o.closed
+        self.withdrawn += o.withdrawn
         self.measured += o.measured
         self.on_time += o.on_time
         self.commitment_met += o.commitment_met
@@ -210,6 +227,7 @@ class Tally:
         return {
             "opened": self.opened,
             "closed": self.closed,
+            "withdrawn": self.withdrawn,
             "measured": self.measured,
             "on_time": self.on_time,
             "on_time_rate": rate(self.on_time),
@@ -253,6 +271,29 @@ class MonthlyReport:
     generated_at: datetime
     lines: tuple[ReportLine, ...]
     figure_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # item → name → label
+    as_of: datetime | None = None  # a month not over yet: counted up to this instant
+
+    @property
+    def complete(self) -> bool:
+        return self.as_of is None
+
+    @property
+    def note(self) -> str:
+        """``截至2024年3月11日 09:30（本月尚未结束）`` for a running month, else empty."""
+        if self.as_of is None:
+            return ""
+        at = self.as_of.astimezone(TZ)
+        return f"截至{at.year}年{at.month}月{at.day}日 {at:%H:%M}（本月尚未结束）"
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "month": self.month,
+            "complete": self.complete,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "note": self.note,
+            "generated_at": self.generated_at.isoformat(),
+            "columns": [{"key": k, "heading": h} for k, h in HEADINGS.items()],
+        }
 
     def line(self, org: str, item_id: str = ALL_ITEMS, scope: str = "total") -> ReportLine | None:
         for ln in self.lines:
@@ -264,6 +305,8 @@ class MonthlyReport:
         return {
             "month": self.month,
             "generated_at": self.generated_at.isoformat(),
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "metadata": self.metadata(),
             "figure_labels": {k: dict(v) for k, v in self.figure_labels.items()},
             "lines": [ln.to_dict() for ln in self.lines],
         }
@@ -276,7 +319,8 @@ class MonthlyReport:
             head = {k: x.pop(k) for k in ("org", "org_name", "scope", "item_id", "item_name")}
             lines.append(ReportLine(measures=x, **head))
         return cls(month=d["month"], generated_at=datetime.fromisoformat(d["generated_at"]),
-                   lines=tuple(lines), figure_labels=d.get("figure_labels") or {})
+                   lines=tuple(lines), figure_labels=d.get("figure_labels") or {},
+                   as_of=datetime.fromisoformat(d["as_of"]) if d.get("as_of") else None)
 
 
 def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
@@ -298,11 +342,16 @@ def monthly_report(
     generated_at: datetime,
     default_ratio: Fraction = lt.DEFAULT_RATIO,
     strict: bool = False,
+    as_of: datetime | None = None,
 ) -> MonthlyReport:
     """The report of ``year``-``month``. ``cases``: every case opened in the month, closed in it,
-    or open at its end (duplicates are ignored); ``fired``: the deadlines fired (seen) in it."""
+    or open at its end (duplicates are ignored); ``fired``: the deadlines fired (seen) in it.
+    ``as_of``: now, when the month is not over: open cases are judged at that instant (no
+    projection to the month's end) and the report says so."""
     start, end = month_bounds(year, month)
-    last_day = (end - timedelta(days=1)).date()
+    partial = as_of is not None and as_of < end
+    cutoff = as_of if partial and as_of is not None else end
+    judged_at = cutoff - timedelta(microseconds=1)  # the period's last instant
     own: dict[tuple[str, str], Tally] = {}
     names: dict[str, str] = {}
     targets: dict[str, Fraction] = {}
@@ -330,7 +379,10 @@ def monthly_report(
         st = rec.clocks.get(main) if main else None
         if closed_at is not None and start <= closed_at < end:
             t.closed += 1
-            if st is not None:
+            gone = withdrawn(defn, rec.state)
+            if gone:
+                t.withdrawn += 1  # counted as withdrawn: neither on time nor late, nor in figures
+            elif st is not None:
                 o = outcome(st, calendar, strict=strict)
                 if o is not None:
                     t.measured += 1
@@ -338,7 +390,7 @@ def monthly_report(
                     t.commitment_met += o.commitment_met
                     t.early += o.early
                     t.compression_sum += Fraction(o.used, o.statutory)
-            for fig in defn.figures:
+            for fig in () if gone else defn.figures:
                 value = rec.data.get(fig.field) if fig.field else None
                 if fig.agg == "count":
                     add = Decimal(1) if fig.field is None or not _empty(value) else None
@@ -348,9 +400,9 @@ def monthly_report(
                     t.figures[fig.name] = t.figures.get(fig.name, Decimal(0)) + add
                 elif fig.agg == "sum":
                     t.figures.setdefault(fig.name, Decimal(0))
-        open_at_end = opened_at < end and (closed_at is None or closed_at >= end)
+        open_at_end = opened_at < cutoff and (closed_at is None or closed_at >= cutoff)
         if open_at_end and st is not None and st.compressed:
-            level = level_at_end_of(st, last_day, calendar, strict=strict)
+            level = level_at(st, judged_at, calendar, strict=strict)
             if level in (Sla.OVERDUE, Sla.OVER_STATUTORY):
                 t.open_breaches += 1
     for dl in fired:
@@ -389,4 +441,12 @@ def monthly_report(
             lines.append(ReportLine(org, orgs.name(org), "own", item, item_name, mine.measures(target)))
     return MonthlyReport(
         month=f"{year:04d}-{month:02d}", generated_at=generated_at, lines=tuple(lines), figure_labels=labels,
+        as_of=cutoff if partial else None,
     )
+
+
+def withdrawn(defn: Definition, state: str) -> bool:
+    """A case closed in this state was withdrawn (by the applicant, or treated as withdrawn): the
+    state is named ``withdrawn`` or its label says 撤回."""
+    s = defn.states.get(state)
+    return state == "withdrawn" or (s is not None and s.final and "撤回" in (s.label or ""))

@@ -68,13 +68,20 @@ def monthly(
     format: Annotated[Literal["json", "csv", "xlsx"] | None, Query(description="default: from Accept, else JSON")] = None,  # noqa: A002
     refresh: Annotated[bool, Query(description="compute it again now (the stored one otherwise); stored "
                                    "again only for a caller at the root of the org tree")] = False,
+    sheet: Annotated[Literal["lines", "figures"], Query(
+        description="CSV only: `lines` (the report's lines, the same columns every month) or `figures` "
+                    "(each item's own figures, one row per line and figure)")] = "lines",
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """Per org (rolled up the org tree; the caller sees their own subtree) and item: opened,
     closed, on-time rate, commitment rate, early-completion rate, average compression against the
     two-thirds target, open breaches, escalations by level, and each item's figures. A past month
     is stored when first asked for (``refresh`` computes it again); the current month is computed
-    afresh each time.
+    afresh each time, judged at that instant (no month-end projection), and says up to when it
+    counts: ``as_of`` and ``metadata.note`` (截至 …) in JSON, the 说明 sheet of the workbook; the
+    CSV's first row is always its header. The columns are the same every month
+    (``metadata.columns``); an item's own figures are the workbook's 事项指标 sheet and
+    ``sheet=figures`` in CSV. Withdrawn cases count as withdrawn (``withdrawn``), never as on time.
 
     Scope: the caller's org subtree (the lines of other orgs are left out). The stored report is
     the whole office's: ``refresh`` from a caller at the root of the org tree stores it again;
@@ -94,13 +101,15 @@ def monthly(
         report = found
     scope = ctx.engine.orgs.subtree(actor.org)
     report = replace(report, lines=tuple(ln for ln in report.lines if ln.org in scope))
-    return _render(report, _format(format, accept))
+    return _render(report, _format(format, accept), sheet)
 
 
-def _render(report: MonthlyReport, fmt: str) -> Response:
+def _render(report: MonthlyReport, fmt: str, sheet: str = "lines") -> Response:
     name = f"caseclock-report-{report.month}"
     if fmt == "csv":
-        return Response(to_csv(report).encode("utf-8"), media_type="text/csv; charset=utf-8",
+        if sheet == "figures":
+            name += "-figures"
+        return Response(to_csv(report, sheet).encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     if fmt == "xlsx":
         buf = io.BytesIO()

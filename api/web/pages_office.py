@@ -186,7 +186,7 @@ def charts(v: Visit) -> Response:
 
 @page(P + "/reports")
 def report_page(v: Visit) -> Response:
-    from adapters.reports import columns, rows
+    from adapters.reports import columns, figure_rows, rows
 
     request = v.request
     if (no := _boss(v)) is not None:
@@ -195,7 +195,7 @@ def report_page(v: Visit) -> Response:
     report = _scoped(v, _report(v, y, m, fresh=request.query_params.get("fresh") == "1"))
     cols = columns(report)
     return render(request, "report.html.j2", v, report=report, cols=cols, rows=list(rows(report)),
-                  month=f"{y:04d}-{m:02d}")
+                  figures=list(figure_rows(report)), month=f"{y:04d}-{m:02d}")
 
 
 def _scoped(v: Visit, report: Any) -> Any:
@@ -214,7 +214,8 @@ def report_download(v: Visit, fmt: str) -> Response:
     if fmt not in ("csv", "xlsx"):
         return error_page(v.request, v, 404, "没有这种格式", "可下载 CSV 或 Excel。")
     y, m = _month(v.request.query_params.get("month"), v.engine.today())
-    return _render(_scoped(v, _report(v, y, m)), fmt)
+    sheet = "figures" if v.request.query_params.get("sheet") == "figures" else "lines"
+    return _render(_scoped(v, _report(v, y, m)), fmt, sheet)
 
 
 @posted(P + "/reports")

@@ -126,7 +126,7 @@ def test_march_2024_by_hand(march):
     # figures: amount 100 + 200 + 50.5 + 1000 = 1350.5; registration numbers given: A, B → 2
     wuhan = report.line(WUHAN, "pledge_r")
     assert wuhan.measures == {
-        "opened": 8, "closed": 6, "measured": 6,
+        "opened": 8, "closed": 6, "withdrawn": 0, "measured": 6,
         "on_time": 5, "on_time_rate": round(5 / 6, 4),
         "commitment_met": 3, "commitment_rate": 0.5,
         "early": 1, "early_rate": round(1 / 6, 4),
@@ -150,7 +150,7 @@ def test_march_2024_by_hand(march):
     #   over_statutory 1. H's warning (Mon 04-01 00:00) was not due yet.
     huangshi = report.line(HUANGSHI, "pledge_r")
     assert huangshi.measures == {
-        "opened": 3, "closed": 1, "measured": 1,
+        "opened": 3, "closed": 1, "withdrawn": 0, "measured": 1,
         "on_time": 1, "on_time_rate": 1.0, "commitment_met": 1, "commitment_rate": 1.0,
         "early": 1, "early_rate": 1.0,
         "avg_compression": round(1 / 3, 4), "compression_target": "2/3", "compression_met": True,
@@ -165,7 +165,7 @@ def test_march_2024_by_hand(march):
     # seen on 03-31. Open on 03-31 and over the statutory limit: a breach.
     own = report.line(PROVINCE, "pledge_r", scope="own")
     assert own.measures == {
-        "opened": 0, "closed": 0, "measured": 0,
+        "opened": 0, "closed": 0, "withdrawn": 0, "measured": 0,
         "on_time": 0, "on_time_rate": None, "commitment_met": 0, "commitment_rate": None,
         "early": 0, "early_rate": None,
         "avg_compression": None, "compression_target": "2/3", "compression_met": None,
@@ -180,7 +180,7 @@ def test_march_2024_by_hand(march):
     # breaches 1 + 1 + 2 = 4; escalations: warning 2, overdue 3, over_statutory 2
     province = report.line(PROVINCE, "pledge_r")
     assert province.measures == {
-        "opened": 11, "closed": 7, "measured": 7,
+        "opened": 11, "closed": 7, "withdrawn": 0, "measured": 7,
         "on_time": 6, "on_time_rate": round(6 / 7, 4),
         "commitment_met": 4, "commitment_rate": round(4 / 7, 4),
         "early": 2, "early_rate": round(2 / 7, 4),
@@ -214,11 +214,16 @@ def test_exports_have_chinese_headings(march, tmp_path):
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text[1:])))
     head = rows[0]
-    for h in ("统计月份", "单位", "事项", "范围", "新收件数", "办结数", "按时办结率", "承诺时限内办结率",
-              "提前办结率", "平均用时比（已用÷法定）", "月末超期未结数", "超法定时限次数", "质押担保金额", "准予登记数"):
+    for h in ("统计月份", "单位", "事项", "范围", "新收件数", "办结数", "撤回数", "按时办结率", "承诺时限内办结率",
+              "提前办结率", "平均用时比（已用÷法定）", "期末超期未结数", "超法定时限次数"):
         assert h in head
+    assert "质押担保金额" not in head  # an item's figures are on a sheet of their own
     first = dict(zip(head, rows[1], strict=True))
     assert first["单位"] == "湖北省知识产权局" and first["范围"] == "合计（含下级）" and first["新收件数"] == "11"
+    figures = list(csv.reader(io.StringIO(to_csv(report, "figures")[1:])))
+    assert figures[0] == ["统计月份", "单位代码", "单位", "范围", "事项代码", "事项", "指标代码", "指标", "数值"]
+    assert ["2024-03", "420000", "湖北省知识产权局", "合计（含下级）", "pledge_r", "质押登记（报表测试）",
+            "amount", "质押担保金额", "1650.5"] in figures
     out = tmp_path / "march.xlsx"
     to_xlsx(report, out)
     wb = load_workbook(out)
@@ -227,8 +232,12 @@ def test_exports_have_chinese_headings(march, tmp_path):
     assert cells == head
     row = {h: c.value for h, c in zip(cells, ws[2], strict=True)}
     assert row["按时办结率"] == round(6 / 7, 4) and ws.cell(2, cells.index("按时办结率") + 1).number_format == "0.00%"
-    assert row["质押担保金额"] == 1650.5 and row["达到压缩目标"] == "否"
-    assert "说明" in wb.sheetnames
+    assert row["达到压缩目标"] == "否"
+    figs = [[c.value for c in r] for r in wb["事项指标"].iter_rows()]
+    assert figs[0] == figures[0] and figs[1][-2:] == ["质押担保金额", 1650.5]
+    notes = {r[0].value: r[1].value for r in wb["说明"].iter_rows() if r[0].value}
+    assert notes["统计月份"] == "2024-03" and "截至" not in notes  # March is over
+    assert notes["生成时间"] == "2024-04-19 01:00"  # as people write it
 
 
 # --- the clock as it stood at a month's end (pure) -------------------------------------------------

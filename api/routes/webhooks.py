@@ -37,7 +37,8 @@ class WebhookCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=1, max_length=2000, pattern=TEXT, examples=["https://oa.example.cn/caseclock/changes"])
+    url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://[^\x00-\x20]+$",
+                     examples=["https://oa.example.cn/caseclock/changes"])
     item_id: str | None = Field(default=None, max_length=128, pattern=TEXT, description="only this item's events")
     org: str | None = Field(default=None, max_length=64, pattern=TEXT, description="only this org and the orgs under it")
     kinds: list[Annotated[str, Field(max_length=64, pattern=TEXT)]] = Field(

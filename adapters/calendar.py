@@ -273,7 +273,7 @@ def override_template(year: int) -> str:
         lines.append("holidays:")
     for day in sorted({*fixed, *lieu}):
         name = fixed.get(day) or lieu[day]
-        english = NAMES.get(name.split("（")[0], "")
+        english = " / ".join(NAMES.get(part.split("（")[0], "") for part in name.split("; "))
         kind = f"in lieu of {english}" if day in lieu else english
         lines.append(f"  - {day.isoformat()}   # {name}（周{weekdays[day.weekday()]}） / {kind}")
     lines.append(

@@ -191,6 +191,9 @@ def _clock_view(c: Clock) -> dict[str, Any]:
         "statutory_due": c.statutory_due, "commitment_due": c.commitment_due,
         "started_on": c.started_on, "stopped_on": c.stopped_on, "sla": c.sla,
         "provisional": c.provisional, "party": c.party, "external": c.external,
+        # 暂定 per date: statutory (for a party's period, its last day grace included), commitment
+        "statutory_provisional": c.statutory_provisional or c.expiry_provisional,
+        "commitment_provisional": c.commitment_provisional,
         "extensions": [limit_label(e) for e in c.extensions],
         "paused_spans": list(c.paused_spans),
     }

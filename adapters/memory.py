@@ -234,6 +234,10 @@ class MemoryUnitOfWork:
         row = self.s.deadlines[deadline.key]
         self.s.deadlines[deadline.key] = replace(row, state=state, seen_at=seen_at)
 
+    def held_case_ids(self) -> list[str]:
+        """Cases with a held expiry (a party's period ran out on a provisional last day)."""
+        return sorted({d.case_id for d in self.s.deadlines.values() if d.state == "held"})
+
     def deadlines(self, case_id: str) -> list[Deadline]:
         rows = [copy.copy(self.s.deadlines[k]) for k in self.s.by_case.get(case_id, ())]
         return sorted(rows, key=lambda d: (d.due_at, d.clock, d.level))

@@ -404,7 +404,8 @@ def report(
 @calendar_app.command("status")
 @friendly
 def calendar_status(db: DbOpt = None, definitions: DefinitionsOpt = None) -> None:
-    """Which years are official, overridden by the office, or provisional (weekends only)."""
+    """Which years are official, overridden by the office, or provisional (weekends and the
+    statutory holidays by law, 暂定), and how many open cases carry provisional dates."""
     from api.views import calendar_view
 
     engine = _engine(db, definitions)
@@ -414,6 +415,11 @@ def calendar_status(db: DbOpt = None, definitions: DefinitionsOpt = None) -> Non
     console.print(f"provisional: {_years(info['provisional'])}")
     for y, src in info["overrides"].items():
         console.print(f"  {y}: {src}")
+    pc = info["provisional_cases"]
+    years = ", ".join(f"{y}: {n}" for y, n in pc["by_year"].items())
+    console.print(f"open cases with provisional (暂定) dates: {pc['open_cases']}"
+                  + (f" ({years})" if years else ""))
+    console.print(f"open cases whose party period waits for the calendar: {pc['awaiting_calendar']}")
     for w in info["warnings"]:
         err.print(f"[yellow]warning[/yellow] {w}")
 
@@ -438,11 +444,35 @@ def calendar_load(
     file: Annotated[Path, typer.Argument(help="an override file (year, source, holidays, workdays)")],
     db: DbOpt = None,
     definitions: DefinitionsOpt = None,
+    actor: Annotated[str | None, typer.Option(help="who loads it, for the audit events (default: cli:<OS user>)")] = None,
 ) -> None:
-    """Load one year's official notice; open cases whose deadlines move are recomputed (audited)."""
+    """Load one year's official notice; open cases whose deadlines move are recomputed (audited:
+    each gets a calendar_recomputed event by --actor with the notice's title)."""
+    import getpass
+
+    from adapters.calendar import law_warnings, read_override
+    from workflow.model import Actor
+
     engine = _engine(db, definitions)
-    changed = engine.load_calendar(file)
-    console.print(f"loaded {file}; {len(changed)} open case(s) recomputed")
+    override = read_override(file)  # every problem at once, before anything changes
+    who = Actor(actor or f"cli:{getpass.getuser()}", {"admin"}, name="命令行")
+    changed = engine.load_calendar(file, actor=who)
+    console.print(f"loaded {override.year}: {override.source}; {len(changed)} open case(s) recomputed")
+    for w in law_warnings(override):
+        err.print(f"[yellow]warning[/yellow] {w}", soft_wrap=True)
+
+
+@calendar_app.command("template")
+@friendly
+def calendar_template(
+    year: Annotated[int, typer.Argument(help="the year of the notice, e.g. 2027")],
+) -> None:
+    """Print an override file for YEAR with the statutory holidays filled in
+    (《全国年节及纪念日放假办法》 第二条, 第六条) and a place for the notice's adjusted workdays.
+    Write the notice's title in ``source`` (it is refused empty), then ``caseclock calendar load``."""
+    from adapters.calendar import override_template
+
+    typer.echo(override_template(year), nl=False)
 
 
 # --- tokens -----------------------------------------------------------------------------------------

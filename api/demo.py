@@ -196,6 +196,24 @@ def _showcase(engine: Engine, clock: SimClock, rng: random.Random, real_now: dat
             engine.open_case(defn.id, actor=_actor(org, ("clerk",)), data=data)
             result.opened += 1
             result.by_org[org] = result.by_org.get(org, 0) + 1
+    _showcase_provisional(engine, clock, rng, real_now, result)
+
+
+def _showcase_provisional(engine: Engine, clock: SimClock, rng: random.Random, real_now: datetime,
+                          result: DemoResult) -> None:
+    """A patent infringement case filed today in each showcase org: its three months reach into
+    next year, so from the autumn until the State Council's notice for that year is loaded its
+    dates are provisional (暂定) on every page, receipt and report."""
+    if not _has(engine, "patent_infringement_adjudication"):
+        return
+    defn = engine.definition("patent_infringement_adjudication")
+    clock.at = real_now - timedelta(minutes=1)
+    for org in SHOWCASE_ORGS:
+        data = {**_data(rng, defn.fields, (), clock.at.date()), "respondent_domicile": "domestic"}
+        case = engine.open_case(defn.id, actor=_actor(org, ("clerk",)), data=data)
+        engine.fire(case.id, "file_case", actor=_actor(org, ("examiner",)), data={"panel": "张审查、李审查、王审查"})
+        result.opened += 1
+        result.by_org[org] = result.by_org.get(org, 0) + 1
 
 
 def _has(engine: Engine, item: str) -> bool:

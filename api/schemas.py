@@ -73,6 +73,12 @@ class ClockOut(_Open):
     commitment_due: str | None = Field(description="YYYY-MM-DD: the committed (承诺) last day")
     sla: SlaLevel
     provisional: bool = Field(description="counted on a year with no official calendar yet")
+    statutory_provisional: bool = Field(False, description="statutory_due is provisional (暂定)")
+    commitment_provisional: bool = Field(False, description="commitment_due (and warning_at) is provisional")
+    expiry_provisional: bool = Field(False, description="party/external: expires_at is provisional")
+    awaiting_calendar: bool = Field(
+        False, description="the party's period ran out on a provisional last day: on_expire waits "
+        "for the year's calendar or POST …/clocks/{clock}/confirm-expiry")
     party: bool
     external: bool
     limit: str
@@ -230,6 +236,10 @@ class CalendarOut(_Open):
     overrides: dict[str, str]
     strict: bool
     warnings: list[str]
+    provisional_cases: dict[str, Any] = Field(
+        default_factory=dict,
+        description="open cases (in your orgs) carrying provisional dates: open_cases, by_year "
+        "(year of the latest provisional date → cases), awaiting_calendar")
 
 
 class CalendarLoaded(BaseModel):
@@ -237,6 +247,14 @@ class CalendarLoaded(BaseModel):
     source: str
     recomputed: list[str] = Field(description="ids of the open cases whose deadlines changed")
     calendar: CalendarOut
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="statutory holidays (《全国年节及纪念日放假办法》第二条) the notice leaves working "
+        "days: loaded as given")
+
+
+class ConfirmExpiryIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, description="why the period is held to have run out")
 
 
 class Health(_Open):

@@ -7,6 +7,7 @@ from typing import Any
 
 from workflow.definition import ClockDef, Definition, FieldSpec
 from workflow.engine import Engine
+from workflow.model import Actor
 
 
 def _field(f: FieldSpec) -> dict[str, Any]:
@@ -67,8 +68,9 @@ def definition_detail(d: Definition, versions: list[int]) -> dict[str, Any]:
     }
 
 
-def calendar_view(engine: Engine, today: date) -> dict[str, Any]:
-    """Known (official), overridden and provisional years, with warnings."""
+def calendar_view(engine: Engine, today: date, actor: Actor | None = None) -> dict[str, Any]:
+    """Known (official), overridden and provisional years, with warnings, and how many open
+    cases (in the actor's orgs) carry provisional dates."""
     cal = engine.calendar
     status = getattr(cal, "status", None)
     if status is None:  # a calendar without override support: report what it can tell
@@ -87,4 +89,10 @@ def calendar_view(engine: Engine, today: date) -> dict[str, Any]:
     info["provisional"] = sorted(int(y) for y, s in years.items() if s == "provisional")
     info["strict"] = bool(info.get("strict", False))
     info["warnings"] = [str(w) for w in info.get("warnings", [])]
+    summary = engine.provisional_summary(actor)
+    info["provisional_cases"] = {
+        "open_cases": summary["open_cases"],
+        "by_year": {str(y): n for y, n in summary["by_year"].items()},
+        "awaiting_calendar": summary["awaiting_calendar"],
+    }
     return info

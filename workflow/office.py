@@ -279,6 +279,34 @@ class OfficeMixin(ClockEffectsMixin):
             require_root_admin(self.orgs, actor, "recomputing the calendar")
         return self._recompute(before, year, source, actor or SYSTEM)
 
+    def provisional_summary(self, actor: Actor | None = None) -> dict[str, Any]:
+        """How many open cases (in the actor's org subtree; all when None) carry a provisional
+        date (暂定: a statutory, commitment or expiry date depending on a year whose notice is not
+        loaded), by the year of their latest provisional date, and how many wait for the calendar
+        before a party's period can be held to have run out (``awaiting_calendar``)."""
+        by_year: dict[int, int] = {}
+        carrying = awaiting = 0
+        with self.store.unit_of_work() as uow:
+            records = uow.query_cases(self._query(actor, open=True))
+        for rec in records:
+            years: list[int] = []
+            waits = False
+            for st in rec.clocks.values():
+                if st.status not in (Status.RUNNING, Status.PAUSED):
+                    continue
+                waits = waits or st.awaiting_calendar
+                d = self._derive(st)
+                flagged = [(d.statutory_provisional, d.statutory_due),
+                           (d.commitment_provisional, d.commitment_due),
+                           (d.expiry_provisional, d.expires_at.date() if d.expires_at else None)]
+                years.extend(day.year for flag, day in flagged if flag and day is not None)
+            if years:
+                carrying += 1
+                by_year[max(years)] = by_year.get(max(years), 0) + 1
+            awaiting += waits
+        return {"open_cases": carrying, "by_year": dict(sorted(by_year.items())),
+                "awaiting_calendar": awaiting}
+
     def _notice_title(self, year: int, path: str | Path) -> str:
         """The loaded override's ``source`` (the notice's title), never the file's path: an
         upload is read from a temporary file whose path means nothing later."""

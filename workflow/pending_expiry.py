@@ -114,6 +114,33 @@ class PendingExpiryMixin(ClockEffectsMixin):
                      "seen": now.isoformat(), "audience": audience},
         )
 
+    def _release_held(self) -> None:
+        """After the calendar changed in this process (an override loaded here, taken in from
+        another process, or added to the calendar directly), set the held expiries whose last
+        day is now confirmed pending again at their confirmed instant, so this sweep fires those
+        that have passed. One look at the held rows per calendar change (``held_case_ids``: a
+        store without it relies on ``load_calendar``'s recompute alone)."""
+        generation = getattr(self.calendar, "generation", None)
+        if generation is None or generation == getattr(self, "_held_generation", None):
+            return
+        with self.store.unit_of_work() as uow:
+            finder = getattr(uow, "held_case_ids", None)
+            for case_id in finder() if finder is not None else ():
+                rec = uow.get_case(case_id, for_update=True)
+                if rec is None:
+                    continue
+                before, released = rec.version, False
+                for name, st in list(rec.clocks.items()):
+                    if st.awaiting_calendar and not self._derive(st).expiry_provisional:
+                        rec.clocks[name] = replace(st, awaiting_calendar=False)
+                        released = True
+                if released:
+                    rec.version += 1
+                    uow.save_case(rec, before)
+                    self._write_deadlines(uow, rec, self.registry.get(rec.item_id, rec.definition_version))
+            uow.commit()
+        self._held_generation = generation
+
     # -- the clerk's confirmation --------------------------------------------------------------
 
     def confirm_expiry(self, case_id: str, clock: str, *, actor: Actor, reason: str,

@@ -25,6 +25,9 @@ open_breaches          期末超期未结数                 cases open at the e
                                                      month's last day; for the running month the
                                                      instant it is computed: no month-end projection)
                                                      whose main clock was then overdue or over_statutory
+provisional            其中期限暂定数                 measured or open-at-the-period's-end cases whose
+                                                     main clock's statutory or commitment date is 暂定
+                                                     (its year's notice not loaded): they may move
 escalations            预警/超期次数                  fired deadlines seen in the month, by level
 figures                definition figures           sum / count of a data field over the cases closed
                                                      in the month, withdrawn ones left out
@@ -78,6 +81,7 @@ HEADINGS: dict[str, str] = {
     "compression_target": "压缩目标",
     "compression_met": "达到压缩目标",
     "open_breaches": "期末超期未结数",
+    "provisional": "其中期限暂定数",
     "escalations.warning": "黄色预警次数",
     "escalations.overdue": "超承诺时限次数",
     "escalations.over_statutory": "超法定时限次数",
@@ -98,6 +102,7 @@ class Outcome:
     early: bool
     used: int
     statutory: int
+    provisional: bool = False  # its statutory or commitment date is 暂定
 
 
 def _counting_end(st: ClockState) -> date | None:
@@ -122,6 +127,7 @@ def outcome(st: ClockState, calendar: WorkingCalendar, *, strict: bool = False) 
         early=end < d.commitment_due,
         used=d.used_units,
         statutory=d.statutory_units,
+        provisional=d.statutory_provisional or d.commitment_provisional,
     )
 
 
@@ -198,6 +204,7 @@ class Tally:
     early: int = 0
     compression_sum: Fraction = Fraction(0)
     open_breaches: int = 0
+    provisional: int = 0
     escalations: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
     figures: dict[str, Decimal] = field(default_factory=dict)
 
@@ -211,6 +218,7 @@ class Tally:
         self.early += o.early
         self.compression_sum += o.compression_sum
         self.open_breaches += o.open_breaches
+        self.provisional += o.provisional
         for k, v in o.escalations.items():
             self.escalations[k] = self.escalations.get(k, 0) + v
         for k, dv in o.figures.items():
@@ -239,6 +247,7 @@ class Tally:
             "compression_target": str(target),
             "compression_met": (avg <= target) if avg is not None else None,
             "open_breaches": self.open_breaches,
+            "provisional": self.provisional,
             "escalations": dict(self.escalations),
             "figures": {k: _plain(v) for k, v in sorted(self.figures.items())},
         }
@@ -390,6 +399,7 @@ def monthly_report(
                     t.commitment_met += o.commitment_met
                     t.early += o.early
                     t.compression_sum += Fraction(o.used, o.statutory)
+                    t.provisional += o.provisional
             for fig in () if gone else defn.figures:
                 value = rec.data.get(fig.field) if fig.field else None
                 if fig.agg == "count":
@@ -405,6 +415,9 @@ def monthly_report(
             level = level_at(st, judged_at, calendar, strict=strict)
             if level in (Sla.OVERDUE, Sla.OVER_STATUTORY):
                 t.open_breaches += 1
+            if st.status is not Status.NOT_STARTED:
+                d = lt.evaluate(st, calendar, strict=strict)
+                t.provisional += d.statutory_provisional or d.commitment_provisional
     for dl in fired:
         if dl.seen_at is None or not (start <= dl.seen_at.astimezone(TZ) < end):
             continue

@@ -40,6 +40,7 @@ class SweepMixin(PendingExpiryMixin):
         size = batch or self.settings.sweep_batch
         pause = float(getattr(self.store, "sweep_pause", 0.0) or 0.0)
         fired: list[Escalation] = []
+        self._release_held()  # the calendar changed: held expiries whose last day is now confirmed
         while True:
             progressed = False
             with self.store.unit_of_work() as uow:

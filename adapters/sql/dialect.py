@@ -73,6 +73,8 @@ SQL = {
         "AND seen_at < :seen_to ORDER BY seen_at, case_id"
     ),
     "dl_earliest": "SELECT MIN(due_at) FROM deadlines WHERE state = 'pending'",
+    # held expiries (rule 10): read once per calendar change, so no index of their own
+    "dl_held": "SELECT DISTINCT case_id FROM deadlines WHERE state = 'held' ORDER BY case_id",
     "out_insert": (
         "INSERT INTO outbox (topic, case_id, payload, created_at, attempts, state, "
         "next_attempt_at, last_error) VALUES (:topic, :case_id, {payload}, :created_at, "

@@ -713,6 +713,10 @@ class SqlUnitOfWork:
     def deadlines(self, case_id: str) -> list[Deadline]:
         return [self._deadline(r) for r in self._all(self.q["dl_all"], {"case_id": case_id}, write=False)]
 
+    def held_case_ids(self) -> list[str]:
+        """Cases with a held expiry (a party's period ran out on a provisional last day)."""
+        return [r[0] for r in self._all(self.q["dl_held"], {}, write=True)]
+
     def fired_deadlines(self, seen_from: datetime, seen_to: datetime) -> list[Deadline]:
         rows = self._all(self.q["dl_fired"], {"seen_from": self.d.ts(seen_from), "seen_to": self.d.ts(seen_to)},
                          write=False)

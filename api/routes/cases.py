@@ -37,6 +37,7 @@ from ..schemas import (
     CaseCreate,
     CaseOut,
     CasePage,
+    ConfirmExpiryIn,
     EventPage,
     SlaLevel,
     TransitionRequest,
@@ -229,28 +230,57 @@ async def fire(
     case_id, trigger = clean_text(case_id, "case_id"), clean_text(trigger, "trigger")
     data = clean_json(body.data if body is not None else {}, "data")
     key = _idem_key(actor, idempotency_key)
+    case = await _conditional(ctx, actor, case_id, if_match, ctx.engine.fire, case_id, trigger,
+                              actor=actor, data=data, idempotency_key=key)
+    if ctx.metrics is not None:
+        ctx.metrics.fired(case.item_id, trigger)
+    return case_response(case)
+
+
+async def _conditional(ctx: Context, reader: Actor, case_id: str, if_match: str | None, fn: Any, /,
+                       *args: Any, **kwargs: Any) -> Case:
+    """Run a write on the case as ``If-Match`` asks: one version is passed on as the expected
+    one; several are matched against the current version; a moved case is 412."""
     tags = _if_match(if_match)
     expected: int | None = None
     if tags is not None:
         if len(tags) == 1:
             expected = tags[0]
         else:  # several tags (or none usable): match against the current version
-            current = (await read(ctx.engine.get_case, case_id, actor)).version
+            current = (await read(ctx.engine.get_case, case_id, reader)).version
             if current not in tags:
                 raise PreconditionFailed(f"If-Match {if_match!r} does not name version {current}", current)
             expected = current
     try:
-        case = await write(ctx, ctx.engine.fire, case_id, trigger, actor=actor, data=data,
-                           expected_version=expected, idempotency_key=key)
+        return await write(ctx, fn, *args, expected_version=expected, **kwargs)
     except VersionConflict as exc:
         if tags is None:
             raise
-        current = (await read(ctx.engine.get_case, case_id, actor)).version  # 404 outside the org
+        current = (await read(ctx.engine.get_case, case_id, reader)).version  # 404 outside the org
         raise PreconditionFailed(
             f"If-Match {if_match!r}: the case is at version {current}; reload it", current
         ) from exc
-    if ctx.metrics is not None:
-        ctx.metrics.fired(case.item_id, trigger)
+
+
+@router.post(
+    "/cases/{case_id}/clocks/{clock}/confirm-expiry", response_model=None,
+    summary="Confirm a party's period ran out although its last day is provisional",
+    responses={200: {"model": CaseOut, "headers": _ETAG}, **problems(400, 401, 403, 404, 409, 412, 422)},
+)
+async def confirm_expiry(
+    ctx: CtxDep, actor: ActorDep, case_id: CaseId,
+    clock: Annotated[str, Path(max_length=64, pattern=TEXT, description="the clock's name")],
+    body: ConfirmExpiryIn, if_match: IfMatch = None,
+) -> Response:
+    """A party's (or external) period whose last day is provisional (暂定: its year's notice is
+    not loaded) does not fire its automatic transition at expiry: the case waits, marked
+    ``awaiting_calendar``. A clerk (or supervisor, leader, admin) who holds the period to have run
+    out confirms it here with a reason: the transition fires now, recorded in the history (409
+    when the clock is not waiting or the transition is not allowed)."""
+    case_id, clock = clean_text(case_id, "case_id"), clean_text(clock, "clock")
+    reason = clean_text(body.reason, "reason")
+    case = await _conditional(ctx, actor, case_id, if_match, ctx.engine.confirm_expiry, case_id, clock,
+                              actor=actor, reason=reason)
     return case_response(case)
 
 

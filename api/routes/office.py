@@ -197,7 +197,7 @@ def diagram(
     responses={200: {"model": CalendarOut}, **problems(401)},
 )
 def calendar(ctx: CtxDep, actor: ActorDep) -> Response:
-    return json_response(calendar_view(ctx.engine, ctx.engine.today()))
+    return json_response(calendar_view(ctx.engine, ctx.engine.today(), actor))
 
 
 @router.post(
@@ -217,12 +217,13 @@ async def load_calendar(ctx: CtxDep, actor: ActorDep, body: CalendarOverrideIn) 
         "holidays": [d.isoformat() for d in body.holidays],
         "workdays": [d.isoformat() for d in body.workdays],
     }
-    from adapters.calendar import parse_override
+    from adapters.calendar import law_warnings, parse_override
 
-    parse_override(doc, "request body")  # every problem at once, before anything changes
+    override = parse_override(doc, "request body")  # every problem at once, before anything changes
     with tempfile.TemporaryDirectory(prefix="caseclock-calendar-") as tmp:
         path = FilePath(tmp) / f"calendar-{body.year}.yaml"
         path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
         changed = await write(ctx, ctx.engine.load_calendar, path, actor)
     return json_response({"year": body.year, "source": doc["source"], "recomputed": changed,
-                          "calendar": calendar_view(ctx.engine, ctx.engine.today())})
+                          "calendar": calendar_view(ctx.engine, ctx.engine.today(), actor),
+                          "warnings": law_warnings(override)})

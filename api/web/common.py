@@ -49,6 +49,7 @@ DONE = {
     "issued": "文书已出具并记入办理记录。",
     "transferred": "案件已移送。",
     "calendar": "日历已导入，受影响的案件已重算。",
+    "expiry_confirmed": "已确认期间届满，后续步骤已执行并记入办理记录。",
     "report": "月报已重新统计。",
     "signed_out": "您已退出登录。",
 }
@@ -239,7 +240,8 @@ def _text(form: FormData, name: str, limit: int = 2000) -> str:
 def _row(v: Visit, c: Case) -> dict[str, Any]:
     clock = present.urgent_clock(c)
     return {"case": c, "clock": clock, "left": present.days_left(clock, v.engine.today()) if clock else "",
-            "org_name": v.org_name(c.org), "assignee": v.name_of(c.assignee)}
+            "org_name": v.org_name(c.org), "assignee": v.name_of(c.assignee),
+            "awaiting": any(k.awaiting_calendar for k in c.clocks.values())}
 
 
 YELLOW = ("warning",)  # 黄: the board's 预警 column

@@ -82,6 +82,7 @@ def _environment() -> jinja2.Environment:
         ROLES=present.ROLE_LABELS, KINDS=present.KIND_LABELS, EVENTS=present.EVENT_LABELS,
         LEVELS=present.LEVEL_LABELS, CLOCK_KINDS=present.CLOCK_KIND_LABELS,
         YEARS=present.YEAR_LABELS, LIMIT_STATUS=present.LIMIT_STATUS_LABELS, UNITS=present.UNIT_WORDS,
+        PROVISIONAL_NOTE=present.PROVISIONAL_NOTE,
     )
     env.filters.update(
         when=present.when, days_left=present.days_left, limit_cn=present.limit_cn,

@@ -221,6 +221,23 @@ for _what in ("assign", "transfer", "correct"):
     posted(P + "/cases/{case_id}/" + _what)(functools.partial(_operation, what=_what))
 
 
+@posted(P + "/cases/{case_id}/clocks/{clock}/confirm-expiry")
+def _confirm_expiry(v: Visit, form: FormData, case_id: str, clock: str) -> Response:
+    """A clerk holds a party's period to have run out although its last day is provisional."""
+    try:
+        v.engine.confirm_expiry(case_id, clock, actor=v.actor, reason=_text(form, "reason"),
+                                expected_version=_int(form.get("version")))
+    except CaseNotFound:
+        return error_page(v.request, v, 404, "找不到案件", "找不到该案件，或该案件不在您的管辖范围内。")
+    except WorkflowError as exc:
+        status = {"Forbidden": 403, "VersionConflict": 409, "TransitionNotAllowed": 409}.get(
+            exc.__class__.__name__, 422)
+        return _case_page(v, case_id, status=status,
+                          errors={f"confirm:{clock}": present.explain(exc, {"reason": "理由"})},
+                          values={f"confirm:{clock}": {k: form.get(k) for k in form.keys()}})
+    return _go(f"{P}/cases/{case_id}", done="expiry_confirmed")
+
+
 @router.post(P + "/cases/{case_id}/attachments")
 async def attach(request: Request, case_id: str) -> Response:
     v = _visit(request)

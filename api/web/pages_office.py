@@ -238,11 +238,27 @@ def _report_refresh(v: Visit, form: FormData) -> Response:
 
 
 def _calendar_page(v: Visit, status: int = 200, error: str = "") -> Response:
+    from adapters.calendar import law_warnings
     from api.views import calendar_view
 
-    info = calendar_view(v.engine, v.engine.today())
+    info = calendar_view(v.engine, v.engine.today(), v.actor)
     years = sorted(((int(y), s) for y, s in info["years"].items()), reverse=True)
-    return render(v.request, "calendar.html.j2", v, status=status, info=info, years=years, error=error)
+    # each loaded notice is used as given; say which statutory days it leaves working days
+    overrides = getattr(v.engine.calendar, "overrides", {}) or {}
+    warned = [w for _, ov in sorted(overrides.items()) for w in law_warnings(ov)]
+    return render(v.request, "calendar.html.j2", v, status=status, info=info, years=years, error=error,
+                  law_warnings=warned)
+
+
+@page(P + "/calendar/template/{year}")
+def calendar_template(v: Visit, year: str) -> Response:
+    """The override file for a year, with the statutory holidays filled in (download)."""
+    from adapters.calendar import override_template
+
+    if not (year.isascii() and year.isdigit() and 1900 < int(year) < 2200):
+        return error_page(v.request, v, 404, "找不到年度", "请选择 1901–2199 年之间的年度。")
+    return Response(override_template(int(year)), media_type="text/yaml; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{int(year)}.yaml"'})
 
 
 @page(P + "/calendar")
@@ -272,7 +288,7 @@ async def calendar_load(request: Request) -> Response:
             path = Path(tmp) / "calendar.yaml"
             path.write_bytes(content)
             try:
-                v.engine.load_calendar(path, v.actor)
+                v.engine.load_calendar(path, actor=v.actor)
             except (WorkflowError, ValueError) as exc:
                 return _calendar_page(v, 422, present.explain(exc))
         return _go(P + "/calendar", done="calendar")

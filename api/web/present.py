@@ -36,12 +36,15 @@ CLOCK_KIND_LABELS = {"office": "本局时限", "party": "当事人期间", "exte
 EVENT_LABELS = {
     "opened": "立案", "transition": "办理", "corrected": "更正", "assigned": "指定承办人",
     "transferred": "移送", "suspended": "全局中止计时", "migrated": "版本迁移", "escalation": "预警/超期",
-    "calendar_recomputed": "日历调整重算", "attached": "上传附件", "document_issued": "出具文书",
+    "calendar_recomputed": "日历调整重算", "expiry_pending_calendar": "期间届满待日历确认",
+    "expiry_confirmed": "确认期间届满", "attached": "上传附件", "document_issued": "出具文书",
 }
 LEVEL_LABELS = {"warning": "黄色预警", "overdue": "超承诺时限", "over_statutory": "超法定时限",
                 "expired": "期限届满"}
 UNIT_WORDS = {"working_days": "个工作日", "days": "日", "months": "个月"}
-YEAR_LABELS = {"official": "官方数据", "override": "本局导入", "provisional": "暂按周末计算"}
+YEAR_LABELS = {"official": "官方数据", "override": "本局导入", "provisional": "按法定节假日推算（暂定）"}
+PROVISIONAL_NOTE = ("暂定：该年度国务院节假日安排尚未载入，暂按周末及《全国年节及纪念日放假办法》规定的"
+                    "法定节假日推算；载入后自动重算")
 LIMIT_STATUS_LABELS = {"verified": "已核对条文", "secondary": "二手资料", "unverified": "待核实",
                        "office": "本局承诺"}
 

@@ -31,7 +31,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     db = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'demo.db'}"
     code, out = run("demo", "--db", db, "--cases", "40", "--seed", "3")
     assert code == 0, out
-    assert "opened 48 cases" in out  # and 8 showcase cases: one per level in two cities and "open cases by SLA level" in out
+    assert "opened 50 cases" in out  # and 10 showcase cases: one per level in two cities, and a dispute filed today in each (暂定 dates into next year) and "open cases by SLA level" in out
     assert out.count("cc_") == 6  # the demo tokens
     return db
 
@@ -41,7 +41,7 @@ def test_demo_fills_orgs_items_and_colours(demo_db: str) -> None:
 
     engine = build_engine(demo_db)
     cases = engine.list_cases()
-    assert len([c for c in cases if c.parent_id is None]) == 48  # a bundle opens its children too
+    assert len([c for c in cases if c.parent_id is None]) == 50  # a bundle opens its children too
     assert len({c.org for c in cases}) >= 3 and len({c.item_id for c in cases}) >= 4
     assert any(c.closed_at is not None for c in cases)
     for org in ("420100", "420500"):
@@ -72,10 +72,24 @@ def test_sweep_report_calendar_audit_db(demo_db: str, tmp_path: Path) -> None:
     assert code == 1 and "YYYY-MM" in out
     code, out = run("calendar", "status", "--db", demo_db)
     assert code == 0 and "official: 2004" in out
+    from adapters import build_engine
+
+    engine = build_engine(demo_db)
+    today = engine.today()
+    line = next(x for x in out.splitlines() if x.startswith("open cases with provisional (暂定) dates: "))
+    if not engine.calendar.is_official(today.year + 1) and today.month >= 10:
+        # the demo's disputes filed today run three months into next year: their dates are 暂定
+        assert int(line.split(": ")[1].split()[0]) >= 2, line
+        assert f"{today.year + 1}: " in line
+    assert "open cases whose party period waits for the calendar: " in out
+    code, out = run("calendar", "template", "2027")
+    assert code == 0 and out.startswith("# 2027年节假日安排覆盖文件") and "  - 2027-01-01   # 元旦（周五）" in out
     override = tmp_path / "2031.yaml"
     override.write_text("year: 2031\nsource: 测试通知\nholidays: [2031-01-01]\nworkdays: []\n", encoding="utf-8")
-    code, out = run("calendar", "load", str(override), "--db", demo_db)
-    assert code == 0 and "recomputed" in out
+    code, out = run("calendar", "load", str(override), "--db", demo_db, "--actor", "li.admin")
+    assert code == 0 and "loaded 2031: 测试通知" in out and "recomputed" in out
+    # 2031's other statutory days are left working days: loaded as given, with a warning each
+    assert "2031-01-22 农历除夕" in out and "loaded as given" in out
     code, out = run("calendar", "status", "--db", demo_db)
     assert "2031" in out.split("overridden:")[1].splitlines()[0]
     bad = tmp_path / "bad.yaml"

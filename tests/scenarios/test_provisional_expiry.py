@@ -245,3 +245,24 @@ def test_office_clocks_keep_escalating_on_provisional_dates(tmp_path, freezer):
     assert (ev.kind, ev.actor_id) == ("calendar_recomputed", ADMIN.id)
     assert ev.data["source"] == "国务院办公厅关于2027年部分节假日安排的通知（测试）"
     assert str(tmp_path) not in str(ev.data)
+
+
+def test_a_notice_taken_in_without_a_recompute_releases_the_hold_on_the_next_sweep(engine, freezer):
+    """The calendar may change without this engine's ``load_calendar`` (another process stored
+    the notice; a library user added it to the calendar): the next sweep looks at the held
+    expiries once and fires those whose confirmed last day has passed."""
+    from adapters.calendar import parse_override
+
+    freezer.move_to(at("2099-12-17 10:00"))
+    cid = served(engine, "t_answer", "2099-12-17")
+    freezer.move_to(at("2100-01-05 09:00"))
+    engine.sweep()
+    assert engine.get_case(cid).clocks["answer"].awaiting_calendar
+    engine.sweep()  # nothing changed: nothing to release
+    assert engine.get_case(cid).state == "awaiting_answer"
+    engine.calendar.add_override(parse_override(
+        {"year": 2100, "source": "2100年通知（测试）", "holidays": ["2100-01-01"]}))
+    fired = engine.sweep()
+    assert [(e.case_id, e.clock, e.level) for e in fired] == [(cid, "answer", "expired")]
+    case = engine.get_case(cid)
+    assert case.state == "hearing" and not case.clocks["answer"].awaiting_calendar

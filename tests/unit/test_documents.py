@@ -203,3 +203,19 @@ def test_templates_run_sandboxed_and_escape_data(tmp_path, engine):
     d = engine.definition(case.item_id)
     assert "<script>alert" not in r.html("receipt", case, d)
     assert "mro" not in r.html("evil", case, d) and "object" not in r.html("evil", case, d)
+
+
+@pytest.mark.freeze_time("2026-12-28 10:00:00+08:00")
+def test_receipt_marks_each_provisional_date(engine, renderer):
+    # 5 wd from Mon 2026-12-28: 12-29, 12-30, 12-31, then 2027 by law (元旦 Fri 01-01 off):
+    # Mon 01-04, Tue 01-05 -> statutory 2027-01-05, provisional; commitment 3 wd: 2026-12-31, certain
+    case = engine.open_case("patent_pledge_registration", actor=CLERK, data=PLEDGE)
+    h = case.clocks["handling"]
+    assert (h.statutory_due, h.commitment_due) == (date(2027, 1, 5), date(2026, 12, 31))
+    html = _render(engine, renderer, case)
+    assert '2027年1月5日</time><span data-provisional="statutory">（暂定）</span>' in html
+    assert '2026年12月31日</time><span data-provisional="commitment">' not in html
+    text = pdf_text(_render(engine, renderer, case, fmt="pdf"))
+    assert "2027年1月5日（暂定）" in text.replace(" ", "")
+    notice = _render(engine, renderer, case, name="acceptance_notice")
+    assert '2027年1月5日</time><span data-provisional="statutory">（暂定）</span>' in notice

@@ -132,6 +132,7 @@ def test_march_2024_by_hand(march):
         "early": 1, "early_rate": round(1 / 6, 4),
         "avg_compression": round(41 / 54, 4), "compression_target": "2/3", "compression_met": False,
         "open_breaches": 1,
+        "provisional": 0,  # every date of March 2024 is on the official calendar
         "escalations": {"warning": 0, "overdue": 0, "over_statutory": 0, "expired": 0},
         "figures": {"amount": 1350.5, "registered": 2},
     }
@@ -155,6 +156,7 @@ def test_march_2024_by_hand(march):
         "early": 1, "early_rate": 1.0,
         "avg_compression": round(1 / 3, 4), "compression_target": "2/3", "compression_met": True,
         "open_breaches": 2,
+        "provisional": 0,  # every date of March 2024 is on the official calendar
         "escalations": {"warning": 2, "overdue": 2, "over_statutory": 1, "expired": 0},
         "figures": {"amount": 300, "registered": 1},
     }
@@ -170,6 +172,7 @@ def test_march_2024_by_hand(march):
         "early": 0, "early_rate": None,
         "avg_compression": None, "compression_target": "2/3", "compression_met": None,
         "open_breaches": 1,
+        "provisional": 0,  # every date of March 2024 is on the official calendar
         "escalations": {"warning": 0, "overdue": 1, "over_statutory": 1, "expired": 0},
         "figures": {},
     }
@@ -186,6 +189,7 @@ def test_march_2024_by_hand(march):
         "early": 2, "early_rate": round(2 / 7, 4),
         "avg_compression": round(44 / 63, 4), "compression_target": "2/3", "compression_met": False,
         "open_breaches": 4,
+        "provisional": 0,  # every date of March 2024 is on the official calendar
         "escalations": {"warning": 2, "overdue": 3, "over_statutory": 2, "expired": 0},
         "figures": {"amount": 1650.5, "registered": 3},
     }
@@ -258,3 +262,25 @@ def test_clock_as_of_a_day():
     # levels at 24:00: on 03-13 it ran with commitment 03-14 → warning (from 00:00 03-13)
     assert level_at_end_of(st, date(2024, 3, 13), cal) is Sla.WARNING
     assert level_at_end_of(st, date(2024, 3, 8), cal) is Sla.ON_TRACK  # paused on track
+
+
+def test_december_2026_counts_the_cases_whose_dates_are_provisional(tmp_path, freezer):
+    """Issue 15: a report says how many of its cases rest on 暂定 dates (2027 not loaded)."""
+    path = tmp_path / "pledge_r.yaml"
+    path.write_text(ITEM, encoding="utf-8")
+    engine = build_engine(definitions=[path])
+    freezer.move_to("2026-12-01 10:00+08:00")
+    done = engine.open_case("pledge_r", actor=STAFF, org=WUHAN).id
+    freezer.move_to("2026-12-03 10:00+08:00")
+    engine.fire(done, "approve", actor=STAFF)  # closed in December, all dates in 2026
+    # 6 wd from Mon 2026-12-28: 12-29, 30, 31, then 2027 by law (元旦 off): 01-04 (4, the
+    # commitment), 05, 06 (6): both dates 暂定
+    freezer.move_to("2026-12-28 10:00+08:00")
+    late = engine.open_case("pledge_r", actor=STAFF, org=WUHAN)
+    assert late.clocks["handling"].statutory_due == date(2027, 1, 6)
+    assert late.clocks["handling"].commitment_provisional
+    freezer.move_to("2027-01-02 10:00+08:00")
+    report = ReportService(engine).generate(2026, 12)
+    line = report.line(WUHAN, "pledge_r")
+    assert (line.measures["closed"], line.measures["provisional"]) == (1, 1)
+    assert "其中期限暂定数" in to_csv(report).splitlines()[0]

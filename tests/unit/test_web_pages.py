@@ -338,3 +338,72 @@ def test_static_files_are_local(env: Any) -> None:
     assert c.get("/web/static/app.css").status_code == 200
     assert "javascript" in c.get("/web/static/app.js").headers["content-type"]
     assert c.get("/web/static/..%2Fweb%2Froutes.py").status_code == 404
+
+
+JUDICIAL = {"applicants": "甲公司、乙公司", "mediation_org": "武汉市知识产权纠纷人民调解委员会",
+            "agreement_effective_on": "2026-12-02", "agreement_subject": "license_fee"}
+
+
+def test_provisional_dates_are_marked_and_a_clerk_confirms_a_held_expiry(env: Any) -> None:
+    """Issue 15: 暂定 wherever a person reads a provisional date; a party's period that ran out
+    on a provisional last day waits on the worklist and the case page until confirmed."""
+    engine, app, clock = env
+    clock.at = datetime(2026, 12, 2, 10, 0, tzinfo=TZ)
+    # the parties' 30 days from 2026-12-02: the 30th day is 元旦 2027 -> Mon 2027-01-04 (暂定)
+    case = engine.open_case("judicial_confirmation", actor=actor("clerk"), data=JUDICIAL)
+    pledge = engine.open_case(PLEDGE, actor=actor("clerk"), data=DATA)  # 5 wd, all in 2026
+    c = signed_in(app, "clerk")
+    page = c.get(f"/web/cases/{case.id}").text
+    assert re.search(r"期间最后一日 2027-01-04<abbr[^>]*data-provisional=\"statutory\"[^>]*>（暂定）", page)
+    assert "暂定" not in c.get(f"/web/cases/{pledge.id}").text.split('id="h-clocks"')[1].split("</section>")[0]
+    assert "2027-01-04 <abbr" in c.get("/web/").text  # the worklist row
+    # after the provisional last day the sweep holds the expiry: marked, not lapsed
+    clock.at = datetime(2027, 1, 5, 9, 0, tzinfo=TZ)
+    engine.sweep()
+    assert engine.get_case(case.id).state == "agreement_signed"
+    assert f'data-awaiting="{case.id}"' in c.get("/web/").text
+    page = c.get(f"/web/cases/{case.id}").text
+    assert 'data-awaiting="application_period"' in page and "确认期间届满" in page
+    token = csrf_of(page)
+    url = f"/web/cases/{case.id}/clocks/application_period/confirm-expiry"
+    version = str(engine.get_case(case.id).version)
+    r = c.post(url, data={"csrf": token, "version": version, "reason": " "})
+    assert r.status_code == 422 and "理由" in r.text and engine.get_case(case.id).state == "agreement_signed"
+    examiner = signed_in(app, "examiner")
+    r = examiner.post(url, data={"csrf": csrf_of(examiner.get("/web/").text), "version": version, "reason": "x"})
+    assert r.status_code == 403
+    r = c.post(url, data={"csrf": token, "version": version, "reason": "双方确认未在期限内申请"},
+               follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("done=expiry_confirmed")
+    assert engine.get_case(case.id).state == "lapsed"
+    page = c.get(f"/web/cases/{case.id}?done=expiry_confirmed").text
+    assert "已确认期间届满" in page and "确认期间届满" in page and "双方确认未在期限内申请" in page
+
+
+def test_calendar_page_counts_provisional_cases_and_offers_the_template(env: Any) -> None:
+    engine, app, clock = env
+    clock.at = datetime(2026, 12, 7, 10, 0, tzinfo=TZ)
+    engine.open_case("judicial_confirmation", actor=actor("clerk"), data=JUDICIAL)
+    engine.open_case(PLEDGE, actor=actor("clerk"), data=DATA)
+    engine.open_case("judicial_confirmation", actor=actor("yc"), data=JUDICIAL)  # Yichang
+    c = signed_in(app, "boss")
+    page = c.get("/web/calendar").text
+    assert 'data-year="2027"' in page and "按法定节假日推算（暂定）" in page
+    assert 'data-provisional-cases="1"' in page and "2027年 1 件" in page  # Wuhan's only
+    assert 'href="/web/calendar/template/2027"' in page
+    r = c.get("/web/calendar/template/2027")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/yaml")
+    assert "  - 2027-01-01   # 元旦（周五）" in r.text and 'source: ""' in r.text
+    assert c.get("/web/calendar/template/27").status_code == 404
+    # the admin loads a notice that leaves 除夕 a working day: loaded as given, with a warning
+    admin = signed_in(app, "admin")
+    doc = "year: 2027\nsource: 国务院办公厅关于2027年部分节假日安排的通知\nholidays: [2027-01-01]\n"
+    r = admin.post("/web/calendar", data={"csrf": csrf_of(admin.get("/web/calendar").text)},
+                   files={"file": ("c.yaml", io.BytesIO(doc.encode()), "text/yaml")}, follow_redirects=False)
+    assert r.status_code == 303
+    page = admin.get("/web/calendar?done=calendar").text
+    assert "data-law-warnings" in page and "2027-02-05 农历除夕" in page
+    ev = [e for e in engine.history(engine.list_cases(item_id="judicial_confirmation")[0].id)
+          if e.kind == "calendar_recomputed"][0]
+    assert ev.actor_id == "admin" and ev.data["source"] == "国务院办公厅关于2027年部分节假日安排的通知"
+    assert 'data-provisional-cases="0"' in c.get("/web/calendar").text

@@ -77,7 +77,11 @@ def apply_override(base: Definition, override: dict[str, Any], source: str) -> D
                 problems.append(Problem(f"{section}.{name}", "give the keys to change as a mapping"))
             else:
                 current[name] = {**(current[name] or {}), **copy.deepcopy(patch)}
-    for i, patch in enumerate(override.get("transitions") or []):
+    raw_transitions = override.get("transitions") or []
+    if not isinstance(raw_transitions, list):
+        problems.append(Problem("transitions", "transitions is a list of {trigger, …} changes"))
+        raw_transitions = []
+    for i, patch in enumerate(raw_transitions):
         path = f"transitions[{i}]"
         if not isinstance(patch, dict) or not isinstance(patch.get("trigger"), str):
             problems.append(Problem(path, "a transition override names its trigger"))

@@ -86,7 +86,7 @@ def _mapping(raw: Any, key: str, what: str, known: set[str], add: Callable[[str,
     for name, stage in raw.items():
         if str(name) not in known:
             add(f"{key}.{name}", f"unknown {what.split()[-1]} {name!r}")
-        elif stage not in STAGES:
+        elif not isinstance(stage, str) or stage not in STAGES:
             add(f"{key}.{name}", f"unknown stage {stage!r} (one of {', '.join(STAGES)})")
         else:
             out[str(name)] = str(stage)

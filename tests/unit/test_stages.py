@@ -100,3 +100,10 @@ def test_the_shipped_definitions_map_every_state():
         if not d.stages.of("opened", None, None, d.initial):
             unmapped.append(d.id)
     assert unmapped == []
+
+
+def test_any_value_in_the_stage_keys_is_a_definition_error():
+    for bad in ("stages: {received: [申办]}", "stages: {received: {a: b}}", "trigger_stages: {accept: 1}",
+                "stages: {[1]: 申办}", "item_code: [1]", "item_code: 12", "trigger_stages: 受理"):
+        with pytest.raises(DefinitionError):
+            load_text(BASE + bad + "\n")

@@ -32,7 +32,7 @@ from starlette.responses import Response
 
 from workflow.engine import Engine
 
-from . import problems, web
+from . import apidocs, problems, web
 from .auth import Authenticator
 from .deps import Context, CtxDep, json_response
 from .limits import BodyLimit
@@ -57,6 +57,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     app = FastAPI(
         title=settings.title,
         version=VERSION,
+        docs_url=None, redoc_url=None,  # FastAPI's load from CDNs: apidocs serves its own, offline
         description="Cases, legal SLA clocks and reports of an intellectual-property office.",
         openapi_tags=[
             {"name": "cases", "description": "open, read and advance cases"},
@@ -76,6 +77,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
         # (32 threads queueing on the store's lock would fight over the GIL instead)
         app.state.ctx.writes = anyio.CapacityLimiter(1)
     problems.install(app)
+    apidocs.install(app)  # /docs and /redoc with every asset from this app (no internet needed)
     app.include_router(cases.router)
     app.include_router(office.router)
     app.include_router(reports.router)

@@ -26,6 +26,8 @@ from rich.table import Table
 
 from adapters import build_engine, bundled_definitions
 from api.runtime import (
+    check_db,
+    check_port,
     db_url,
     definitions_from,
     directory_for,
@@ -63,6 +65,25 @@ DbOpt = Annotated[
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"caseclock {version('caseclock')}")
+        except PackageNotFoundError:  # pragma: no cover - run from a source tree never installed
+            typer.echo("caseclock (not installed: version unknown)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="print the version and exit")] = False,
+) -> None:
+    """caseclock: legal-time workflow engine for IP offices"""
 
 
 def friendly(fn: F) -> F:
@@ -216,6 +237,7 @@ def serve(
     import uvicorn
 
     url = db_url(db)
+    check_port(host, port)  # a busy port is one line with the --port hint, before any banner
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     banner = (f"caseclock serving {url} on [bold]http://{shown}:{port}/[/bold]  "
               f"(API docs http://{shown}:{port}/docs, health /api/health)")
@@ -597,6 +619,32 @@ def user_remove(user_id: Annotated[str, typer.Argument()], db: DbOpt = None) -> 
     console.print(f"removed {user_id}")
 
 
+@app.command()
+@friendly
+def passwd(
+    user: Annotated[str, typer.Argument(help="the person's id in the directory")],
+    db: DbOpt = None,
+) -> None:
+    """Set a person's password for the pages (/web): asked twice without echo, or taken from
+    $CASECLOCK_PASSWORD (scripts); at least 10 characters; stored as a scrypt hash. The person
+    must be in the directory (caseclock user add / user load)."""
+    from api.web.accounts import accounts_for, set_password
+
+    accounts = accounts_for(_engine(db))
+    if accounts.get(user) is None:  # before asking for anything
+        raise WorkflowError(f"no such person: {user!r} is not in the directory of {db_url(db)} "
+                            "(caseclock user list; add them with caseclock user add)")
+    password = os.environ.get("CASECLOCK_PASSWORD")
+    if not password:
+        password = typer.prompt(f"new password for {user}", hide_input=True)
+        if password != typer.prompt("again", hide_input=True):
+            raise WorkflowError("the two passwords differ: nothing changed")
+    if len(password) < 10:
+        raise WorkflowError("a password has at least 10 characters: nothing changed")
+    set_password(accounts, user, password)
+    console.print(f"password set for {user}")
+
+
 @user_app.command("load")
 @friendly
 def user_load(
@@ -624,6 +672,7 @@ def db_upgrade(db: DbOpt = None) -> None:
     url = db_url(db)
     if url.startswith("memory://"):
         raise ValueError("memory:// has no schema to upgrade")
+    check_db(url)
     revision = upgrade(url)
     console.print(f"{url}: schema at revision {revision}")
 
@@ -662,6 +711,7 @@ def backup_cmd(
     from adapters.backup import backup
 
     folder = attachments or (Path(os.environ["CASECLOCK_ATTACHMENTS_DIR"]) if os.environ.get("CASECLOCK_ATTACHMENTS_DIR") else None)
+    check_db(db_url(db))
     report = backup(db_url(db), out, attachments=folder)
     console.print(f"{report.path}: {report.cases} cases, {report.events} events, "
                   f"{report.attachments} attachments, database {report.db_bytes} bytes")
@@ -688,6 +738,7 @@ def restore_cmd(
                       f"{m['events']} events, {len(m['attachments'])} attachments")
         return
     folder = attachments or (Path(os.environ["CASECLOCK_ATTACHMENTS_DIR"]) if os.environ.get("CASECLOCK_ATTACHMENTS_DIR") else None)
+    check_db(db_url(db))
     m = restore(archive, db_url(db), attachments=folder, force=force)
     console.print(f"restored {db_url(db)} from {archive} (taken {m['created_at']}): {m['cases']} cases, "
                   f"{len(m['attachments'])} attachments; next: caseclock audit verify --db {db_url(db)}")

@@ -21,6 +21,7 @@ from typing import Any
 
 from adapters import build_engine
 from workflow.engine import Engine
+from workflow.errors import WorkflowError
 
 from .auth import JwtSettings
 from .ratelimit import rate_limits_from_env
@@ -37,6 +38,85 @@ def db_url(db: str | None = None, env: Mapping[str, str] | None = None) -> str:
     return url
 
 
+def check_db(url: str) -> None:
+    """Refuse, in one line (``WorkflowError``), a SQLite database path whose folder does not
+    exist, a folder, or an existing file that is not a caseclock database — before anything is
+    created or migrated there. A new file in an existing folder passes (it is created and
+    migrated on first use), as does an empty file or an SQLite file with no tables yet, and a
+    caseclock database at an older schema (it is upgraded). Other URLs (PostgreSQL, memory)
+    are left to the store."""
+    if not url.startswith("sqlite"):
+        return
+    from sqlalchemy.engine import make_url
+
+    try:
+        database = make_url(url).database or ""
+    except Exception as exc:  # noqa: BLE001 - a malformed URL: say which
+        raise WorkflowError(f"cannot read the database URL {url!r}: {exc}") from None
+    if database in ("", ":memory:") or "mode=memory" in url or database.startswith("file:"):
+        return
+    path = Path(database).expanduser()
+    if path.is_dir():
+        raise WorkflowError(f"{path} is a folder, not a database file: give a file in it, e.g. --db {path / 'caseclock.db'}")
+    if not path.parent.is_dir():
+        raise WorkflowError(f"no folder {path.parent} for the database {path}: create the folder first, or check --db")
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    problem = _not_caseclock(path)
+    if problem:
+        raise WorkflowError(f"{path} is not a caseclock database ({problem}): check --db")
+
+
+def _not_caseclock(path: Path) -> str | None:
+    """Why an existing file is not a caseclock database (None: it is one, or an empty SQLite)."""
+    import sqlite3
+
+    try:
+        with path.open("rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror}"
+    if head != b"SQLite format 3\x00":
+        return "not an SQLite file"
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return f"SQLite cannot open it: {exc}"
+    if tables and not {"alembic_version", "cases"} <= tables:
+        shown = ", ".join(sorted(tables)[:5]) + (" …" if len(tables) > 5 else "")
+        return f"an SQLite database with other tables: {shown}"
+    return None
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse, in one line, an address serve cannot listen on (a port in use: with the --port
+    hint), before anything says it is serving. The socket is closed again at once; uvicorn binds
+    its own (with SO_REUSEADDR, as here)."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise WorkflowError(f"cannot listen on {host}:{port}: unknown address ({exc}); check --host") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise WorkflowError(f"port {port} on {host} is already in use (another caseclock serve?): "
+                                f"stop it, or serve on another port with --port, e.g. --port {port + 1 if port < 65535 else 8080}") from None
+        raise WorkflowError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; check --host and --port") from None
+    finally:
+        sock.close()
+
+
 def definitions_from(paths: Sequence[Path] | None = None, env: Mapping[str, str] | None = None) -> list[Path] | None:
     """``paths``, else ``$CASECLOCK_DEFINITIONS``, else None (the bundled definitions)."""
     if paths:
@@ -50,6 +130,7 @@ def make_engine(db: str | None = None, definitions: Sequence[Path] | None = None
                 synchronous: str | None = None, env: Mapping[str, str] | None = None, **kw: Any) -> Engine:
     e = os.environ if env is None else env
     url = db_url(db, e)
+    check_db(url)
     sync = synchronous or e.get("CASECLOCK_SQLITE_SYNCHRONOUS")
     options = {"synchronous": sync} if sync and url.startswith("sqlite") else None
     return build_engine(url, definitions=definitions_from(definitions, e), store_options=options, **kw)
@@ -96,5 +177,5 @@ def start_scheduler(engine: Engine) -> Any:
     return sched
 
 
-__all__ = ["DEFAULT_DB", "db_url", "definitions_from", "directory_for", "jwt_settings", "make_engine",
+__all__ = ["DEFAULT_DB", "check_db", "check_port", "db_url", "definitions_from", "directory_for", "jwt_settings", "make_engine",
            "rate_limits_from_env", "start_scheduler"]

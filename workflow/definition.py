@@ -153,6 +153,13 @@ class Figure:
     label: str
     field: str | None = None
     agg: str = "sum"
+    values: tuple[str, ...] = ()  # count only the cases whose field has one of these (counts by kind)
+
+    def counts(self, value: Any) -> bool:
+        """Whether a case whose ``field`` holds ``value`` adds one to this ``count`` figure."""
+        if self.values:
+            return _guard_value(value) in self.values
+        return self.field is None or not (value is None or (isinstance(value, (str, list, dict)) and not value))
 
 
 @dataclass(frozen=True)
@@ -417,6 +424,16 @@ _CLOCK = {
     "start_from", "grace", "max_extension", "status", "basis", "notes",
 }
 _FIELD = {"name", "type", "label", "required", "choices", "description", "default", "aliases", "searchable"}
+_FIGURE_KEYS = ("name", "label", "field", "agg", "value")
+
+
+def _all_fields(data: Mapping[str, Any]) -> list[Any]:
+    """The raw field specs of a file: the opening form's and every transition's."""
+    out = list(data.get("fields") or []) if isinstance(data.get("fields"), list) else []
+    for t in data.get("transitions") or [] if isinstance(data.get("transitions"), list) else []:
+        if isinstance(t, dict) and isinstance(t.get("fields"), list):
+            out += t["fields"]
+    return out
 
 
 def _fields(c: _Collector, value: Any, path: str) -> tuple[FieldSpec, ...]:
@@ -780,10 +797,27 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
         if not isinstance(f, dict) or not isinstance(f.get("name"), str):
             c.add(p, "a figure is {name, label, field, agg: sum|count}")
             continue
+        for key in f:
+            if key not in _FIGURE_KEYS:
+                c.add(f"{p}.{key}", f"unknown key {key!r} (a figure has {', '.join(_FIGURE_KEYS)})")
         agg = f.get("agg", "sum")
         if agg not in ("sum", "count"):
             c.add(f"{p}.agg", "agg is sum or count")
-        figures.append(Figure(name=f["name"], label=str(f.get("label", f["name"])), field=f.get("field"), agg=agg))
+        values: tuple[str, ...] = ()
+        if "value" in f:
+            raw = f["value"] if isinstance(f["value"], list) else [f["value"]]
+            if agg != "count" or not f.get("field"):
+                c.add(f"{p}.value", "value counts the cases whose field has that value: it needs a field and agg: count")
+            elif not raw or any(isinstance(v, (dict, list)) or v is None for v in raw):
+                c.add(f"{p}.value", "value is one value or a list of values of the field")
+            else:
+                values = tuple(_guard_value(v) for v in raw)
+                spec = next((fs for fs in _all_fields(data) if fs.get("name") == f["field"]), None)
+                choices = spec.get("choices") if isinstance(spec, dict) else None
+                if isinstance(choices, list) and (bad := [v for v in values if v not in map(str, choices)]):
+                    c.add(f"{p}.value", f"{', '.join(map(repr, bad))} is not one of the choices of field {f['field']!r}")
+        figures.append(Figure(name=f["name"], label=str(f.get("label", f["name"])), field=f.get("field"), agg=agg,
+                              values=values))
     children = c.names(data.get("children"), "children")
     if kind == "bundle" and not children:
         c.add("children", "a bundle lists its child items")

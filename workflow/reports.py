@@ -189,10 +189,6 @@ def _number(value: Any) -> Decimal | None:
     return None
 
 
-def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, (str, list, dict)) and not value)
-
-
 @dataclass
 class Tally:
     opened: int = 0
@@ -403,7 +399,7 @@ def monthly_report(
             for fig in () if gone else defn.figures:
                 value = rec.data.get(fig.field) if fig.field else None
                 if fig.agg == "count":
-                    add = Decimal(1) if fig.field is None or not _empty(value) else None
+                    add = Decimal(1) if fig.counts(value) else None
                 else:
                     add = _number(value)
                 if add is not None:

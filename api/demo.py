@@ -27,6 +27,7 @@ ITEM_WEIGHTS = {
     "patent_right_transfer_filing": 4, "fast_pre_examination": 3, "patent_transfer_and_pledge": 1,
     "patent_dispute_mediation": 2, "patent_infringement_adjudication": 1, "pre_litigation_mediation": 1,
     "judicial_confirmation": 1, "rights_protection_assistance": 2, "ip_administrative_penalty": 1,
+    "adr_referral": 1, "overseas_dispute_guidance": 1, "ip_service_request": 2,
 }
 STAFF_ROLES = ("clerk", "examiner", "supervisor", "leader")
 _RARE = ("withdraw", "refuse", "revoke", "not_file", "uphold", "objection", "suspend", "extend",

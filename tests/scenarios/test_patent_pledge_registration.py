@@ -79,6 +79,22 @@ def test_online_filing_breaches_within_days(engine, freezer):
     ])
 
 
+@pytest.mark.freeze_time("2025-03-03 20:53:00+08:00")
+def test_no_yellow_at_birth_for_an_online_filing_opened_in_the_evening(engine, freezer):
+    # issue 15: 2 wd from Mon 2025-03-03 -> Wed 03-05; commitment floor(4/3) = 1 -> Tue 03-04.
+    # The rule's instant (00:00 of the working day before 03-04) is 03-03 00:00, before the
+    # opening at 20:53: the warning comes at 03-04 00:00, overdue at 03-05 00:00.
+    case = open_pledge(engine, "online")
+    assert due(case, "handling") == (date(2025, 3, 5), date(2025, 3, 4))
+    assert case.clocks["handling"].sla == "on_track" and case.sla == "on_track"
+    assert sweep_at(engine, freezer, "2025-03-03 20:54") == []
+    ladder(engine, freezer, [
+        ("2025-03-04 00:00", [("handling", "warning")]),
+        ("2025-03-05 00:00", [("handling", "overdue")]),
+        ("2025-03-06 00:00", [("handling", "over_statutory")]),
+    ])
+
+
 @pytest.mark.freeze_time("2024-03-04 10:00:00+08:00")
 def test_supplement_pauses_and_the_rest_counts_after_resubmission(engine, freezer):
     case = open_pledge(engine)

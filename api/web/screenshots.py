@@ -1,4 +1,5 @@
-"""Screenshots of every page at 1366×768, for the README: ``python -m api.web.screenshots [DIR]``.
+"""Screenshots of every page at 1366×768, and of the worklist and a case on a 390-px phone, for the
+README: ``python -m api.web.screenshots [DIR]``.
 
 Builds a SQLite database in a temporary folder, fills it with demo cases opened in the past
 (``api.demo.fill``, then one sweep at the real now: yellow and red on the board), adds people to
@@ -24,6 +25,7 @@ from typing import Any
 
 CHROMIUM = os.environ.get("CASECLOCK_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CASECLOCK_CHROMEDRIVER", "/usr/bin/chromedriver")
+PHONE = (390, 844)
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--lang=zh-CN", "--window-size=1366,768")
@@ -87,13 +89,18 @@ def chromium() -> Iterator[Any]:
     options.add_argument(f"--user-data-dir={profile}")
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
+        viewport(driver)
         driver.set_page_load_timeout(30)
         yield driver
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def viewport(driver: Any, width: int = WIDTH, height: int = HEIGHT) -> None:
+    """Set the viewport (a phone below 600 px: mobile metrics)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
 
 
 def sign_in(driver: Any, base: str, user: str, password: str) -> None:
@@ -141,7 +148,7 @@ def demo_stack(folder: Path, count: int = 160) -> tuple[Any, Any, Any]:
     from adapters.sql import upgrade
     from api import web
     from api.app import create_app
-    from api.demo import SimClock, fill
+    from api.demo import SimClock, demo_people, fill
 
     url = f"sqlite:///{folder / 'caseclock.db'}"
     upgrade(url)
@@ -153,6 +160,8 @@ def demo_stack(folder: Path, count: int = 160) -> tuple[Any, Any, Any]:
         app.include_router(web.router)
     web.configure(app, web.WebSettings(secret="screenshots-" + "x" * 24, poll_seconds=30))
     accounts = web.accounts_for(engine)
+    for person in demo_people(engine.orgs):  # the demo's staff, by name in the histories
+        accounts.put(person)
     for pid, name, roles, org in PEOPLE:
         web.add_person(accounts, Person(id=pid, name=name, roles=frozenset(roles), org=org), PASSWORD)
     return engine, app, clock
@@ -185,6 +194,15 @@ def take(out: Path, *, count: int = 160) -> list[Path]:
                     shot("case")
                 d.get(f"{base}/web/cases/new?item=patent_pledge_registration")
                 shot("open-case")
+                decided = _decided_pledge(engine)
+                d.get(f"{base}/web/cases/{decided.id}/documents/decision")
+                shot("decision")
+                viewport(d, *PHONE)
+                d.get(f"{base}/web/worklist")
+                shot("worklist-phone")
+                d.get(f"{base}/web/cases/{decided.id}")
+                shot("case-phone")
+                viewport(d)
                 d.get(f"{base}/web/definitions/patent_pledge_registration")
                 shot("definition")
                 sign_out(d)
@@ -204,6 +222,20 @@ def take(out: Path, *, count: int = 160) -> list[Path]:
             if dispose is not None:
                 dispose()
     return shots
+
+
+def _decided_pledge(engine: Any) -> Any:
+    """A Wuhan pledge registered today, with an amount and several patents (for the 决定书)."""
+    from workflow.model import Actor
+
+    clerk = Actor(id="zhang.wei", roles={"clerk"}, org="420100", name="张伟")
+    case = engine.open_case("patent_pledge_registration", actor=clerk, data={
+        "request_type": "registration", "channel": "online", "pledgor": "武汉光谷智能装备有限公司",
+        "pledgee": "招商银行股份有限公司武汉分行", "secured_amount": 5_000_000, "patent_count": 3,
+        "patent_numbers": "ZL202310000001.X、ZL202310000002.3、ZL202310000003.5"})
+    engine.fire(case.id, "accept", actor=clerk)
+    return engine.fire(case.id, "approve", actor=Actor(id="wang.fang", roles={"examiner"}, org="420100"),
+                       data={"registration_number": "Y2026420000123"})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -112,3 +112,15 @@ def driver(browser: Any, stack: Stack) -> Iterator[Any]:
     browser.delete_all_cookies()
     yield browser
     browser.delete_all_cookies()
+
+
+def submitted(d: Any, act: Any) -> None:
+    """Do ``act`` (which submits a form or follows a link) and wait for the new page."""
+    from selenium.webdriver.support.expected_conditions import staleness_of
+
+    from api.web.screenshots import wait_for
+
+    old = d.find_element("tag name", "html")
+    act()
+    wait_for(d, staleness_of(old))
+    wait_for(d, lambda x: x.execute_script("return document.readyState") == "complete")

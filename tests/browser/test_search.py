@@ -9,24 +9,15 @@ from typing import Any
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select
 
-from api.web.screenshots import sign_in, wait_for
+from api.web.screenshots import sign_in
 
-from .conftest import PASSWORD, PLEDGE, Stack, pledge_data
+from .conftest import PASSWORD, PLEDGE, Stack, pledge_data, submitted
 
 
 def listed(d: Any) -> list[str]:
     return [a.text for a in d.find_elements(By.CSS_SELECTOR, "table.cases tbody td:nth-child(2) a")]
-
-
-def submitted(d: Any, act: Any) -> None:
-    """Do ``act`` (which submits the form or follows a link) and wait for the new page."""
-    old = d.find_element(By.TAG_NAME, "html")
-    act()
-    wait_for(d, staleness_of(old))
-    wait_for(d, lambda x: x.execute_script("return document.readyState") == "complete")
 
 
 def search(d: Any, text: str) -> None:

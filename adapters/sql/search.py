@@ -156,37 +156,77 @@ def query(uow: Any, q: CaseQuery) -> list[Any] | None:
         scope.append(f"s.org IN ({', '.join(_bind(params, o) for o in sorted(q.orgs))})")
     if q.item_id is not None:
         scope.append(f"s.item_id = {_bind(params, q.item_id)}")
+    keyset: list[str] = []
     if q.after is not None:
         key = _cursor(uow, q)
         if key is None:
             return []
-        scope.append(f"(s.opened_at, s.case_id) > ({_bind(params, key[0])}, {_bind(params, key[1])})")
-    limit = f" LIMIT {int(q.limit)}" if q.limit is not None else ""
+        keyset.append(f"(s.opened_at, s.case_id) > ({_bind(params, key[0])}, {_bind(params, key[1])})")
+    walk = _Walk(uow, found, scope, keyset, where, params, q.limit)
+    if q.limit is not None and _may_be_common(found):
+        rows = walk.rows(window=WINDOW)  # a common beginning: the page is near
+        if len(rows) == q.limit:
+            return rows
+    found_rows = _candidates(uow, found, [*scope, *keyset], dict(params))
+    if found_rows is None:
+        return walk.rows()  # many matches: the walk in page order
+    ordered = [cid for _, cid in sorted(found_rows)]  # few: the page from them
+    if not where and q.limit is not None:
+        ordered = ordered[: q.limit]  # nothing else to filter by: read only the page's cases
+    if not ordered:
+        return []
     cols = _qualified(d, "c")
-    found_rows = _candidates(uow, found, scope, dict(params))
-    if found_rows is not None:  # few: the page from them
-        ordered = [cid for _, cid in sorted(found_rows)]
-        if not where and q.limit is not None:
-            ordered = ordered[: q.limit]  # nothing else to filter by: read only the page's cases
-        if not ordered:
-            return []
-        if d.name == "sqlite":
-            params["ids"] = json.dumps(ordered)
-            sql = f"SELECT {cols} FROM json_each(:ids) AS m CROSS JOIN cases AS c ON c.id = m.value"
+    if d.name == "sqlite":
+        params["ids"] = json.dumps(ordered)
+        sql = f"SELECT {cols} FROM json_each(:ids) AS m CROSS JOIN cases AS c ON c.id = m.value"
+    else:
+        params["ids"] = ordered
+        sql = f"SELECT {cols} FROM cases AS c"
+        where = ["c.id = ANY(:ids)", *where]
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    limit = f" LIMIT {int(q.limit)}" if q.limit is not None else ""
+    return uow._all(d.prepare(sql + f" ORDER BY c.opened_at, c.id{limit}"), params, write=False)
+
+
+WINDOW = 2000  # rows a first look in page order reads, for a query that may match many
+
+
+def _may_be_common(found: Needle) -> bool:
+    """Whether a query may match a large share of the cases (a city's name, 有限公司, a bank):
+    short, and no digit (numbers are found by their indexes at once)."""
+    return len(found.text) <= 6 and not any(ch.isdigit() for ch in found.text)
+
+
+class _Walk:
+    """The search rows in page order (``ix_case_search_opened``), each tested, joined to its case."""
+
+    def __init__(self, uow: Any, found: Needle, scope: list[str], keyset: list[str], where: list[str],
+                 params: dict[str, Any], limit: int | None) -> None:
+        self.uow, self.found, self.scope, self.keyset, self.where = uow, found, scope, keyset, where
+        self.params, self.limit = params, limit
+
+    def rows(self, window: int | None = None) -> list[Any]:
+        """The page; with ``window``, only among the next ``window`` rows (of every org: a look
+        that costs the same whatever the caller's orgs)."""
+        d = self.uow.d
+        params = dict(self.params)
+        test = row_test(d.name, self.found, params)
+        hint = " INDEXED BY ix_case_search_opened" if d.name == "sqlite" else ""
+        join = "CROSS JOIN" if d.name == "sqlite" else "JOIN"  # SQLite: joined in the order written
+        cols = _qualified(d, "c")
+        conditions = [test, *self.scope, *self.where]
+        if window is None:
+            source = f"case_search AS s{hint}"
+            conditions += self.keyset
         else:
-            params["ids"] = ordered
-            sql = f"SELECT {cols} FROM cases AS c"
-            where = ["c.id = ANY(:ids)", *where]
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        return uow._all(d.prepare(sql + f" ORDER BY c.opened_at, c.id{limit}"), params, write=False)
-    # many: the walk in page order
-    test = row_test(d.name, found, params)
-    hint = " INDEXED BY ix_case_search_opened" if d.name == "sqlite" else ""
-    join = "CROSS JOIN" if d.name == "sqlite" else "JOIN"  # SQLite: joined in the order written
-    sql = (f"SELECT {cols} FROM case_search AS s{hint} {join} cases AS c ON c.id = s.case_id "
-           f"WHERE {' AND '.join([test, *scope, *where])} ORDER BY s.opened_at, s.case_id{limit}")
-    return uow._all(d.prepare(sql), params, write=False)
+            inner = f" WHERE {' AND '.join(self.keyset)}" if self.keyset else ""
+            source = (f"(SELECT s.case_id, s.org, s.item_id, s.opened_at, s.number, s.names FROM case_search AS s{hint}"
+                      f"{inner} ORDER BY s.opened_at, s.case_id LIMIT {int(window)}) AS s")
+        limit = f" LIMIT {int(self.limit)}" if self.limit is not None else ""
+        sql = (f"SELECT {cols} FROM {source} {join} cases AS c ON c.id = s.case_id "
+               f"WHERE {' AND '.join(conditions)} ORDER BY s.opened_at, s.case_id{limit}")
+        return self.uow._all(d.prepare(sql), params, write=False)
 
 
 def row_test(dialect: str, found: Needle, params: dict[str, Any], s: str = "s") -> str:
@@ -332,15 +372,17 @@ def refill(cur: Any, dialect: str, terms: Terms) -> int:
 
 
 def fill(cur: Any, dialect: str, terms: Terms) -> int:
-    """Insert the search row of every case on a DB-API cursor (migration 0007 and ``rebuild``):
-    read in pages by id, written in batches (PostgreSQL: ``COPY``)."""
+    """Insert the search row of every case on a DB-API cursor (migration 0007 and ``rebuild``),
+    in page order (``opened_at, id``: a walk in page order then reads the table in the order it
+    is stored, as it does for rows added as cases open), a batch at a time (PostgreSQL: ``COPY``)."""
     ph = "?" if dialect == "sqlite" else "%s"
-    select = (f"SELECT id, number, item_id, org, opened_at, {'data' if dialect == 'sqlite' else 'CAST(data AS text)'} "
-              f"FROM cases WHERE id > {ph} ORDER BY id LIMIT {BATCH}")
+    cols = f"id, number, item_id, org, opened_at, {'data' if dialect == 'sqlite' else 'CAST(data AS text)'}"
+    first = f"SELECT {cols} FROM cases ORDER BY opened_at, id LIMIT {BATCH}"
+    more = f"SELECT {cols} FROM cases WHERE (opened_at, id) > ({ph}, {ph}) ORDER BY opened_at, id LIMIT {BATCH}"
     insert = f"INSERT INTO case_search ({', '.join(COLUMNS)}) VALUES ({', '.join([ph] * len(COLUMNS))})"
-    last, total = "", 0
+    total = 0
+    cur.execute(first)
     while True:
-        cur.execute(select, (last,))
         rows = cur.fetchall()
         if not rows:
             return total
@@ -355,7 +397,7 @@ def fill(cur: Any, dialect: str, terms: Terms) -> int:
                 for r in out:
                     copy.write_row(r)
         total += len(rows)
-        last = rows[-1][0]
+        cur.execute(more, (rows[-1][4], rows[-1][0]))
 
 
 def _data(value: Any) -> Mapping[str, Any]:

@@ -157,8 +157,10 @@ def test_pages_by_cursor_to_the_end(eng, clock):
 
 @pytest.fixture
 def few_candidates(monkeypatch):
-    """Make the SQL stores take their walk in page order (many matches) after 2 candidates."""
+    """Make the SQL stores take their walk in page order (many matches) after 2 candidates, and
+    their first look at a common query's page read only 3 rows."""
     monkeypatch.setattr(sql_search, "CANDIDATES", 2)
+    monkeypatch.setattr(sql_search, "WINDOW", 3)
 
 
 @pytest.mark.parametrize("cap", ["default", "walk"])

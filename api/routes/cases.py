@@ -44,6 +44,7 @@ from ..schemas import (
     TriggerPage,
     problems,
 )
+from ..scope import CASE, scope
 
 router = APIRouter(prefix="/api", tags=["cases"])
 MAX_KEY = 200  # characters of an Idempotency-Key
@@ -266,6 +267,7 @@ async def _conditional(ctx: Context, reader: Actor, case_id: str, if_match: str 
     "/cases/{case_id}/clocks/{clock}/confirm-expiry", response_model=None,
     summary="Confirm a party's period ran out although its last day is provisional",
     responses={200: {"model": CaseOut, "headers": _ETAG}, **problems(400, 401, 403, 404, 409, 412, 422)},
+    openapi_extra=scope(CASE),
 )
 async def confirm_expiry(
     ctx: CtxDep, actor: ActorDep, case_id: CaseId,
@@ -276,7 +278,9 @@ async def confirm_expiry(
     not loaded) does not fire its automatic transition at expiry: the case waits, marked
     ``awaiting_calendar``. A clerk (or supervisor, leader, admin) who holds the period to have run
     out confirms it here with a reason: the transition fires now, recorded in the history (409
-    when the clock is not waiting or the transition is not allowed)."""
+    when the clock is not waiting or the transition is not allowed).
+
+    Scope: one case in the caller's org subtree; a case outside it is 404."""
     case_id, clock = clean_text(case_id, "case_id"), clean_text(clock, "clock")
     reason = clean_text(body.reason, "reason")
     case = await _conditional(ctx, actor, case_id, if_match, ctx.engine.confirm_expiry, case_id, clock,

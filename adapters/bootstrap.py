@@ -80,4 +80,7 @@ def build_engine(
     attach = getattr(store, "attach", None)
     if attach is not None:  # durable stores register definitions and reload calendar overrides
         attach(engine)
+    from .online import install
+
+    install(engine)  # the applicant's notices, written with the steps that cause them
     return engine

@@ -129,7 +129,9 @@ def resolve(
 
     ``{"user": id}`` is that person (if active); ``{"role": r, "org": code}`` the active people
     holding ``r`` in ``code``; when nobody does and ``orgs`` is given, the nearest ancestor org
-    that has someone in that role (有呼必应: a call never goes unanswered for want of a holder).
+    that has someone in that role (有呼必应: a call never goes unanswered for want of a holder);
+    ``{"person": {id, name, org, contacts}}`` someone outside the directory, as given (an
+    applicant, whose contacts came with the application).
     """
     out: dict[str, Person] = {}
     for target in audience:
@@ -138,6 +140,11 @@ def resolve(
             p = directory.get(str(target["user"]))
             if p is not None and p.active:
                 found = [p]
+        elif isinstance(target.get("person"), Mapping):
+            try:
+                found = [person_from_dict(target["person"], "audience person")]
+            except WorkflowError:
+                found = []
         elif "role" in target:
             role, org = str(target["role"]), str(target.get("org") or "")
             found = directory.with_role(role, org)

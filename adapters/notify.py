@@ -86,6 +86,8 @@ def _fmt(value: Any) -> str:
 def render(message: OutboxMessage) -> tuple[str, str]:
     """A Chinese subject and body for a message (the same text every channel uses)."""
     p = message.payload
+    if message.topic == "applicant_notice":  # what the applicant is told (adapters/online.py)
+        return str(p.get("subject") or ""), str(p.get("text") or "")
     if message.topic == "digest":
         items = p.get("items") or []
         lines = [f"{p.get('date', '')} 待办提醒：您有 {len(items)} 件案件需要关注。"]

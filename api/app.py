@@ -38,7 +38,7 @@ from .deps import Context, CtxDep, json_response
 from .limits import BodyLimit
 from .metrics import Metrics, MetricsMiddleware
 from .ratelimit import RateLimiter, RateLimitMiddleware, document_limits
-from .routes import cases, changes, office, reports, webhooks
+from .routes import applications, cases, changes, office, reports, webhooks
 from .routes_ops import router as ops_router
 from .schemas import Health, Problem
 from .settings import ApiSettings
@@ -66,6 +66,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
             {"name": "definitions", "description": "items, case types and their diagrams"},
             {"name": "calendar", "description": "the official working-day calendar"},
             {"name": "changes", "description": "every step as data: the change feed and its webhooks"},
+            {"name": "applications", "description": "the applicant's side: apply online, progress, 补正, 好差评"},
             {"name": "service", "description": "health and metrics"},
         ],
     )
@@ -80,6 +81,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     apidocs.install(app)  # /docs and /redoc with every asset from this app (no internet needed)
     app.include_router(cases.router)
     app.include_router(office.router)
+    app.include_router(applications.router)  # the applicant's side (issue 17, docs/portal.md)
     app.include_router(reports.router)
     app.include_router(changes.router)  # the change feed (issue 19)
     app.include_router(webhooks.router)  # its subscribers (root admin)

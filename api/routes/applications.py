@@ -1,0 +1,384 @@
+"""The applicant's side over HTTP (issue 17; docs/portal.md): the province's portal applies on an
+applicant's behalf with a ``portal`` token; anyone holding a case number and its query code
+follows that one application.
+
+::
+
+    GET  /api/applications/items                     no token      the items open to online application
+    GET  /api/applications/items/{item_id}           no token      one item's form: fields, materials
+    POST /api/applications                           portal        apply: 201 {number, query_code, …}
+    GET  /api/applications?applicant_id=…            portal        an applicant's applications
+    GET  /api/applications/{number}                  code|portal   progress, needs, notices, rating
+    POST /api/applications/{number}/supplements      code|portal   multipart ``files``: the 补正 sent
+    POST /api/applications/{number}/files            code|portal   multipart ``files``: more materials
+    POST /api/applications/{number}/rating           code|portal   {grade 1..5, comment?}: 好差评
+
+``code``: the header ``X-Query-Code`` (an unknown number and a wrong code are the same 404, and
+failed look-ups are limited per client: 429 with ``Retry-After``); ``portal``: ``Authorization:
+Bearer <portal token>`` with ``X-Applicant-Id`` naming the applicant (only their applications, in
+the token's org scope).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Header, Path, Query, Request, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from adapters.applications import Application
+from adapters.online import OnlineService, Upload, check_applicant
+from workflow.errors import CaseNotFound, Forbidden
+from workflow.model import Actor
+from workflow.online import NOTICE_KINDS, STATUS_LABELS, terms
+
+from ..deps import CtxDep, clean_json, clean_text, json_response, page, write
+from ..problems import BadRequest, problem_response
+from ..schemas import TEXT, problems
+
+router = APIRouter(prefix="/api", tags=["applications"])
+
+PORTAL = "portal"
+KIND_LABELS = {"service_item": "窗口服务事项", "bundle": "一件事一次办", "dispute_case": "纠纷案件"}
+FIELD_TYPES = {"string": "text", "text": "textarea", "date": "date", "integer": "number", "number": "number",
+               "money": "number", "boolean": "checkbox", "choice": "select"}
+
+Number = Annotated[str, Path(min_length=1, max_length=128, pattern=TEXT, description="the case number (受理编号)")]
+QueryCode = Annotated[str | None, Header(alias="X-Query-Code", max_length=64, pattern=TEXT,
+                                         description="the query code the receipt gave")]
+ApplicantId = Annotated[str | None, Header(alias="X-Applicant-Id", max_length=128, pattern=TEXT,
+                                           description="with a portal token: the applicant the portal acts for")]
+_EXTRA = {
+    413: {"description": "A file over the size limit", "content": {"application/problem+json": {}}},
+    415: {"description": "A file type not accepted, or content that is not what its name says",
+          "content": {"application/problem+json": {}}},
+    429: {"description": "Too many failed look-ups from this client: wait Retry-After seconds",
+          "content": {"application/problem+json": {}}},
+}
+
+
+# --- failed look-ups ----------------------------------------------------------------------------
+
+
+class FailedLookups:
+    """Failed query-code look-ups per client, and per client and number: after ``per_number``
+    failures on one number (or ``per_client`` on any) in ``window`` seconds the client is refused
+    (429) until the window has passed. Memory is bounded (the oldest clients are forgotten)."""
+
+    def __init__(self, per_number: int = 10, per_client: int = 100, window: float = 900,
+                 max_keys: int = 50_000) -> None:
+        self.per_number, self.per_client, self.window, self.max_keys = per_number, per_client, window, max_keys
+        self._fails: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        times = [t for t in self._fails.get(key, ()) if t > now - self.window]
+        if times:
+            self._fails[key] = times
+        else:
+            self._fails.pop(key, None)
+        return times
+
+    def retry_after(self, client: str, number: str) -> int | None:
+        """Seconds to wait when the client is refused now, else None."""
+        now = time.monotonic()
+        with self._lock:
+            waits = []
+            for key, limit in ((f"n:{client}:{number}", self.per_number), (f"c:{client}", self.per_client)):
+                times = self._recent(key, now)
+                if len(times) >= limit:
+                    waits.append(times[-limit] + self.window - now)
+        return max(1, int(max(waits)) + 1) if waits else None
+
+    def failed(self, client: str, number: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in (f"n:{client}:{number}", f"c:{client}"):
+                self._fails.setdefault(key, []).append(now)
+                self._fails.move_to_end(key)
+            while len(self._fails) > self.max_keys:
+                self._fails.popitem(last=False)
+
+
+class TooManyLookups(Exception):
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+
+
+def _service(request: Request) -> OnlineService:
+    state = request.app.state
+    svc = getattr(state, "online", None)
+    if svc is None:
+        from ..routes_ops import _ops
+
+        svc = state.online = OnlineService(state.ctx.engine, attachments=_ops(request, state.ctx.engine).attachments)
+    return svc  # type: ignore[no-any-return]
+
+
+def _limits(request: Request) -> FailedLookups:
+    lim = getattr(request.app.state, "lookups", None)
+    if lim is None:
+        lim = request.app.state.lookups = FailedLookups()
+    return lim  # type: ignore[no-any-return]
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def _portal(request: Request) -> Actor:
+    actor = request.app.state.ctx.auth.actor(request.headers.get("authorization"))
+    if not actor.has_any((PORTAL,)):
+        raise Forbidden("applying for someone needs a portal token (role portal)")
+    return actor
+
+
+def find_application(request: Request, number: str, code: str | None, applicant_id: str | None) -> Application:
+    """The application a request may see: by its query code, or by a portal token and the
+    applicant's id. Failed code look-ups count against the client (TooManyLookups)."""
+    svc = _service(request)
+    number = clean_text(number, "number")
+    if code is None and request.headers.get("authorization"):
+        portal = _portal(request)
+        if not applicant_id:
+            raise BadRequest("with a portal token, send X-Applicant-Id: the applicant the portal acts for",
+                             "X-Applicant-Id")
+        return svc.find_for(number, clean_text(applicant_id, "X-Applicant-Id"), portal)
+    limits, client = _limits(request), _client(request)
+    wait = limits.retry_after(client, number)
+    if wait is not None:
+        raise TooManyLookups(wait)
+    try:
+        return svc.find(number, clean_text(code or "", "X-Query-Code"))
+    except CaseNotFound:
+        limits.failed(client, number)
+        raise
+
+
+def _too_many(request: Request, exc: TooManyLookups) -> Response:
+    return problem_response(429, "Too many requests", "too many failed look-ups from this client: try again later",
+                            code="too_many_lookups", instance=request.url.path,
+                            headers={"Retry-After": str(exc.retry_after)}, retry_after=exc.retry_after)
+
+
+# --- items --------------------------------------------------------------------------------------
+
+
+def item_summary(d: Any, svc: OnlineService) -> dict[str, Any]:
+    return {"id": d.id, "name": d.name, "kind": d.kind, "kind_label": KIND_LABELS.get(d.kind, d.kind),
+            "description": d.description, "materials": [m.__dict__ for m in svc.materials(d)]}
+
+
+def field_json(f: Any) -> dict[str, Any]:
+    from api.web.present import choice_label
+
+    return {"name": f.name, "type": f.type, "input": FIELD_TYPES.get(f.type, "text"), "label": f.label or f.name,
+            "required": f.required, "default": f.default,
+            "choices": [{"value": c, "label": choice_label(c)} for c in f.choices]}
+
+
+@router.get("/applications/items", response_model=None, summary="The items open to online application",
+            responses=problems(400))
+def items(request: Request) -> Response:
+    """Every service item and bundle (unless its definition closes it, with a reason) and the
+    dispute requests whose definitions open them. No token needed. ``closed`` lists the others
+    with the reason."""
+    svc = _service(request)
+    open_ = svc.items()
+    closed = [{"id": d.id, "name": d.name, "reason": terms(d).reason}
+              for d in svc.engine.registry.latest() if not terms(d).open]
+    return page([item_summary(d, svc) for d in open_], None, closed=closed)
+
+
+@router.get("/applications/items/{item_id}", response_model=None, summary="One item's application form",
+            responses=problems(400, 404))
+def item_form(request: Request,
+              item_id: Annotated[str, Path(max_length=128, pattern=TEXT)]) -> Response:
+    """The form: its fields (with their rules), the materials to upload, the legal basis and the
+    offices that take applications."""
+    svc = _service(request)
+    d = svc.item(clean_text(item_id, "item_id"))
+    orgs = [{"code": o.code, "name": o.name} for o in svc.engine.orgs]
+    return json_response({**item_summary(d, svc), "fields": [field_json(f) for f in svc.fields(d)],
+                          "legal_basis": list(d.legal_basis), "orgs": orgs})
+
+
+# --- applying -----------------------------------------------------------------------------------
+
+
+class ApplicationIn(BaseModel):
+    """An application made through the province's portal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: str = Field(min_length=1, max_length=128, pattern=TEXT, examples=["patent_pledge_registration"])
+    org: str | None = Field(default=None, max_length=64, pattern=TEXT,
+                            description="the handling office (within the token's scope); default: the token's org")
+    data: dict[str, Any] = Field(default_factory=dict, description="the form's fields", examples=[{
+        "request_type": "registration", "pledgor": "武汉光谷智能装备有限公司", "pledgee": "招商银行武汉分行",
+        "patent_numbers": "ZL202310000001.X"}])
+    applicant: dict[str, Any] | None = Field(default=None, description="{id, name, phone?, email?}", examples=[{
+        "id": "91420100MA4K000001", "name": "武汉光谷智能装备有限公司", "phone": "13800000000",
+        "email": "ip@example.org"}])
+
+
+def receipt_json(case: Any, code: str, svc: OnlineService) -> dict[str, Any]:
+    main = case.clocks.get(case.main_clock or "") if case.main_clock else None
+    return {
+        "number": case.number, "query_code": code, "item_id": case.item_id, "item_name": case.item_name,
+        "org": case.org, "org_name": svc.engine.orgs.name(case.org), "received_at": case.opened_at.isoformat(),
+        "started_on": case.started_on.isoformat() if case.started_on else None,
+        "commitment_due": main.commitment_due.isoformat() if main and main.commitment_due else None,
+        "statutory_due": main.statutory_due.isoformat() if main and main.statutory_due else None,
+        "provisional": bool(main.provisional) if main else False,
+        "status": "received", "status_label": STATUS_LABELS["received"],
+        "href": f"/api/applications/{case.number}", "page": "/apply/progress",
+    }
+
+
+@router.post("/applications", status_code=201, response_model=None, summary="Apply online (portal)",
+             responses={201: {"description": "the receipt: number, query_code (shown once), dates"},
+                        **problems(400, 401, 403, 404, 409, 422)})
+async def apply(request: Request, ctx: CtxDep, body: ApplicationIn) -> Response:
+    """Open the application as the applicant, with channel ``online`` and its legal start on the
+    day of receipt. The query code is in this answer only (it is stored hashed)."""
+    portal = _portal(request)
+    svc = _service(request)
+    applicant = check_applicant(clean_json(body.applicant, "applicant"))
+    data = clean_json(body.data, "data")
+    org = clean_text(body.org, "org") if body.org else portal.org
+    case, code = await write(ctx, svc.apply, clean_text(body.item_id, "item_id"), data, applicant, org=org,
+                             via=portal.id, portal=portal)
+    return json_response(receipt_json(case, code, svc), 201, {"Location": f"/api/applications/{case.number}",
+                                                                "Cache-Control": "no-store"})
+
+
+@router.get("/applications", response_model=None, summary="An applicant's applications (portal)",
+            responses=problems(400, 401, 403))
+def mine(request: Request,
+         applicant_id: Annotated[str, Query(min_length=1, max_length=128, pattern=TEXT)]) -> Response:
+    """The applications the applicant made, in the portal token's org scope, newest first."""
+    portal = _portal(request)
+    svc = _service(request)
+    apps = svc.of_applicant(clean_text(applicant_id, "applicant_id"), portal)
+    items = []
+    for a in apps:
+        p = svc.progress(a)
+        items.append({k: p[k] for k in ("number", "item_id", "item_name", "org", "status", "status_label",
+                                         "state_label", "received_at", "commitment_due", "statutory_due",
+                                         "provisional", "needs", "can_rate")})
+    return page(items, None)
+
+
+# --- one application -----------------------------------------------------------------------------
+
+
+@router.get("/applications/{number}", response_model=None, summary="Progress of one application",
+            responses={**problems(400, 401, 403, 404), 429: _EXTRA[429]})
+def progress(request: Request, number: Number, code: QueryCode = None, applicant_id: ApplicantId = None) -> Response:
+    """Where the matter stands in plain Chinese: ``status`` (received, in_progress,
+    awaiting_supplement, closed, not_accepted), the committed and statutory dates (``provisional``
+    where the calendar of that year is not yet published), what the office waits for (``needs``,
+    ``needs_by``), what it did (``steps``, without internal notes), the ``notices`` and the rating."""
+    try:
+        app = find_application(request, number, code, applicant_id)
+    except TooManyLookups as exc:
+        return _too_many(request, exc)
+    return json_response(_service(request).progress(app), headers={"Cache-Control": "no-store"})
+
+
+def _uploads(files: list[UploadFile] | None, limit: int) -> list[Upload]:
+    out = []
+    for f in files or []:
+        content = f.file.read(limit + 1)
+        out.append(Upload(filename=clean_text(f.filename or "", "files"), content=content,
+                          content_type=f.content_type))
+    return out
+
+
+def _rejected(request: Request, exc: Any, limit: int) -> Response:
+    status, title = {"too_large": (413, "Payload too large"),
+                     "forbidden_type": (415, "Unsupported media type")}.get(exc.reason, (422, "Unprocessable content"))
+    return problem_response(status, title, str(exc), code=f"attachment_{exc.reason}", instance=request.url.path,
+                            field="files", rule=exc.reason, max_bytes=limit if exc.reason == "too_large" else None)
+
+
+Files = Annotated[list[UploadFile] | None, File(description="one or more files: PDF, JPEG, PNG, DOCX, XLSX")]
+
+
+@router.post("/applications/{number}/supplements", response_model=None, summary="Send the 补正 materials",
+             responses={200: {"description": "the progress after the supplement"},
+                        **problems(400, 401, 403, 404, 409, 422), **_EXTRA})
+async def supplement(request: Request, ctx: CtxDep, number: Number, files: Files = None, code: QueryCode = None,
+                     applicant_id: ApplicantId = None) -> Response:
+    """Attach the files and fire the item's resubmission as the applicant: the case leaves its
+    waiting state and its clock resumes. 409 when the office waits for nothing."""
+    from adapters.attachments import AttachmentRejected
+
+    try:
+        app = find_application(request, number, code, applicant_id)
+    except TooManyLookups as exc:
+        return _too_many(request, exc)
+    svc = _service(request)
+    limit = svc.attachments.policy.max_bytes
+    try:
+        body = await write(ctx, svc.supplement, app, _uploads(files, limit))
+    except AttachmentRejected as exc:
+        return _rejected(request, exc, limit)
+    return json_response(body, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/applications/{number}/files", status_code=201, response_model=None,
+             summary="Add materials to an open application",
+             responses={201: {"description": "the files added"}, **problems(400, 401, 403, 404, 409, 422), **_EXTRA})
+async def add_files(request: Request, ctx: CtxDep, number: Number, files: Files = None, code: QueryCode = None,
+                    applicant_id: ApplicantId = None) -> Response:
+    from adapters.attachments import AttachmentRejected
+
+    try:
+        app = find_application(request, number, code, applicant_id)
+    except TooManyLookups as exc:
+        return _too_many(request, exc)
+    svc = _service(request)
+    limit = svc.attachments.policy.max_bytes
+    try:
+        added = await write(ctx, svc.add_files, app, _uploads(files, limit))
+    except AttachmentRejected as exc:
+        return _rejected(request, exc, limit)
+    return json_response({"files": added}, 201)
+
+
+class RatingIn(BaseModel):
+    """政务服务"好差评" (GB/T 39735-2020): 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grade: Any = Field(default=None, description="1 to 5", examples=[5])
+    comment: Any = Field(default=None, description="at most 500 characters", examples=["办理很快，谢谢"])
+
+
+@router.post("/applications/{number}/rating", status_code=201, response_model=None, summary="Rate the service",
+             responses={201: {"description": "the rating"}, **problems(400, 401, 403, 404, 409, 422),
+                        429: _EXTRA[429]})
+async def rate(request: Request, ctx: CtxDep, number: Number, body: RatingIn, code: QueryCode = None,
+               applicant_id: ApplicantId = None) -> Response:
+    """Once the case is closed, once (一事一评): 409 before it closes and the second time; a grade
+    outside 1–5 is 422. 不满意 and 非常不满意 open a ``rating_rectification`` case in the rated
+    case's org; its reply reaches the applicant."""
+    try:
+        app = find_application(request, number, code, applicant_id)
+    except TooManyLookups as exc:
+        return _too_many(request, exc)
+    svc = _service(request)
+    grade = clean_json(body.grade, "grade")
+    comment = clean_json(body.comment, "comment")
+    rating = await write(ctx, svc.rate, app, grade, comment)
+    view = svc._rating_view(rating) or {}
+    return json_response({"number": rating.number, **view, "bad": rating.bad}, 201)
+
+
+__all__ = ["FailedLookups", "NOTICE_KINDS", "find_application", "router"]

@@ -179,6 +179,21 @@ class OnlineService:
     def materials(self, defn: Definition) -> tuple[Material, ...]:
         return materials(defn)
 
+    def form_problems(self, defn: Definition, data: Mapping[str, Any]) -> dict[str, str]:
+        """What the engine would refuse in ``data`` when opening (field → problem), without
+        opening anything: a page shows them beside the applicant's own mistakes at once."""
+        from workflow.engine import check_data
+
+        problems: dict[str, str] = {}
+        for d in (defn, *(self.engine.definition(c) for c in defn.children)):
+            given = {k: v for k, v in data.items() if k in {f.name for f in d.fields}}
+            filled = {**{f.name: f.default for f in d.fields if f.default is not None}, **given}
+            try:
+                check_data([f.name for f in d.fields if f.required], d.fields, given, filled)
+            except MissingData as exc:
+                problems.update(exc.fields or {})
+        return problems
+
     # -- applying -----------------------------------------------------------------------------
 
     def apply(self, item_id: str, data: Mapping[str, Any] | None, applicant: Applicant, *,
@@ -202,7 +217,7 @@ class OnlineService:
                               {f"data.{k}": "not a field of this item" for k in unknown})
         if any(f.name == "channel" for f in (*defn.fields, *self._child_fields(defn))):
             given["channel"] = "online"
-        self._check_files(files)
+        self.check_files(files)
         code = new_query_code()
         code_hash = hash_query_code(code)
         now = self.engine.now()
@@ -221,7 +236,8 @@ class OnlineService:
     def _child_fields(self, defn: Definition) -> list[Any]:
         return [f for c in defn.children for f in self.engine.definition(c).fields]
 
-    def _check_files(self, files: Sequence[Upload]) -> None:
+    def check_files(self, files: Sequence[Upload]) -> None:
+        """Each file against the attachments policy (AttachmentRejected naming the first bad one)."""
         from .attachments import AttachmentRejected, clean_filename
 
         if len(files) > MAX_FILES:
@@ -433,6 +449,12 @@ class OnlineService:
                 out.append(c)
         return out
 
+    def expect_supplement(self, app: Application) -> None:
+        """TransitionNotAllowed unless the office waits for the applicant's supplement."""
+        case, children = self._cases(app)
+        if not self._supplement_targets(case, children):
+            raise TransitionNotAllowed(f"{case.number}: the office is not waiting for a supplement")
+
     def supplement(self, app: Application, files: Sequence[Upload]) -> dict[str, Any]:
         """Attach the files and fire the supplement trigger as the applicant on each case that
         waits for them (TransitionNotAllowed when nothing is awaited)."""
@@ -442,7 +464,7 @@ class OnlineService:
             raise TransitionNotAllowed(f"{case.number}: the office is not waiting for a supplement")
         if not files:
             raise MissingData("upload at least one file (field files)", {"files": "required"})
-        self._check_files(files)
+        self.check_files(files)
         actor = applicant_actor(app.applicant, case.org)
         first = targets[0]
         for f in files:
@@ -461,7 +483,7 @@ class OnlineService:
             raise TransitionNotAllowed(f"{case.number} is closed: files can no longer be added")
         if not files:
             raise MissingData("upload at least one file (field files)", {"files": "required"})
-        self._check_files(files)
+        self.check_files(files)
         actor = applicant_actor(app.applicant, case.org)
         return [self._file(self.attachments.add(case.id, f.filename, f.content, actor=actor,
                                                 content_type=f.content_type, label=f.label or MATERIAL_LABEL))

@@ -43,6 +43,7 @@ from .routes_ops import router as ops_router
 from .schemas import Health, Problem
 from .settings import ApiSettings
 from .tokens import tokens_for
+from .web import apply as web_apply
 
 VERSION = "0.1.0"
 
@@ -87,6 +88,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(webhooks.router)  # its subscribers (root admin)
     app.include_router(ops_router)  # assign, transfer, correct, suspensions, receipts, documents, attachments (issue 8)
     app.include_router(web.router)  # the pages under /web (issue 9)
+    app.include_router(web_apply.router)  # the applicant's pages under /apply (issue 17)
 
     @app.get("/api/health", tags=["service"], response_model=Health, summary="Is the service up")
     def health(ctx: CtxDep) -> Response:

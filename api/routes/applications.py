@@ -26,17 +26,18 @@ import time
 from collections import OrderedDict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Header, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Header, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.responses import Response
 
 from adapters.applications import Application
 from adapters.online import OnlineService, Upload, check_applicant
-from workflow.errors import CaseNotFound, Forbidden
+from workflow.errors import CaseNotFound, Forbidden, MissingData
 from workflow.model import Actor
 from workflow.online import NOTICE_KINDS, STATUS_LABELS, terms
 
-from ..deps import CtxDep, clean_json, clean_text, json_response, page, write
+from ..deps import CtxDep, clean_json, clean_text, json_response, page, read, write
 from ..problems import BadRequest, problem_response
 from ..schemas import TEXT, problems
 
@@ -291,10 +292,24 @@ def progress(request: Request, number: Number, code: QueryCode = None, applicant
     return json_response(_service(request).progress(app), headers={"Cache-Control": "no-store"})
 
 
-def _uploads(files: list[UploadFile] | None, limit: int) -> list[Upload]:
+async def _uploads(request: Request, limit: int) -> list[Upload]:
+    """The files of the multipart field ``files`` (read here, after the application was found:
+    a look-up that fails never reads a body). Anything in ``files`` that is not a file is 422."""
+    from adapters.online import MAX_FILES
+
+    ctype = request.headers.get("content-type", "")
+    if not ctype.startswith("multipart/form-data"):
+        raise MissingData("send the files as multipart/form-data in the field files", {"files": "required"})
+    try:
+        form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES + 20)
+    except Exception as exc:  # noqa: BLE001 - a malformed or oversized multipart body
+        raise BadRequest(f"the multipart body cannot be read: {getattr(exc, 'detail', exc)}", "files") from None
     out = []
-    for f in files or []:
-        content = f.file.read(limit + 1)
+    for f in form.getlist("files"):
+        if not isinstance(f, StarletteUpload):
+            raise MissingData("files holds text, not files: upload each file with its file name",
+                              {"files": "must be files"})
+        content = await f.read(limit + 1)
         out.append(Upload(filename=clean_text(f.filename or "", "files"), content=content,
                           content_type=f.content_type))
     return out
@@ -307,13 +322,18 @@ def _rejected(request: Request, exc: Any, limit: int) -> Response:
                             field="files", rule=exc.reason, max_bytes=limit if exc.reason == "too_large" else None)
 
 
-Files = Annotated[list[UploadFile] | None, File(description="one or more files: PDF, JPEG, PNG, DOCX, XLSX")]
+_MULTIPART = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["files"],
+    "properties": {"files": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"},
+                             "description": "one or more files: PDF, JPEG, PNG, DOCX, XLSX (OFD when enabled)"}},
+}}}}}
 
 
 @router.post("/applications/{number}/supplements", response_model=None, summary="Send the 补正 materials",
+             openapi_extra=_MULTIPART,
              responses={200: {"description": "the progress after the supplement"},
                         **problems(400, 401, 403, 404, 409, 422), **_EXTRA})
-async def supplement(request: Request, ctx: CtxDep, number: Number, files: Files = None, code: QueryCode = None,
+async def supplement(request: Request, ctx: CtxDep, number: Number, code: QueryCode = None,
                      applicant_id: ApplicantId = None) -> Response:
     """Attach the files and fire the item's resubmission as the applicant: the case leaves its
     waiting state and its clock resumes. 409 when the office waits for nothing."""
@@ -325,18 +345,20 @@ async def supplement(request: Request, ctx: CtxDep, number: Number, files: Files
         return _too_many(request, exc)
     svc = _service(request)
     limit = svc.attachments.policy.max_bytes
+    await read(svc.expect_supplement, app)  # 409 before any body is read
     try:
-        body = await write(ctx, svc.supplement, app, _uploads(files, limit))
+        body = await write(ctx, svc.supplement, app, await _uploads(request, limit))
     except AttachmentRejected as exc:
         return _rejected(request, exc, limit)
     return json_response(body, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/applications/{number}/files", status_code=201, response_model=None,
-             summary="Add materials to an open application",
+             summary="Add materials to an open application", openapi_extra=_MULTIPART,
              responses={201: {"description": "the files added"}, **problems(400, 401, 403, 404, 409, 422), **_EXTRA})
-async def add_files(request: Request, ctx: CtxDep, number: Number, files: Files = None, code: QueryCode = None,
+async def add_files(request: Request, ctx: CtxDep, number: Number, code: QueryCode = None,
                     applicant_id: ApplicantId = None) -> Response:
+    """Materials uploaded after applying, while the case is open (labelled 申请材料)."""
     from adapters.attachments import AttachmentRejected
 
     try:
@@ -346,7 +368,7 @@ async def add_files(request: Request, ctx: CtxDep, number: Number, files: Files 
     svc = _service(request)
     limit = svc.attachments.policy.max_bytes
     try:
-        added = await write(ctx, svc.add_files, app, _uploads(files, limit))
+        added = await write(ctx, svc.add_files, app, await _uploads(request, limit))
     except AttachmentRejected as exc:
         return _rejected(request, exc, limit)
     return json_response({"files": added}, 201)

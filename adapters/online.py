@@ -617,7 +617,13 @@ class NoticeObserver:
         if kind == "supplement":
             texts, dates = supplement_fields(defn, step.trigger, step.source)
             needs = [n for name in texts if isinstance(given.get(name), str) for n in split_needs(given[name])]
-            due = next((given[name] for name in dates if isinstance(given.get(name), str) and given[name]), None)
+            due = next((given[name][:10] for name in dates if isinstance(given.get(name), str) and given[name]), None)
+            if due is None:  # the applicant's own period (a party clock started by this step)
+                for name, st in rec.clocks.items():
+                    if st.kind is lt.ClockKind.PARTY and st.status is lt.Status.RUNNING:
+                        party_due = self._dates(step, name)[1]
+                        due = party_due.isoformat() if party_due else None
+                        break
             data.update(needs=needs, needs_by=due)
             lines = "\n".join(f"{i}. {n}" for i, n in enumerate(needs, 1)) or "（详见办理机关的书面通知）"
             by = f"请于{_fmt_day(date.fromisoformat(due[:10]))}前" if due else "请尽快"

@@ -162,6 +162,15 @@ class ReportService:
             fired = uow.fired_deadlines(start, end)
         return list(cases.values()), fired
 
+    def ratings(self, year: int, month: int) -> list[Any]:
+        """The 好差评 ratings given in the month (the applicant's side, adapters/online.py)."""
+        from .applications import application_store_for
+
+        start, end = month_bounds(year, month)
+        store = application_store_for(self.engine.store)
+        with self.engine.store.unit_of_work() as uow:
+            return store.ratings_between(uow, start, end)
+
     def compute(self, year: int, month: int) -> MonthlyReport:
         cases, fired = self.gather(year, month)
         e = self.engine
@@ -169,7 +178,7 @@ class ReportService:
         return monthly_report(
             year, month, cases=cases, fired=fired, definition=e.registry.get, orgs=e.orgs,
             calendar=e.calendar, generated_at=now, default_ratio=e.settings.commitment_ratio,
-            strict=e.settings.strict_calendar, as_of=now,
+            strict=e.settings.strict_calendar, as_of=now, ratings=self.ratings(year, month),
         )
 
     def generate(self, year: int, month: int) -> MonthlyReport:
@@ -324,6 +333,10 @@ EXPLANATIONS = {
     "escalations.overdue": "本月发现的超承诺时限",
     "escalations.over_statutory": "本月发现的超法定时限",
     "escalations.expired": "本月届满的当事人期间、外部期间",
+    "ratings": "本月申请人对已办结办件作出的评价（政务服务“好差评”，一事一评），按被评价办件的单位和事项统计",
+    "satisfied_rate": "满意率：评价为非常满意、满意、基本满意的比例（GB/T 39735-2020 五级评价中非差评的比例）",
+    "bad_ratings": "差评数：评价为不满意、非常不满意的件数",
+    "bad_rectified_on_time": "本月差评中，差评核实整改件已在整改时限内办结并答复申请人的件数（统计时的状态）",
 }
 
 __all__ = [

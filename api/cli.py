@@ -315,6 +315,7 @@ def demo(
             ("wang.clerk", "clerk", "420100"), ("li.examiner", "examiner", "420100"),
             ("zhao.supervisor", "supervisor", "420100"), ("chen.leader", "leader", "420000"),
             ("yc.clerk", "clerk", "420500"), ("admin", "admin", "420000"),
+            ("hubei.portal", "portal", "420000"),
         ):
             token, _ = issue_token(tokens_for(engine), user=user, roles=roles, org=org, now=engine.now(),
                                    orgs=engine.orgs, name="demo")
@@ -327,6 +328,11 @@ def demo(
         for person_id in ids:
             set_password(accounts, person_id, password)
         console.print(f"demo sign-in for the pages (/web), password {password!r}: " + ", ".join(ids))
+    if result.applications:
+        console.print(f"online applications: {len(result.applications)}, {result.ratings} rated (好差评); "
+                      "follow one at /apply/progress with its number and query code:")
+        for number, code in result.applications[-3:]:
+            typer.echo(f"  {number}  {code}")
     console.print(f"next: caseclock serve --db {db_url(db)}")
 
 

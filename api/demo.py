@@ -58,6 +58,8 @@ class DemoResult:
     escalations: int = 0
     by_org: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    applications: list[tuple[str, str]] = field(default_factory=list)  # (number, query code)
+    ratings: int = 0
 
 
 def _working_time(rng: random.Random, day: date) -> datetime:
@@ -162,6 +164,7 @@ def fill(
             if progress is not None:
                 progress(n + 1)
         _showcase(engine, clock, rng, real_now, result)
+        _applications(engine, clock, rng, real_now, result)
     finally:
         clock.at = None
     result.escalations = len(engine.sweep())
@@ -215,6 +218,101 @@ def _showcase_provisional(engine: Engine, clock: SimClock, rng: random.Random, r
         engine.fire(case.id, "file_case", actor=_actor(org, ("examiner",)), data={"panel": "张审查、李审查、王审查"})
         result.opened += 1
         result.by_org[org] = result.by_org.get(org, 0) + 1
+
+
+# online applications (issue 17): (item, org, working days ago, how far the office got, grade)
+APPLICATIONS = (
+    ("patent_pledge_registration", "420100", 12, "closed", 5),
+    ("patent_pledge_registration", "420100", 10, "closed", 4),
+    ("patent_license_filing", "420100", 9, "closed", 5),
+    ("patent_pledge_registration", "420100", 8, "closed", 2),  # 差评: rectified and replied on time
+    ("patent_right_transfer_filing", "420100", 6, "closed", 1),  # 差评: its rectification still open
+    ("trademark_pledge_registration", "420500", 7, "closed", 3),
+    ("patent_pledge_registration", "420500", 5, "closed", 5),
+    ("patent_license_filing", "420100", 3, "supplement", None),  # waiting for the applicant
+    ("patent_pledge_registration", "420100", 1, "supplement", None),
+    ("patent_pledge_registration", "420100", 0, "received", None),
+    ("patent_license_filing", "420500", 1, "accepted", None),
+)
+DEMO_PDF = b"%PDF-1.4\n% caseclock demo material\n"
+_TO_CLOSE: dict[str, tuple[tuple[str, str, dict[str, Any]], ...]] = {
+    "patent_pledge_registration": (("approve", "examiner", {"registration_number": "2026420000{n:03d}"}),),
+    "patent_license_filing": (("approve", "examiner", {"filing_number": "2026420000{n:03d}"}),),
+    "patent_right_transfer_filing": (("approve", "examiner", {}),),
+    "trademark_pledge_registration": (("register", "examiner", {}), ("issue_certificate", "clerk", {})),
+}
+_COMMENTS = {5: "网上申请很方便，办理很快。", 4: "整体满意。", 3: "还可以，材料要求可以再说清楚些。",
+             2: "第一次补正通知没有把材料讲全，多跑了一趟。", 1: "等了很久才有人处理。"}
+
+
+def _applications(engine: Engine, clock: SimClock, rng: random.Random, real_now: datetime,
+                  result: DemoResult) -> None:
+    """A few online applications, as the applicants made them: some still waiting for a
+    supplement, most closed and rated (好差评), two 差评 with their rectifications."""
+    from adapters.online import OnlineService, Upload, check_applicant
+
+    svc = OnlineService(engine)
+    for n, (item, org, back, reached, grade) in enumerate(APPLICATIONS, start=1):
+        if not _has(engine, item):
+            continue
+        day = _workdays_back(engine, real_now.date(), back)
+        at = min(datetime.combine(day, time(9, 30), TZ), real_now - timedelta(minutes=30))
+        clock.at = at
+        company = COMPANIES[n % 6]
+        applicant = check_applicant({"id": f"9142{org}MA4K{n:06d}", "name": company,
+                                     "phone": f"1380000{n:04d}", "email": f"applicant{n}@demo.invalid"})
+        defn = engine.definition(item)
+        data = {k: v for k, v in _data(rng, defn.fields, (), day).items() if k != "channel"}
+        data.update({"request_type": "registration"} if "request_type" in {f.name for f in defn.fields} else {})
+        try:
+            case, code = svc.apply(item, data, applicant, org=org, via="web",
+                                   files=[Upload("申请材料.pdf", DEMO_PDF)])
+        except WorkflowError as exc:
+            result.errors.append(f"apply {item}: {exc}")
+            continue
+        result.opened += 1
+        result.by_org[org] = result.by_org.get(org, 0) + 1
+        result.applications.append((case.number, code))
+        clerk, examiner = _actor(org, ("clerk",)), _actor(org, ("examiner",))
+        steps: list[tuple[str, Actor, dict[str, Any]]] = []
+        if reached != "received":
+            steps.append(("accept", clerk, {}))
+        if reached == "supplement" or (reached == "closed" and grade in (2, 3)):
+            ask = {"supplement_items": "1、质押合同（或许可合同）原件扫描件；2、申请人营业执照副本"}
+            t = defn.transition("request_supplement", "under_review")
+            for f in t.fields if t else ():
+                if f.type == "date":  # the date the applicant received the notice, or the deadline
+                    ask[f.name] = (day + timedelta(days=10 if "deadline" in f.name else 0)).isoformat()
+            steps.append(("request_supplement", examiner, ask))
+        try:
+            for trigger, actor, data in steps:
+                clock.at = at = at + timedelta(hours=2)
+                engine.fire(case.id, trigger, actor=actor, data=data)
+                result.transitions += 1
+            if reached == "closed":
+                app = svc.find(case.number, code)
+                if steps[-1][0] == "request_supplement":
+                    clock.at = at = at + timedelta(hours=20)
+                    svc.supplement(app, [Upload("补正材料.pdf", DEMO_PDF)])
+                for trigger, role, extra in _TO_CLOSE[item]:
+                    clock.at = at = at + timedelta(hours=3)
+                    engine.fire(case.id, trigger, actor=_actor(org, (role,)),
+                                data={k: v.format(n=n) if isinstance(v, str) else v for k, v in extra.items()})
+                    result.transitions += 1
+                clock.at = at = at + timedelta(hours=5)
+                rating = svc.rate(app, grade, _COMMENTS[grade])
+                result.ratings += 1
+                if rating.rectification_id and grade == 2:
+                    boss = _actor(org, ("supervisor",))
+                    for trig, d in (("verify", {"finding": "属实：补正通知未一次告知全部材料"}),
+                                    ("revisit", {"revisit_note": "电话回访，申请人认可处理意见"}),
+                                    ("reply", {"rectification": "窗口统一使用一次性告知清单",
+                                               "reply": "经核实情况属实，已统一一次性告知清单并对窗口人员进行培训，感谢您的监督。"})):
+                        clock.at = at = at + timedelta(hours=20)
+                        engine.fire(rating.rectification_id, trig, actor=boss, data=d)
+                        result.transitions += 1
+        except WorkflowError as exc:
+            result.errors.append(f"walk {case.number}: {exc}")
 
 
 def _has(engine: Engine, item: str) -> bool:

@@ -8,8 +8,9 @@ working folder), ``CASECLOCK_DEFINITIONS`` (files or folders separated by ``os.p
 the bundled ones), ``CASECLOCK_SQLITE_SYNCHRONOUS`` (FULL or NORMAL), ``CASECLOCK_JWT_KEYS`` (PEM
 public key files, ``os.pathsep``-separated), ``CASECLOCK_JWT_SECRET`` (an HS256 secret),
 ``CASECLOCK_JWT_ISSUER``, ``CASECLOCK_JWT_AUDIENCE``, ``CASECLOCK_SCHEDULER`` (0: no scheduler in
-this process), the scheduler's own (``adapters.scheduler.SchedulerSettings.from_env``) and the rate
-limits' ``CASECLOCK_RATE_*`` (:data:`api.ratelimit.ENV`).
+this process), the scheduler's own (``adapters.scheduler.SchedulerSettings.from_env``), the rate
+limits' ``CASECLOCK_RATE_*`` (:data:`api.ratelimit.ENV`) and the outbox's channels:
+``CASECLOCK_SMTP_*`` and ``CASECLOCK_SMS_GATEWAY`` (:func:`notifiers_from_env`).
 """
 
 from __future__ import annotations
@@ -159,16 +160,40 @@ def directory_for(engine: Engine) -> Any:
     return for_store(engine.store)
 
 
+def notifiers_from_env(env: Mapping[str, str] | None = None) -> list[Any]:
+    """The outbox's channels: the log always; e-mail when ``CASECLOCK_SMTP_HOST`` is set
+    (``CASECLOCK_SMTP_PORT`` 25, ``CASECLOCK_SMTP_SENDER``, ``CASECLOCK_SMTP_USER`` /
+    ``CASECLOCK_SMTP_PASSWORD``, ``CASECLOCK_SMTP_TLS`` ``starttls`` or ``ssl``); SMS for the
+    applicant's notices through ``CASECLOCK_SMS_GATEWAY`` (``log``, the default, or
+    ``package.module:factory``, docs/portal.md)."""
+    from adapters.notify import LogNotifier, SmtpNotifier
+    from adapters.sms import SmsNotifier, gateway_from_spec
+
+    e = os.environ if env is None else env
+    out: list[Any] = [LogNotifier()]
+    host = e.get("CASECLOCK_SMTP_HOST")
+    if host:
+        tls = (e.get("CASECLOCK_SMTP_TLS") or "").lower()
+        out.append(SmtpNotifier(host, int(e.get("CASECLOCK_SMTP_PORT") or (465 if tls == "ssl" else 25)),
+                                sender=e.get("CASECLOCK_SMTP_SENDER") or "caseclock@localhost",
+                                username=e.get("CASECLOCK_SMTP_USER") or None,
+                                password=e.get("CASECLOCK_SMTP_PASSWORD") or None,
+                                starttls=tls == "starttls", ssl=tls == "ssl"))
+    out.append(SmsNotifier(gateway_from_spec(e.get("CASECLOCK_SMS_GATEWAY"))))
+    return out
+
+
 def start_scheduler(engine: Engine) -> Any:
-    """APScheduler wake-ups and sweeps, outbox delivery (log notifier, change webhooks), the
-    monthly report and the daily digest, around ``engine``. Returns the started :class:`adapters.scheduler.Scheduler`."""
-    from adapters.notify import DailyDigest, LogNotifier, OutboxDelivery
+    """APScheduler wake-ups and sweeps, outbox delivery (the channels of :func:`notifiers_from_env`,
+    change webhooks), the monthly report and the daily digest, around ``engine``. Returns the
+    started :class:`adapters.scheduler.Scheduler`."""
+    from adapters.notify import DailyDigest, OutboxDelivery
     from adapters.reports import ReportService
     from adapters.scheduler import Scheduler, SchedulerSettings
     from adapters.webhooks import ChangeDelivery, SubscriberNotifier, WebhookDispatcher
 
     people = directory_for(engine)
-    outbox = OutboxDelivery(engine.store, people, [LogNotifier(), SubscriberNotifier(engine.store)],
+    outbox = OutboxDelivery(engine.store, people, [*notifiers_from_env(), SubscriberNotifier(engine.store)],
                             orgs=engine.orgs, now=engine.now)
     delivery = ChangeDelivery(WebhookDispatcher(engine), outbox)  # change webhooks queued first (issue 19)
     sched = Scheduler(engine, SchedulerSettings.from_env(), delivery=delivery,
@@ -178,4 +203,4 @@ def start_scheduler(engine: Engine) -> Any:
 
 
 __all__ = ["DEFAULT_DB", "check_db", "check_port", "db_url", "definitions_from", "directory_for", "jwt_settings", "make_engine",
-           "rate_limits_from_env", "start_scheduler"]
+           "notifiers_from_env", "rate_limits_from_env", "start_scheduler"]

@@ -236,12 +236,14 @@ def split_needs(text: str) -> list[str]:
 
 def supplement_fields(defn: Definition, trigger: str, source: str) -> tuple[list[str], list[str]]:
     """(text fields, date fields) of the transition that asked for a supplement: the first say
-    what is needed, the second by when."""
+    what is needed, the second by when (a date field named ``…deadline…`` or ``…_due``, or
+    labelled 期限; a date of receipt or service is not a deadline)."""
     t = defn.transition(trigger, source)
     if t is None:
         return [], []
     texts = [f.name for f in sorted(t.fields, key=lambda f: not f.required) if f.type in ("text", "string")]
-    dates = [f.name for f in t.fields if f.type == "date"]
+    dates = [f.name for f in t.fields if f.type == "date"
+             and ("deadline" in f.name or f.name.endswith("_due") or "期限" in f.label)]
     return texts, dates
 
 

@@ -29,6 +29,11 @@ provisional            其中期限暂定数                 measured or open-at
                                                      main clock's statutory or commitment date is 暂定
                                                      (its year's notice not loaded): they may move
 escalations            预警/超期次数                  fired deadlines seen in the month, by level
+ratings                评价数                         好差评 ratings given in the month (of the rated
+                                                     case's org and item; workflow/ratings.py)
+satisfied_rate         满意率                         share of those graded 3–5 (not a 差评)
+bad_ratings            差评数                         ratings of 1 or 2
+bad_rectified_on_time  差评按时整改数                  差评 whose rectification closed within its limit
 figures                definition figures           sum / count of a data field over the cases closed
                                                      in the month, withdrawn ones left out
 =====================  ==========================  ==================================================
@@ -56,6 +61,7 @@ from .definition import Definition
 from .legaltime import TZ, ClockState, Segment, Sla, Status
 from .model import CaseRecord, Deadline
 from .orgs import OrgTree
+from .ratings import Rating, RatingTally
 
 LEVELS = ("warning", "overdue", "over_statutory", "expired")
 ALL_ITEMS = "*"
@@ -86,6 +92,10 @@ HEADINGS: dict[str, str] = {
     "escalations.overdue": "超承诺时限次数",
     "escalations.over_statutory": "超法定时限次数",
     "escalations.expired": "期限届满次数",
+    "ratings": "评价数",
+    "satisfied_rate": "满意率",
+    "bad_ratings": "差评数",
+    "bad_rectified_on_time": "差评按时整改数",
 }
 SCOPE_NAMES = {"total": "合计（含下级）", "own": "本级"}
 
@@ -203,6 +213,7 @@ class Tally:
     provisional: int = 0
     escalations: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
     figures: dict[str, Decimal] = field(default_factory=dict)
+    rated: RatingTally = field(default_factory=RatingTally)
 
     def add(self, o: Tally) -> None:
         self.opened += o.opened
@@ -219,9 +230,11 @@ class Tally:
             self.escalations[k] = self.escalations.get(k, 0) + v
         for k, dv in o.figures.items():
             self.figures[k] = self.figures.get(k, Decimal(0)) + dv
+        self.rated.add(o.rated)
 
     def empty(self) -> bool:
-        return not (self.opened or self.closed or self.open_breaches or any(self.escalations.values()))
+        return not (self.opened or self.closed or self.open_breaches or any(self.escalations.values())
+                    or self.rated.ratings)
 
     def measures(self, target: Fraction) -> dict[str, Any]:
         def rate(n: int) -> float | None:
@@ -245,6 +258,7 @@ class Tally:
             "open_breaches": self.open_breaches,
             "provisional": self.provisional,
             "escalations": dict(self.escalations),
+            **self.rated.measures(),
             "figures": {k: _plain(v) for k, v in sorted(self.figures.items())},
         }
 
@@ -348,11 +362,12 @@ def monthly_report(
     default_ratio: Fraction = lt.DEFAULT_RATIO,
     strict: bool = False,
     as_of: datetime | None = None,
+    ratings: Iterable[Rating] = (),
 ) -> MonthlyReport:
     """The report of ``year``-``month``. ``cases``: every case opened in the month, closed in it,
-    or open at its end (duplicates are ignored); ``fired``: the deadlines fired (seen) in it.
-    ``as_of``: now, when the month is not over: open cases are judged at that instant (no
-    projection to the month's end) and the report says so."""
+    or open at its end (duplicates are ignored); ``fired``: the deadlines fired (seen) in it;
+    ``ratings``: the 好差评 ratings given in it. ``as_of``: now, when the month is not over: open
+    cases are judged at that instant (no projection to the month's end) and the report says so."""
     start, end = month_bounds(year, month)
     partial = as_of is not None and as_of < end
     cutoff = as_of if partial and as_of is not None else end
@@ -424,6 +439,16 @@ def monthly_report(
                 names[dl.item_id] = definition(dl.item_id, None).name
             except Exception:  # noqa: BLE001 - an item no longer loaded keeps its id as name
                 names[dl.item_id] = dl.item_id
+
+    for r in ratings:
+        if not (start <= r.rated_at.astimezone(TZ) < end):
+            continue
+        tally(r.org, r.item_id).rated.add_rating(r)
+        if r.item_id not in names:
+            try:
+                names[r.item_id] = definition(r.item_id, None).name
+            except Exception:  # noqa: BLE001 - an item no longer loaded keeps its id as name
+                names[r.item_id] = r.item_id
 
     # roll up: every org with data and each of its ancestors
     totals: dict[tuple[str, str], Tally] = {}

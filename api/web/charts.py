@@ -63,9 +63,11 @@ def month_bars(title: str, months: Sequence[str], series: Sequence[tuple[str, Se
 
 
 def item_bars(title: str, rows: Sequence[tuple[str, float | None]], *, target: float | None = None,
-              target_label: str = "", width: int = 600, better: str = "high") -> Markup:
+              target_label: str = "", width: int = 600, better: str = "high", none: str = "无办结",
+              nothing: str = "本月没有可统计的办结案件") -> Markup:
     """Horizontal bars, one per item (values 0..1). ``better``: ``high`` (on-time rate) or ``low``
-    (compression: at or under the target is good)."""
+    (compression: at or under the target is good); ``none`` is shown for a row without a value,
+    ``nothing`` when there are no rows."""
     label_w, right, top, row_h = 190, 56, 30, 24
     height = top + row_h * max(len(rows), 1) + 24
     plot_w = width - label_w - right
@@ -75,14 +77,14 @@ def item_bars(title: str, rows: Sequence[tuple[str, float | None]], *, target: f
            f"<title>{escape(title)}</title>",
            f'<text x="4" y="18" font-size="14" font-weight="bold" fill="#1b1f24">{escape(title)}</text>']
     if not rows:
-        out.append(f'<text x="4" y="{top + 16}" font-size="12" fill="#57606a">本月没有可统计的办结案件</text>')
+        out.append(f'<text x="4" y="{top + 16}" font-size="12" fill="#57606a">{escape(nothing)}</text>')
     for i, (name, v) in enumerate(rows):
         y = top + i * row_h
         short = name if len(name) <= 13 else name[:12] + "…"
         out.append(f'<text x="{label_w - 6}" y="{y + 16}" font-size="12" text-anchor="end" fill="#1b1f24">'
                    f"<title>{escape(name)}</title>{escape(short)}</text>")
         if v is None:
-            out.append(f'<text x="{label_w + 4}" y="{y + 16}" font-size="11" fill="#8c959f">无办结</text>')
+            out.append(f'<text x="{label_w + 4}" y="{y + 16}" font-size="11" fill="#8c959f">{escape(none)}</text>')
             continue
         w = plot_w * v / peak
         good = (v >= (target or 0)) if better == "high" else (target is None or v <= target)

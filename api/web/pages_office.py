@@ -152,7 +152,7 @@ def charts(v: Visit) -> Response:
     for _ in range(6):
         months.insert(0, (cy, cm))
         cy, cm = (cy - 1, 12) if cm == 1 else (cy, cm - 1)
-    names, on_time, commit, compression = [], [], [], []
+    names, on_time, commit, compression, satisfied = [], [], [], [], []
     target = None
     report = None
     for (yy, mm) in months:
@@ -163,6 +163,7 @@ def charts(v: Visit) -> Response:
         on_time.append(meas.get("on_time_rate"))
         commit.append(meas.get("commitment_rate"))
         compression.append(meas.get("avg_compression"))
+        satisfied.append(meas.get("satisfied_rate"))
         if meas.get("compression_target") is not None:
             target = float(Fraction(str(meas["compression_target"])))
     items = [ln for ln in report.lines if ln.org == v.actor.org and ln.scope == "total" and ln.item_id != "*"] \
@@ -180,8 +181,20 @@ def charts(v: Visit) -> Response:
                                           [(ln.item_name, ln.measures.get("avg_compression")) for ln in items],
                                           target=tgt, target_label=f"目标 {tgt * 100:.0f}%", better="low"),
     }
-    table = list(zip(names, on_time, commit, compression, strict=True))
-    return render(request, "charts.html.j2", v, svg=svg, table=table, items=items, month=names[-1])
+    # 好差评 (issue 17): per month, per item and per org under the reader's
+    rated_items = [ln for ln in items if ln.measures.get("ratings")]
+    below = set(v.engine.orgs.subtree(v.actor.org)) - {v.actor.org}
+    rated_orgs = [ln for ln in (report.lines if report else [])
+                  if ln.item_id == "*" and ln.scope == "total" and ln.org in below and ln.measures.get("ratings")]
+    svg["satisfied"] = ch.month_bars("按月：满意率（好差评）", names, [("满意率", satisfied)])
+    svg["items_satisfied"] = ch.item_bars(f"按事项：满意率（{names[-1]}）",
+                                          [(ln.item_name, ln.measures.get("satisfied_rate")) for ln in rated_items],
+                                          none="无评价", nothing="本月没有评价")
+    table = list(zip(names, on_time, commit, compression, satisfied, strict=True))
+    ratings = {"items": rated_items, "orgs": rated_orgs,
+               "total": report.line(v.actor.org) if report else None}
+    return render(request, "charts.html.j2", v, svg=svg, table=table, items=items, month=names[-1],
+                  ratings=ratings)
 
 
 @page(P + "/reports")

@@ -38,6 +38,7 @@ EVENT_LABELS = {
     "transferred": "移送", "suspended": "全局中止计时", "migrated": "版本迁移", "escalation": "预警/超期",
     "calendar_recomputed": "日历调整重算", "expiry_pending_calendar": "期间届满待日历确认",
     "expiry_confirmed": "确认期间届满", "attached": "上传附件", "document_issued": "出具文书",
+    "rated": "申请人评价（好差评）",
 }
 LEVEL_LABELS = {"warning": "黄色预警", "overdue": "超承诺时限", "over_statutory": "超法定时限",
                 "expired": "期限届满"}

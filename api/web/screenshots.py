@@ -1,5 +1,5 @@
-"""Screenshots of every page at 1366×768, and of the worklist and a case on a 390-px phone, for the
-README: ``python -m api.web.screenshots [DIR]``.
+"""Screenshots of every page at 1366×768, of the worklist and a case on a 390-px phone, and of the
+applicant's pages (``/apply``) at 390×844, for the README: ``python -m api.web.screenshots [DIR]``.
 
 Builds a SQLite database in a temporary folder, fills it with demo cases opened in the past
 (``api.demo.fill``, then one sweep at the real now: yellow and red on the board), adds people to
@@ -154,8 +154,9 @@ def demo_stack(folder: Path, count: int = 160) -> tuple[Any, Any, Any]:
     upgrade(url)
     clock = SimClock()
     engine = build_engine(url, now=clock)
-    fill(engine, clock, count=count, days=40, seed=7)
+    result = fill(engine, clock, count=count, days=40, seed=7)
     app = create_app(engine)
+    app.state.demo = result  # the demo's online applications (number, query code)
     if not any(getattr(r, "path", "") == "/web/login" for r in app.routes):
         app.include_router(web.router)
     web.configure(app, web.WebSettings(secret="screenshots-" + "x" * 24, poll_seconds=30))
@@ -216,6 +217,8 @@ def take(out: Path, *, count: int = 160) -> list[Path]:
                 if first:
                     d.get(first[0].get_attribute("href"))
                     shot("case-supervisor")
+                sign_out(d)
+                applicant_shots(d, base, engine, app.state.demo.applications, shot)
         finally:
             server.stop()
             dispose = getattr(engine.store, "dispose", None)
@@ -236,6 +239,60 @@ def _decided_pledge(engine: Any) -> Any:
     engine.fire(case.id, "accept", actor=clerk)
     return engine.fire(case.id, "approve", actor=Actor(id="wang.fang", roles={"examiner"}, org="420100"),
                        data={"registration_number": "Y2026420000123"})
+
+
+def applicant_shots(d: Any, base: str, engine: Any, applications: list[tuple[str, str]], shot: Any) -> None:
+    """The applicant's pages (/apply) on a 390-px phone screen: the items, the form, a receipt, a
+    matter waiting for 补正, and a closed one with its rating and the office's reply."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from adapters.online import OnlineService
+
+    svc = OnlineService(engine)
+    waiting = closed = None
+    for number, code in applications:
+        p = svc.progress(svc.find(number, code))
+        if p["status"] == "awaiting_supplement" and waiting is None:
+            waiting = (number, code)
+        reply = (p["rating"] or {}).get("rectification") or {}
+        if p["status"] == "closed" and reply.get("replied") and closed is None:
+            closed = (number, code)
+    viewport(d, *PHONE)
+    try:
+        d.get(f"{base}/apply")
+        shot("apply-items")
+        d.get(f"{base}/apply/items/patent_pledge_registration")
+        shot("apply-form")
+        for box, text in (("a_name", "武汉东湖光电子有限公司"), ("a_id", "91420100MA4K009999"),
+                          ("a_phone", "13800009999"), ("f_pledgor", "武汉东湖光电子有限公司"),
+                          ("f_pledgee", "汉口银行光谷支行"), ("f_patent_numbers", "ZL202410000002.X")):
+            d.find_element(By.ID, box).send_keys(text)
+        Select(d.find_element(By.ID, "org")).select_by_visible_text("武汉市")
+        Select(d.find_element(By.ID, "f_request_type")).select_by_visible_text("设立登记")
+        with tempfile.TemporaryDirectory(prefix="caseclock-upload-") as tmp:
+            pdf = Path(tmp) / "材料.pdf"
+            pdf.write_bytes(b"%PDF-1.4\n% screenshot\n")
+            for m in d.find_elements(By.CSS_SELECTOR, "input[type=file]"):
+                m.send_keys(str(pdf))
+            d.find_element(By.ID, "consent").click()
+            d.find_element(By.ID, "submit").click()
+            wait_for(d, lambda x: "/apply/receipt" in x.current_url)
+        shot("apply-receipt")
+        for name, pair in (("apply-supplement", waiting), ("apply-rated", closed)):
+            if pair is None:
+                continue
+            d.delete_all_cookies()
+            d.get(f"{base}/apply/progress")
+            d.find_element(By.ID, "number").send_keys(pair[0])
+            d.find_element(By.ID, "code").send_keys(pair[1])
+            d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+            wait_for(d, lambda x: x.find_elements(By.ID, "status"))
+            if name == "apply-rated":
+                d.execute_script("document.getElementById('rating').scrollIntoView()")
+            shot(name)
+    finally:
+        viewport(d)
 
 
 def main(argv: list[str] | None = None) -> int:

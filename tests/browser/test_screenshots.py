@@ -1,5 +1,5 @@
-"""Every page renders in Chromium at 1366×768, the worklist and a case also on a 390×844 phone (the
-README's screenshots come from the same code: ``python -m api.web.screenshots``)."""
+"""Every page renders in Chromium at 1366×768, the worklist, a case and the applicant's pages also
+on a 390×844 phone (the README's screenshots come from the same code: ``python -m api.web.screenshots``)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ def test_every_page_at_1366x768(tmp_path: Path) -> None:
     names = {p.stem for p in shots}
     assert {"sign-in", "worklist", "case", "open-case", "definition", "board", "breaches", "charts",
             "reports", "calendar", "decision", "worklist-phone", "case-phone"} <= names
+    assert {"apply-items", "apply-form", "apply-receipt", "apply-supplement", "apply-rated"} <= names
     for p in shots:
-        assert png_size(p) == ((390, 844) if p.stem.endswith("-phone") else (1366, 768)), p.name
+        phone = p.stem.endswith("-phone") or p.stem.startswith("apply-")
+        assert png_size(p) == ((390, 844) if phone else (1366, 768)), p.name
         assert p.stat().st_size > 10_000, p.name  # not a blank page

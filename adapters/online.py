@@ -179,6 +179,30 @@ class OnlineService:
     def materials(self, defn: Definition) -> tuple[Material, ...]:
         return materials(defn)
 
+    def time_limit(self, defn: Definition) -> str:
+        """The online application's limit in words (the main clock, on the online limit where
+        the channel chooses it) and from when it counts: ``法定办理时限2个工作日，本局承诺1个工作日办结
+        （自收到申请的次日起算）``; "" without a main clock."""
+        from workflow.legaltime import commitment_for
+        from workflow.limits import Limit, Unit
+
+        cdef = defn.clocks.get(defn.main_clock or "")
+        if cdef is None:
+            return ""
+        limit = cdef.limit_choice.pick({"channel": "online"}) if cdef.limit_choice else cdef.limit
+        ratio = defn.commitment_ratio if "commitment_ratio" in defn.raw else self.engine.settings.commitment_ratio
+        if cdef.commitment is not None:
+            promise = cdef.commitment
+        elif ratio >= 1:
+            promise = limit
+        else:
+            unit = Unit.WORKING_DAYS if limit.unit is Unit.WORKING_DAYS else Unit.DAYS
+            promise = Limit(commitment_for(limit, ratio), unit)
+        words = "办理时限" if cdef.status == "office" else "法定办理时限"
+        since = "收到申请" if cdef.start == defn.initial else f"“{defn.label_of(cdef.start)}”"
+        text = f"{words}{limit.label}" + ("" if promise == limit else f"，本局承诺{promise.label}办结")
+        return f"{text}（自{since}的次日起算）"
+
     def form_problems(self, defn: Definition, data: Mapping[str, Any]) -> dict[str, str]:
         """What the engine would refuse in ``data`` when opening (field → problem), without
         opening anything: a page shows them beside the applicant's own mistakes at once."""

@@ -329,6 +329,28 @@ _MULTIPART = {"requestBody": {"required": True, "content": {"multipart/form-data
 }}}}}
 
 
+async def _with_files(request: Request, ctx: Any, number: str, code: str | None, applicant_id: str | None,
+                      action: str, status: int) -> Response:
+    """Find the application, then read the files and hand them to ``OnlineService.<action>``
+    (``supplement``: 409 before any body is read when nothing is awaited)."""
+    from adapters.attachments import AttachmentRejected
+
+    try:
+        app = find_application(request, number, code, applicant_id)
+    except TooManyLookups as exc:
+        return _too_many(request, exc)
+    svc = _service(request)
+    limit = svc.attachments.policy.max_bytes
+    if action == "supplement":
+        await read(svc.expect_supplement, app)
+    try:
+        body = await write(ctx, getattr(svc, action), app, await _uploads(request, limit))
+    except AttachmentRejected as exc:
+        return _rejected(request, exc, limit)
+    return json_response(body if action == "supplement" else {"files": body}, status,
+                         headers={"Cache-Control": "no-store"})
+
+
 @router.post("/applications/{number}/supplements", response_model=None, summary="Send the 补正 materials",
              openapi_extra=_MULTIPART,
              responses={200: {"description": "the progress after the supplement"},
@@ -337,20 +359,7 @@ async def supplement(request: Request, ctx: CtxDep, number: Number, code: QueryC
                      applicant_id: ApplicantId = None) -> Response:
     """Attach the files and fire the item's resubmission as the applicant: the case leaves its
     waiting state and its clock resumes. 409 when the office waits for nothing."""
-    from adapters.attachments import AttachmentRejected
-
-    try:
-        app = find_application(request, number, code, applicant_id)
-    except TooManyLookups as exc:
-        return _too_many(request, exc)
-    svc = _service(request)
-    limit = svc.attachments.policy.max_bytes
-    await read(svc.expect_supplement, app)  # 409 before any body is read
-    try:
-        body = await write(ctx, svc.supplement, app, await _uploads(request, limit))
-    except AttachmentRejected as exc:
-        return _rejected(request, exc, limit)
-    return json_response(body, headers={"Cache-Control": "no-store"})
+    return await _with_files(request, ctx, number, code, applicant_id, "supplement", 200)
 
 
 @router.post("/applications/{number}/files", status_code=201, response_model=None,
@@ -359,19 +368,7 @@ async def supplement(request: Request, ctx: CtxDep, number: Number, code: QueryC
 async def add_files(request: Request, ctx: CtxDep, number: Number, code: QueryCode = None,
                     applicant_id: ApplicantId = None) -> Response:
     """Materials uploaded after applying, while the case is open (labelled 申请材料)."""
-    from adapters.attachments import AttachmentRejected
-
-    try:
-        app = find_application(request, number, code, applicant_id)
-    except TooManyLookups as exc:
-        return _too_many(request, exc)
-    svc = _service(request)
-    limit = svc.attachments.policy.max_bytes
-    try:
-        added = await write(ctx, svc.add_files, app, await _uploads(request, limit))
-    except AttachmentRejected as exc:
-        return _rejected(request, exc, limit)
-    return json_response({"files": added}, 201)
+    return await _with_files(request, ctx, number, code, applicant_id, "add_files", 201)
 
 
 class RatingIn(BaseModel):

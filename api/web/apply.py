@@ -186,14 +186,14 @@ def home(request: Request) -> Response:
     svc = _svc(request)
     items = svc.items()
     return _render(request, "apply/home.html.j2", items=items, KINDS=present.KIND_LABELS,
-                   signed_in=_session_case(request) is not None)
+                   limits={d.id: svc.time_limit(d) for d in items}, signed_in=_session_case(request) is not None)
 
 
 def _form_context(svc: OnlineService, defn: Any) -> dict[str, Any]:
     inputs = present.inputs_for(tuple(svc.fields(defn)))
     children = [svc.engine.definition(c) for c in defn.children]
     return {"defn": defn, "inputs": inputs, "materials": svc.materials(defn), "children": children,
-            "orgs": list(svc.engine.orgs)}
+            "orgs": list(svc.engine.orgs), "limit": svc.time_limit(defn)}
 
 
 @router.get(A + "/items/{item_id}")
@@ -290,8 +290,7 @@ def _submit(request: Request, svc: OnlineService, item_id: str, form: FormData, 
 @router.get(A + "/receipt")
 def receipt(request: Request) -> Response:
     svc = _svc(request)
-    case_id = _session_case(request)
-    app = svc.get(case_id) if case_id else None
+    app = _mine(request)
     if app is None:
         return _go(A + "/progress")
     kept = _read(request, "apply-receipt", request.cookies.get(RECEIPT))
@@ -309,8 +308,7 @@ def _query_page(request: Request, status: int = 200, error: str = "", number: st
 @router.get(A + "/progress")
 def progress(request: Request) -> Response:
     svc = _svc(request)
-    case_id = _session_case(request)
-    app = svc.get(case_id) if case_id else None
+    app = _mine(request)
     if app is None:
         return _query_page(request, number=request.query_params.get("number", "")[:128])
     return _render(request, "apply/progress.html.j2", p=svc.progress(app), app=app,

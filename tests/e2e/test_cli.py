@@ -31,8 +31,11 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     db = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'demo.db'}"
     code, out = run("demo", "--db", db, "--cases", "40", "--seed", "3")
     assert code == 0, out
-    assert "opened 50 cases" in out  # and 10 showcase cases: one per level in two cities, and a dispute filed today in each (暂定 dates into next year) and "open cases by SLA level" in out
-    assert out.count("cc_") == 6  # the demo tokens
+    # 40, 10 showcase cases (one per level in two cities, and a dispute filed today in each: 暂定
+    # dates into next year) and 11 online applications
+    assert "opened 61 cases" in out and "open cases by SLA level" in out
+    assert out.count("cc_") == 7  # the demo tokens, the portal's among them
+    assert "online applications: 11, 7 rated" in out
     return db
 
 
@@ -41,7 +44,9 @@ def test_demo_fills_orgs_items_and_colours(demo_db: str) -> None:
 
     engine = build_engine(demo_db)
     cases = engine.list_cases()
-    assert len([c for c in cases if c.parent_id is None]) == 50  # a bundle opens its children too
+    # a bundle opens its children too; two 差评 opened their rectifications
+    assert len([c for c in cases if c.parent_id is None]) == 61 + 2
+    assert len([c for c in cases if c.item_id == "rating_rectification"]) == 2
     assert len({c.org for c in cases}) >= 3 and len({c.item_id for c in cases}) >= 4
     assert any(c.closed_at is not None for c in cases)
     for org in ("420100", "420500"):

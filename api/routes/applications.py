@@ -14,16 +14,15 @@ follows that one application.
     POST /api/applications/{number}/rating           code|portal   {grade 1..5, comment?}: 好差评
 
 ``code``: the header ``X-Query-Code`` (an unknown number and a wrong code are the same 404, and
-failed look-ups are limited per client: 429 with ``Retry-After``); ``portal``: ``Authorization:
+failed look-ups count against the client in the API's limiter of failed secret look-ups: 429
+with ``Retry-After``); ``portal``: ``Authorization:
 Bearer <portal token>`` with ``X-Applicant-Id`` naming the applicant (only their applications, in
 the token's org scope).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
@@ -39,6 +38,7 @@ from workflow.online import NOTICE_KINDS, STATUS_LABELS, terms
 
 from ..deps import CtxDep, clean_json, clean_text, json_response, page, read, write
 from ..problems import BadRequest, problem_response
+from ..ratelimit import client_key
 from ..schemas import TEXT, problems
 
 router = APIRouter(prefix="/api", tags=["applications"])
@@ -57,52 +57,16 @@ _EXTRA = {
     413: {"description": "A file over the size limit", "content": {"application/problem+json": {}}},
     415: {"description": "A file type not accepted, or content that is not what its name says",
           "content": {"application/problem+json": {}}},
-    429: {"description": "Too many failed look-ups from this client: wait Retry-After seconds",
+    429: {"description": "Too many failed secret look-ups from this client: wait Retry-After seconds",
           "content": {"application/problem+json": {}}},
 }
 
 
 # --- failed look-ups ----------------------------------------------------------------------------
-
-
-class FailedLookups:
-    """Failed query-code look-ups per client, and per client and number: after ``per_number``
-    failures on one number (or ``per_client`` on any) in ``window`` seconds the client is refused
-    (429) until the window has passed. Memory is bounded (the oldest clients are forgotten)."""
-
-    def __init__(self, per_number: int = 10, per_client: int = 100, window: float = 900,
-                 max_keys: int = 50_000) -> None:
-        self.per_number, self.per_client, self.window, self.max_keys = per_number, per_client, window, max_keys
-        self._fails: OrderedDict[str, list[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> list[float]:
-        times = [t for t in self._fails.get(key, ()) if t > now - self.window]
-        if times:
-            self._fails[key] = times
-        else:
-            self._fails.pop(key, None)
-        return times
-
-    def retry_after(self, client: str, number: str) -> int | None:
-        """Seconds to wait when the client is refused now, else None."""
-        now = time.monotonic()
-        with self._lock:
-            waits = []
-            for key, limit in ((f"n:{client}:{number}", self.per_number), (f"c:{client}", self.per_client)):
-                times = self._recent(key, now)
-                if len(times) >= limit:
-                    waits.append(times[-limit] + self.window - now)
-        return max(1, int(max(waits)) + 1) if waits else None
-
-    def failed(self, client: str, number: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in (f"n:{client}:{number}", f"c:{client}"):
-                self._fails.setdefault(key, []).append(now)
-                self._fails.move_to_end(key)
-            while len(self._fails) > self.max_keys:
-                self._fails.popitem(last=False)
+# A wrong query code (or an unknown number) counts against the client in the API's limiter of
+# failed secret look-ups (api/ratelimit.py: the same bucket as bad tokens and passwords, 4/min
+# with a burst of 20 by default, CASECLOCK_RATE_FAILURES); a client over it gets 429 with
+# Retry-After before its code is even checked.
 
 
 class TooManyLookups(Exception):
@@ -118,17 +82,6 @@ def _service(request: Request) -> OnlineService:
 
         svc = state.online = OnlineService(state.ctx.engine, attachments=_ops(request, state.ctx.engine).attachments)
     return svc  # type: ignore[no-any-return]
-
-
-def _limits(request: Request) -> FailedLookups:
-    lim = getattr(request.app.state, "lookups", None)
-    if lim is None:
-        lim = request.app.state.lookups = FailedLookups()
-    return lim  # type: ignore[no-any-return]
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "?"
 
 
 def _portal(request: Request) -> Actor:
@@ -149,20 +102,21 @@ def find_application(request: Request, number: str, code: str | None, applicant_
             raise BadRequest("with a portal token, send X-Applicant-Id: the applicant the portal acts for",
                              "X-Applicant-Id")
         return svc.find_for(number, clean_text(applicant_id, "X-Applicant-Id"), portal)
-    limits, client = _limits(request), _client(request)
-    wait = limits.retry_after(client, number)
-    if wait is not None:
-        raise TooManyLookups(wait)
+    limiter, client = limiter_of(request), client_key(request.scope)
+    wait = limiter.failures_wait(client) if limiter is not None else 0.0
+    if wait:
+        raise TooManyLookups(max(1, math.ceil(wait)))
     try:
         return svc.find(number, clean_text(code or "", "X-Query-Code"))
     except CaseNotFound:
-        limits.failed(client, number)
+        if limiter is not None:
+            limiter.failed(client)
         raise
 
 
 def _too_many(request: Request, exc: TooManyLookups) -> Response:
-    return problem_response(429, "Too many requests", "too many failed look-ups from this client: try again later",
-                            code="too_many_lookups", instance=request.url.path,
+    return problem_response(429, "Too many requests", "too many failed query-code look-ups from this client: "
+                            "try again later", code="too_many_requests", instance=request.url.path,
                             headers={"Retry-After": str(exc.retry_after)}, retry_after=exc.retry_after)
 
 
@@ -400,4 +354,8 @@ async def rate(request: Request, ctx: CtxDep, number: Number, body: RatingIn, co
     return json_response({"number": rating.number, **view, "bad": rating.bad}, 201)
 
 
-__all__ = ["FailedLookups", "NOTICE_KINDS", "find_application", "router"]
+def limiter_of(request: Request) -> Any:
+    return getattr(request.app.state.ctx, "limiter", None)
+
+
+__all__ = ["NOTICE_KINDS", "find_application", "router"]

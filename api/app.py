@@ -15,10 +15,12 @@ Routes (see docs/api.md)::
     GET  /api/calendar, POST /api/calendar         known years; load an override (admin)
     GET  /api/changes?after=&limit=&wait=           every event in my org subtree, commit order
     GET|POST /api/webhooks, GET|DELETE …/{id}      change-webhook subscribers (root admin)
+    /api/applications…                             the applicant's side (docs/portal.md)
     GET  /api/health, GET /metrics
 
-Every route but health and metrics needs ``Authorization: Bearer <token>``; every read and write
-is scoped to the caller's org subtree by the engine. Errors are RFC 9457 problem documents.
+Every route but health, metrics and the applicant's (a query code, or a portal token) needs
+``Authorization: Bearer <token>``; every read and write is scoped to the caller's org subtree by
+the engine. Errors are RFC 9457 problem documents.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.responses import Response
 
+from adapters.online import install as online_install
 from workflow.engine import Engine
 
 from . import apidocs, problems, web
@@ -80,6 +83,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
         app.state.ctx.writes = anyio.CapacityLimiter(1)
     problems.install(app)
     apidocs.install(app)  # /docs and /redoc with every asset from this app (no internet needed)
+    online_install(engine)  # the applicant's notices (build_engine installs it too; once either way)
     app.include_router(cases.router)
     app.include_router(office.router)
     app.include_router(applications.router)  # the applicant's side (issue 17, docs/portal.md)

@@ -42,14 +42,23 @@ def body_text(d: Any) -> str:
     return d.find_element(By.TAG_NAME, "body").text  # type: ignore[no-any-return]
 
 
-def advance(d: Any, trigger: str, **fields: str) -> None:
-    """On a case page: take an action (its form's fields filled in), and wait for the new version."""
+def advance(d: Any, trigger: str, reason: str = "", **fields: str) -> None:
+    """On a case page: take an action (its form's fields filled in; a final one confirmed with its
+    reason), and wait for the new version."""
     before = d.find_element(By.TAG_NAME, "body").get_attribute("data-version")
     d.find_element(By.CSS_SELECTOR, f'[data-trigger="{trigger}"]').click()
     for name, value in fields.items():
         d.find_element(By.ID, f"{trigger}-f_{name}").send_keys(value)
-    if fields:
-        d.find_element(By.CSS_SELECTOR, f'[data-confirm="{trigger}"]').click()
+    forms = d.find_elements(By.CSS_SELECTOR, f'form[action$="/fire/{trigger}"]')
+    if forms and forms[0].find_elements(By.CSS_SELECTOR, "[data-confirm]"):
+        form = forms[0]
+        for box in form.find_elements(By.NAME, "f_reason"):
+            if not box.get_attribute("value"):
+                box.send_keys(reason or "材料齐全，符合规定")
+        for box in form.find_elements(By.CSS_SELECTOR, "[data-final-confirm]"):
+            d.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+            box.click()
+        form.find_element(By.CSS_SELECTOR, f'[data-confirm="{trigger}"]').click()
     wait_for(d, lambda x: x.find_element(By.TAG_NAME, "body").get_attribute("data-version") != before)
 
 

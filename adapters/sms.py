@@ -17,8 +17,8 @@ writing a gateway — one method, ``send(phone, text)``, that raises to have the
 
 and naming a factory that returns it in ``CASECLOCK_SMS_GATEWAY=package.module:factory`` (docs/portal.md).
 
-By default only the applicant's notices go by SMS (``topics``); staff escalations stay on their
-channels unless the office lists ``escalation`` too.
+By default only the applicant's notices go by SMS (``SmsNotifier(topics=…)``, kept as ``only``);
+staff escalations stay on their channels unless the office lists ``escalation`` too.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def sms_text(message: OutboxMessage) -> str:
     subject, body = render(message)
     text = f"{subject}{body}"
     if len(text) > MAX_SMS_CHARS:
-        text = text[: MAX_SMS_CHARS - 12] + "…（详见查询页面）"
+        more = "…（详见查询页面）"
+        text = text[: MAX_SMS_CHARS - len(more)] + more
     return text
 
 
@@ -75,10 +76,12 @@ class SmsNotifier:
 
     def __init__(self, gateway: SmsGateway | None = None, *, topics: Iterable[str] = ("applicant_notice",)) -> None:
         self.gateway = gateway if gateway is not None else LoggingSmsGateway()
-        self.topics = frozenset(topics)
+        # not ``topics``: OutboxDelivery reads that as "delivered by this notifier alone, to its own
+        # addresses"; an SMS goes to the recipients the message names, alongside the other channels
+        self.only = frozenset(topics)
 
     def send(self, message: OutboxMessage, recipients: Sequence[Person]) -> None:
-        if self.topics and message.topic not in self.topics:
+        if self.only and message.topic not in self.only:
             return
         text = sms_text(message)
         failures = []

@@ -193,7 +193,10 @@ class SqlFailures:
                 "failures = CASE WHEN secret_failures.last_failed < :cutoff "
                 "AND secret_failures.blocked_until <= :now THEN 1 ELSE secret_failures.failures + 1 END, "
                 "last_failed = :now RETURNING failures"), {**key, "now": stamp, "cutoff": cutoff}).scalar_one()
-            until = math.ceil(now + policy.delay(int(count)))
+            # a free failure shuts nothing: rounding "now" up to the next second would shut the
+            # triple for a fraction of a second (a retyped password refused "for 1 s")
+            delay = policy.delay(int(count))
+            until = math.ceil(now + delay) if delay > 0 else 0
             row = c.execute(self.sa.text(
                 "UPDATE secret_failures SET blocked_until = CASE WHEN blocked_until < :until THEN :until "
                 "ELSE blocked_until END WHERE scope = :scope AND subject = :subject AND client = :client "

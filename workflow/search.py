@@ -6,7 +6,9 @@ become their ASCII forms), case folded, and only letters, digits and combining m
 spaces, punctuation and symbols go, so ``ZYDJ 420100-2026`` is ``zydj4201002026`` and
 ``光谷（武汉）`` is ``光谷武汉``. Then a query of three characters or more matches a case when
 
-- the case's number begins or ends with it (``ZYDJ-420100``, ``2026-00017``, ``00017``), or
+- the case's number begins or ends with it (``ZYDJ-420100``, ``2026-00017``, ``00017``), or one
+  of its *parts* begins with it: the number from the start of an inner segment on
+  (``420100-2026`` and ``2026-0001`` find ``ZYDJ-420100-2026-00017``; see :func:`number_parts`), or
 - one of the names in the fields its definition marks ``searchable`` contains it, anywhere
   (``光谷智能`` finds 武汉光谷智能装备有限公司);
 
@@ -15,7 +17,7 @@ and a query of one or two characters when the number or one of those names *begi
 (``甲公司、乙公司``, a JSON list) gives one name each.
 
 The SQL stores keep, per case, the normalized number (indexed for its beginning and, reversed,
-its end) and the *names text*: each normalized name preceded by ``SEPARATOR``, indexed by
+its end), its parts (``case_number_parts``, indexed for their beginnings) and the *names text*: each normalized name preceded by ``SEPARATOR``, indexed by
 trigrams — so a short query's beginning-of-a-name test is the substring ``SEPARATOR`` + query.
 Nothing here touches a database (``adapters/sql/search.py`` keeps the index).
 """
@@ -63,6 +65,24 @@ def needle(query: str | None) -> Needle | None:
     return Needle(q, len(q) < SHORT)
 
 
+_SEGMENT = re.compile(r"[^\W_]+")  # a number's segments: runs of letters and digits
+
+
+def number_parts(number: str) -> tuple[str, ...]:
+    """The normalized number from the start of each inner segment on: ``ZYDJ-420100-2026-00017``
+    gives ``420100202600017`` and ``202600017``. The first segment is the whole number (its
+    beginning is matched already) and the last one its end (matched as the end): neither is a
+    part. Segments are what the number pattern separates (``-``, ``/``, brackets, spaces …)."""
+    text = unicodedata.normalize("NFKC", number)
+    starts = [m.start() for m in _SEGMENT.finditer(text)]
+    parts: list[str] = []
+    for start in starts[1:-1]:
+        part = normalize(text[start:])
+        if part and part not in parts:
+            parts.append(part)
+    return tuple(parts)
+
+
 def _names(value: Any) -> Iterable[str]:
     if value is None or isinstance(value, bool):
         return
@@ -86,17 +106,19 @@ def names_text(data: Mapping[str, Any], fields: Iterable[str]) -> str:
     return "".join(SEPARATOR + p for p in parts)
 
 
-def matches(number: str, names: str, found: Needle | None) -> bool:
-    """Whether a case with this normalized ``number`` and ``names`` text matches (None: no
-    search, everything matches)."""
+def matches(number: str, names: str, found: Needle | None, parts: Iterable[str] = ()) -> bool:
+    """Whether a case with this normalized ``number``, number ``parts`` and ``names`` text
+    matches (None: no search, everything matches)."""
     if found is None:
         return True
     q = found.text
-    return number.startswith(q) or (not found.short and number.endswith(q)) or found.in_names in names
+    if number.startswith(q) or found.in_names in names:
+        return True
+    return not found.short and (number.endswith(q) or any(p.startswith(q) for p in parts))
 
 
 def case_matches(number: str, data: Mapping[str, Any], fields: Iterable[str], found: Needle | None) -> bool:
-    return matches(normalize(number), names_text(data, fields), found)
+    return matches(normalize(number), names_text(data, fields), found, number_parts(number))
 
 
 def searchable_fields(definitions: Iterable[Any]) -> dict[str, tuple[str, ...]]:
@@ -128,4 +150,4 @@ def searchable_in_raw(body: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 __all__ = ["MAX_QUERY", "SEPARATOR", "SHORT", "Needle", "case_matches", "matches", "names_text", "needle",
-           "normalize", "searchable_fields", "searchable_in_raw"]
+           "normalize", "number_parts", "searchable_fields", "searchable_in_raw"]

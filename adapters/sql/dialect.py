@@ -99,6 +99,7 @@ SQL = {
         "INSERT INTO case_search (case_id, org, item_id, opened_at, number, rnumber, names) "
         "VALUES (:case_id, :org, :item_id, :opened_at, :number, :rnumber, :names)"
     ),
+    "part_insert": "INSERT INTO case_number_parts (case_id, part) VALUES (:case_id, :part)",  # search.part_rows
     "search_update": (  # only when it differs (search.changed compared with the row as read)
         "UPDATE case_search SET names = :names, org = :org WHERE case_id = :case_id"
     ),

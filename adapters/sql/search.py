@@ -38,7 +38,7 @@ from dataclasses import replace
 from typing import Any
 
 from workflow.ports import CaseQuery
-from workflow.search import Needle, names_text, needle, normalize, searchable_fields
+from workflow.search import Needle, names_text, needle, normalize, number_parts, searchable_fields
 
 from .dialect import _CASE_COLS, _Dialect
 
@@ -237,11 +237,15 @@ def row_test(dialect: str, found: Needle, params: dict[str, Any], s: str = "s") 
         if not found.short:
             tests.append(f"substr({s}.number, -:q_len) = :q_text")
         tests.append(f"instr({s}.names, :q_names) > 0")
+        begins = "substr(p.part, 1, :q_len) = :q_text"
     else:
         tests = [f"left({s}.number, :q_len) = :q_text"]
         if not found.short:
             tests.append(f"right({s}.number, :q_len) = :q_text")
         tests.append(f"strpos({s}.names, :q_names) > 0")
+        begins = "left(p.part, :q_len) = :q_text"
+    if not found.short:  # a part begins with it (the parts of this case: its primary key)
+        tests.append(f"EXISTS (SELECT 1 FROM case_number_parts AS p WHERE p.case_id = {s}.case_id AND {begins})")
     return "(" + " OR ".join(tests) + ")"
 
 
@@ -282,6 +286,14 @@ def _candidates(uow: Any, found: Needle, scope: list[str],
             return None
         lookups.append((f"SELECT s.opened_at, s.case_id FROM case_search AS s WHERE s.{column} >= :lo AND s.{column} < :hi"
                         f"{where}{cap}", {**params, "lo": value, "hi": hi}))
+    if not found.short:  # the parts that begin with it (ix_case_number_parts_part: a range)
+        hi = _after(text)
+        if hi is None:
+            return None
+        join = "CROSS JOIN" if d.name == "sqlite" else "JOIN"
+        lookups.append((f"SELECT DISTINCT s.opened_at, s.case_id FROM case_number_parts AS p {join} case_search AS s "
+                        f"ON s.case_id = p.case_id WHERE p.part >= :lo AND p.part < :hi{where}{cap}",
+                        {**params, "lo": text, "hi": hi}))
     names = found.in_names
     if len(names) < 3:  # one character: no trigram holds "\nX"
         return None
@@ -371,6 +383,31 @@ def refill(cur: Any, dialect: str, terms: Terms) -> int:
     return fill(cur, dialect, terms)
 
 
+def part_rows(case_id: str, number: str) -> list[dict[str, Any]]:
+    """The ``case_number_parts`` rows of a case (``SqlUnitOfWork.add_case``)."""
+    return [{"case_id": case_id, "part": p[:128]} for p in number_parts(number)]
+
+
+def fill_parts(cur: Any, dialect: str) -> int:
+    """Write the number parts of every case that has none on a DB-API cursor (migration 0008),
+    a batch at a time; returns the rows written."""
+    ph = "?" if dialect == "sqlite" else "%s"
+    first = f"SELECT id, number FROM cases ORDER BY id LIMIT {BATCH}"
+    more = f"SELECT id, number FROM cases WHERE id > {ph} ORDER BY id LIMIT {BATCH}"
+    insert = f"INSERT INTO case_number_parts (case_id, part) VALUES ({ph}, {ph}) ON CONFLICT DO NOTHING"
+    total = 0
+    cur.execute(first)
+    while True:
+        rows = cur.fetchall()
+        if not rows:
+            return total
+        out = [(cid, p[:128]) for cid, number in rows for p in number_parts(number)]
+        if out:
+            cur.executemany(insert, out)
+        total += len(out)
+        cur.execute(more, (rows[-1][0],))
+
+
 def fill(cur: Any, dialect: str, terms: Terms) -> int:
     """Insert the search row of every case on a DB-API cursor (migration 0007 and ``rebuild``),
     in page order (``opened_at, id``: a walk in page order then reads the table in the order it
@@ -420,5 +457,5 @@ def shipped_fields(bodies: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, 
     return {k: tuple(v) for k, v in out.items()}
 
 
-__all__ = ["CANDIDATES", "COLUMNS", "FTS_DDL", "FTS_DROP", "Terms", "attach", "changed", "fields_hash", "fill",
-           "query", "rebuild", "refill", "row_test", "shipped_fields", "trgm_index_ddl", "trgm_schema"]
+__all__ = ["CANDIDATES", "COLUMNS", "FTS_DDL", "FTS_DROP", "Terms", "attach", "changed", "fields_hash",
+           "fill", "fill_parts", "part_rows", "query", "rebuild", "refill", "row_test", "shipped_fields", "trgm_index_ddl", "trgm_schema"]

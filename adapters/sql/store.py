@@ -570,6 +570,8 @@ class SqlUnitOfWork:
         self._rows[record.id] = tuple(params.values())
         self._sla.move(None, counters.key_of_params(params))
         self._defer(self.q["search_insert"], self.store.search.row(params, record.data))
+        for part in _search.part_rows(record.id, record.number):
+            self._defer(self.q["part_insert"], part)
 
     def save_case(self, record: CaseRecord, expected_version: int) -> None:
         """``UPDATE cases SET <the columns that changed> WHERE id = ? AND version = ?``: an

@@ -155,6 +155,20 @@ class CaseSearchRow(SQLModel, table=True):
     names: str = Field(sa_type=sa.Text)
 
 
+class CaseNumberPartRow(SQLModel, table=True):
+    """A case number's parts (``workflow.search.number_parts``: the normalized number from the
+    start of each inner segment on), indexed for their beginnings: ``420100-2026`` finds
+    ``ZYDJ-420100-2026-00017``. A number never changes: the rows are written with the case's
+    (migration 0008 wrote those of the cases before it)."""
+
+    __tablename__ = "case_number_parts"
+    __table_args__ = (sa.Index("ix_case_number_parts_part", "part"),)
+
+    case_id: str = Field(max_length=64, primary_key=True, foreign_key="cases.id")
+    part: str = Field(primary_key=True,
+                      sa_type=sa.String(128).with_variant(sa.String(128, collation="C"), "postgresql"))
+
+
 # Objects of the search index that the models do not declare (migration 0007 makes them): the
 # FTS5 table and its shadow tables (SQLite), the trigram index (PostgreSQL). Alembic's
 # comparisons skip them (``include_object``).
@@ -431,11 +445,11 @@ TABLES = (
     "definitions", "people", "api_tokens", "reports", "attachments", "sla_counts", "web_signouts",
     "applications", "application_notices", "ratings",
     "webhook_subscribers",
-    "secret_failures", "case_search",
+    "secret_failures", "case_search", "case_number_parts",
 )
 
 __all__ = [
-    "ApiTokenRow", "ApplicationNoticeRow", "ApplicationRow", "AttachmentRow", "RatingRow", "AwareDateTime", "CalendarOverrideRow", "CaseRow", "CaseSearchRow",
+    "ApiTokenRow", "ApplicationNoticeRow", "ApplicationRow", "AttachmentRow", "RatingRow", "AwareDateTime", "CalendarOverrideRow", "CaseRow", "CaseNumberPartRow", "CaseSearchRow",
     "DeadlineRow", "DefinitionRow", "EventRow", "IdempotencyRow", "OutboxRow", "PersonRow",
     "ReportRow", "SEARCH_EXTRAS", "SecretFailureRow", "SequenceRow", "SlaCountRow", "TABLES", "WebSignoutRow",
     "WebhookSubscriberRow", "include_object",

@@ -90,7 +90,12 @@ def test_names_numbers_and_the_short_rule(eng):
     assert find(a.number[-5:]) == [a.number, d.number]          # its serial (d's is the same)
     assert find(b.number[-8:]) == [b.number]
     assert find(a.number[:11]) == [a.number, b.number, c.number]  # its beginning, ZYDJ-420100: the pledges
-    assert find(a.number[5:16]) == []                           # 420100-2024: neither beginning nor end
+    # in part: from the start of an inner segment on (420100-2024, then 2024-0000: the year and
+    # the serial's first digits), on every store through an index (case_number_parts)
+    assert find(a.number[5:16]) == [a.number, b.number, c.number, d.number]
+    assert find(a.number[5:16].replace("-", "")) == [a.number, b.number, c.number, d.number]
+    assert find(b.number[12:21]) == [a.number, b.number, c.number, d.number]  # 2024-0000
+    assert find(a.number[7:16]) == []                           # 0100-2024: begins inside a segment
     assert find("acme robotics") == [d.number]                  # case and spaces do not matter
     assert find("光谷(武汉)") == [d.number]                     # half-width for full-width brackets
     assert find("光谷") == [d.number]                           # short: not 武汉光谷…

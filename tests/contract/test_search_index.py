@@ -29,7 +29,7 @@ def _tables(store: SqlStore) -> set[str]:
 def test_0007_backfills_the_cases_there_and_downgrades(sql_url):
     from alembic import command
 
-    from adapters.sql.migrate import alembic_config
+    from adapters.sql.migrate import alembic_config, script_head
 
     engine = build_engine(sql_url)
     opened = [engine.open_case(PLEDGE_ITEM, actor=CLERK, data={"pledgor": f"襄阳轴承{i}厂", "pledgee": "农业银行"})
@@ -47,7 +47,7 @@ def test_0007_backfills_the_cases_there_and_downgrades(sql_url):
         assert "case_search" not in gone and not {t for t in gone if t.startswith("case_search_fts")}
     finally:
         store.dispose()
-    assert upgrade(sql_url) == "0007"
+    assert upgrade(sql_url) == script_head()
     store = SqlStore(sql_url, create=False)
     try:
         have = _tables(store)
@@ -94,3 +94,39 @@ def test_marking_a_field_rebuilds_the_rows_and_needs_no_new_version(sql_url, tmp
         assert [c.id for c in back.list_cases(CLERK, q=case.number)] == [case.id]
     finally:
         back.store.dispose()
+
+
+def test_0008_writes_the_number_parts_of_the_cases_there_and_downgrades(sql_url):
+    """A number found in part (``420100-2026``): the parts of cases opened before 0008 are
+    written by it; after it, every new case's are written with the case."""
+    from alembic import command
+
+    from adapters.sql.migrate import alembic_config, script_head
+    from workflow.search import number_parts
+
+    engine = build_engine(sql_url)
+    opened = [engine.open_case(PLEDGE_ITEM, actor=CLERK, data={"pledgor": f"荆州纺织{i}厂", "pledgee": "农业银行"})
+              for i in range(3)]
+    engine.store.dispose()
+    store = SqlStore(sql_url)
+    try:
+        with store.engine.connect() as conn:
+            command.downgrade(alembic_config(conn), "0007")
+            conn.commit()
+        assert "case_number_parts" not in _tables(store)
+    finally:
+        store.dispose()
+    assert upgrade(sql_url) == script_head()
+    again = build_engine(sql_url)
+    try:
+        with again.store.unit_of_work() as uow:
+            rows = sorted(tuple(r) for r in uow.fetch_all("SELECT case_id, part FROM case_number_parts"))
+        assert rows == sorted((c.id, p) for c in opened for p in number_parts(c.number))
+        assert len(rows) == 2 * len(opened)  # ZYDJ-420100-2026-0000N: from the org on, from the year on
+        later = again.open_case(PLEDGE_ITEM, actor=CLERK, data={"pledgor": "荆州纺织9厂"})
+        middle = later.number.split("-", 1)[1][:11]  # 420100-2026
+        assert [c.number for c in again.list_cases(CLERK, q=middle)] == [c.number for c in [*opened, later]]
+        assert [c.number for c in again.list_cases(CLERK, q=middle, open=True, limit=2)] == \
+            [c.number for c in opened[:2]]
+    finally:
+        again.store.dispose()

@@ -78,6 +78,10 @@ class ApplicationStore(Protocol):
 
     def get(self, uow: Any, case_id: str) -> Application | None: ...
 
+    def set_code_hash(self, uow: Any, case_id: str, code_hash: str) -> None:
+        """A new query code for the application (a replayed application: the old one goes)."""
+        ...
+
     def by_number(self, uow: Any, number: str) -> list[Application]: ...
 
     def by_applicant(self, uow: Any, applicant_id: str, limit: int = 200) -> list[Application]: ...
@@ -116,6 +120,13 @@ class MemoryApplicationStore:
 
     def get(self, uow: Any, case_id: str) -> Application | None:
         return uow.table("applications").get(case_id)  # type: ignore[no-any-return]
+
+    def set_code_hash(self, uow: Any, case_id: str, code_hash: str) -> None:
+        import dataclasses
+
+        table = uow.table("applications")
+        if case_id in table:
+            table[case_id] = dataclasses.replace(table[case_id], code_hash=code_hash)
 
     def by_number(self, uow: Any, number: str) -> list[Application]:
         return [a for a in uow.table("applications").values() if a.number == number]
@@ -181,6 +192,7 @@ class SqlApplicationStore:
             "add": p(f"INSERT INTO applications ({_APP_COLS}) VALUES (:case_id, :number, :org, :item_id, "
                      ":applicant_id, :applicant_name, :phone, :email, :code_hash, :via, :created_at)"),
             "get": p(f"SELECT {_APP_COLS} FROM applications WHERE case_id = :case_id"),
+            "set_code_hash": p("UPDATE applications SET code_hash = :code_hash WHERE case_id = :case_id"),
             "by_number": p(f"SELECT {_APP_COLS} FROM applications WHERE number = :number ORDER BY created_at"),
             "by_applicant": p(f"SELECT {_APP_COLS} FROM applications WHERE applicant_id = :applicant_id "
                               "ORDER BY created_at DESC, case_id DESC LIMIT :limit"),
@@ -221,6 +233,9 @@ class SqlApplicationStore:
     def get(self, uow: Any, case_id: str) -> Application | None:
         row = uow.fetch_one(self.sql["get"], {"case_id": case_id})
         return self._app(row) if row else None
+
+    def set_code_hash(self, uow: Any, case_id: str, code_hash: str) -> None:
+        uow.execute(self.sql["set_code_hash"], {"case_id": case_id, "code_hash": code_hash})
 
     def by_number(self, uow: Any, number: str) -> list[Application]:
         return [self._app(r) for r in uow.fetch_all(self.sql["by_number"], {"number": number})]

@@ -35,7 +35,14 @@ from typing import Any
 from workflow import legaltime as lt
 from workflow.definition import Definition
 from workflow.engine import Engine
-from workflow.errors import CaseNotFound, Forbidden, MissingData, TransitionNotAllowed, UnknownItem
+from workflow.errors import (
+    CaseNotFound,
+    Forbidden,
+    IdempotencyMismatch,
+    MissingData,
+    TransitionNotAllowed,
+    UnknownItem,
+)
 from workflow.model import SYSTEM, Actor, Case, OutboxMessage
 from workflow.online import (
     NOTICE_KINDS,
@@ -222,10 +229,12 @@ class OnlineService:
 
     def apply(self, item_id: str, data: Mapping[str, Any] | None, applicant: Applicant, *,
               org: str, via: str, portal: Actor | None = None,
-              files: Sequence[Upload] = ()) -> tuple[Case, str]:
+              files: Sequence[Upload] = (), idempotency_key: str | None = None) -> tuple[Case, str]:
         """Open the application; returns the case and its query code (shown once). ``portal``:
         the portal's actor (the org must be in its scope); ``files``: materials uploaded with it
-        (each checked before the case opens)."""
+        (each checked before the case opens). ``idempotency_key``: a retry with the same key and
+        the same application opens nothing more and answers the same case — with a new query
+        code, since only its hash is kept (the code of the lost answer stops working)."""
         defn = self.item(item_id)
         if portal is not None and not self.engine.orgs.covers(portal.org, org):
             raise Forbidden(f"the portal of org {portal.org} cannot apply to org {org}")
@@ -247,11 +256,22 @@ class OnlineService:
         now = self.engine.now()
         actor = applicant_actor(applicant, org)
 
+        recorded: list[str] = []
+
         def record(uow: Any, rec: Any) -> None:
             self.store.add(uow, Application(case_id=rec.id, number=rec.number, org=org, item_id=defn.id,
                                             applicant=applicant, code_hash=code_hash, created_at=now, via=via))
+            recorded.append(rec.id)
 
-        case = self.engine.open_case(defn.id, actor=actor, data=given, org=org, within=record)
+        case = self.engine.open_case(defn.id, actor=actor, data=given, org=org, within=record,
+                                     idempotency_key=idempotency_key)
+        if not recorded:  # a replay: the application is there; its code is replaced
+            with self.engine.store.unit_of_work() as uow:
+                if self.store.get(uow, case.id) is None:
+                    raise IdempotencyMismatch("the Idempotency-Key was used for another call")
+                self.store.set_code_hash(uow, case.id, code_hash)
+                uow.commit()
+            return case, code
         for f in files:
             self.attachments.add(case.id, f.filename, f.content, actor=actor, content_type=f.content_type,
                                  label=f.label or MATERIAL_LABEL)

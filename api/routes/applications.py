@@ -40,6 +40,7 @@ from ..deps import CtxDep, clean_json, clean_text, json_response, page, read, wr
 from ..problems import BadRequest, problem_response
 from ..ratelimit import client_key
 from ..schemas import TEXT, problems
+from .cases import IdempotencyKey, idempotency_key_of
 
 router = APIRouter(prefix="/api", tags=["applications"])
 
@@ -198,16 +199,21 @@ def receipt_json(case: Any, code: str, svc: OnlineService) -> dict[str, Any]:
 @router.post("/applications", status_code=201, response_model=None, summary="Apply online (portal)",
              responses={201: {"description": "the receipt: number, query_code (shown once), dates"},
                         **problems(400, 401, 403, 404, 409, 422)})
-async def apply(request: Request, ctx: CtxDep, body: ApplicationIn) -> Response:
+async def apply(request: Request, ctx: CtxDep, body: ApplicationIn,
+                idempotency_key: IdempotencyKey = None) -> Response:
     """Open the application as the applicant, with channel ``online`` and its legal start on the
-    day of receipt. The query code is in this answer only (it is stored hashed)."""
+    day of receipt. The query code is in this answer only (it is stored hashed).
+    ``Idempotency-Key`` (per portal): a retry of the same application opens nothing more and
+    answers the same number with a **new** query code (only its hash is kept, so the code of the
+    lost answer stops working); the same key with another application is 409."""
     portal = _portal(request)
     svc = _service(request)
     applicant = check_applicant(clean_json(body.applicant, "applicant"))
     data = clean_json(body.data, "data")
     org = clean_text(body.org, "org") if body.org else portal.org
     case, code = await write(ctx, svc.apply, clean_text(body.item_id, "item_id"), data, applicant, org=org,
-                             via=portal.id, portal=portal)
+                             via=portal.id, portal=portal,
+                             idempotency_key=idempotency_key_of(portal, idempotency_key, "application"))
     return json_response(receipt_json(case, code, svc), 201, {"Location": f"/api/applications/{case.number}",
                                                                 "Cache-Control": "no-store"})
 

@@ -68,13 +68,17 @@ def _limit(ctx: Context, limit: int | None) -> int:
     return ctx.settings.page_size if limit is None else min(limit, ctx.settings.max_page_size)
 
 
-def _idem_key(actor: Actor, key: str | None) -> str | None:
+def idempotency_key_of(actor: Actor, key: str | None, kind: str = "http") -> str | None:
+    """The engine's key for a caller's ``Idempotency-Key`` header (None: none given)."""
     if key is None:
         return None
     key = clean_text(key, "Idempotency-Key")
     if not key or len(key) > MAX_KEY:
         raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY} characters", "Idempotency-Key")
-    return f"http:{actor.id}:{key}"  # one caller's keys never collide with another's
+    return f"{kind}:{actor.id}:{key}"  # one caller's keys never collide with another's
+
+
+_idem_key = idempotency_key_of
 
 
 def _opt(value: str | None, field: str) -> str | None:

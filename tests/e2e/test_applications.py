@@ -145,6 +145,27 @@ def test_the_org_defaults_to_the_tokens_and_stays_in_its_scope(svc: Stack) -> No
     problem(r, 403)  # a Wuhan portal cannot apply to Yichang
 
 
+def test_a_retried_application_opens_one_case_with_a_fresh_code(svc: Stack) -> None:
+    """The portal lost the answer and retries with its Idempotency-Key: the same number, nothing
+    opened twice; only the new code works (only hashes are kept). Another application under the
+    same key is 409; another portal's same key is its own."""
+    body = {"item_id": PLEDGE, "org": "420100", "data": FORM, "applicant": APPLICANT}
+    key = {"Idempotency-Key": "portal-retry-0001"}
+    before = len(svc.wuhan_clerk.get("/api/cases", params={"limit": 500}).json()["items"])
+    first = portal(svc).post("/api/applications", json=body, headers=key)
+    again = portal(svc).post("/api/applications", json=body, headers=key)
+    assert first.status_code == 201 and again.status_code == 201, (first.text, again.text)
+    assert again.json()["number"] == first.json()["number"]
+    assert again.json()["query_code"] != first.json()["query_code"]
+    assert len(svc.wuhan_clerk.get("/api/cases", params={"limit": 500}).json()["items"]) == before + 1
+    assert anon(svc, again.json()["query_code"]).get(f"/api/applications/{first.json()['number']}").status_code == 200
+    assert anon(svc, first.json()["query_code"]).get(f"/api/applications/{first.json()['number']}").status_code == 404
+    other = portal(svc).post("/api/applications", json={**body, "data": {**FORM, "pledgee": "汉口银行"}}, headers=key)
+    assert other.status_code == 409, other.text
+    mine = portal(svc, "wuhan_portal").post("/api/applications", json=body, headers=key)
+    assert mine.status_code == 201 and mine.json()["number"] != first.json()["number"]
+
+
 def test_only_a_portal_token_applies(svc: Stack) -> None:
     body = {"item_id": PLEDGE, "data": FORM, "applicant": APPLICANT}
     problem(anon(svc).post("/api/applications", json=body), 401)

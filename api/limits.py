@@ -3,10 +3,14 @@ reads them: ``ApiSettings.max_body_bytes`` (default 1 MiB) for JSON and forms,
 ``max_upload_bytes`` (default 21 MiB: a 20 MiB attachment and its multipart envelope) for
 ``multipart/form-data``. A declared ``Content-Length`` over the limit is refused at once; a body
 sent without one (chunked) is counted as it arrives and refused when it passes the limit.
+
+A form posted from the pages (``/web``, ``/apply``) is told in a page, in Chinese, with the limit
+and a way back; the API gets the problem document.
 """
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -14,6 +18,31 @@ from starlette.exceptions import HTTPException
 from .problems import problem_response
 
 _NO_BODY = frozenset({"GET", "HEAD", "OPTIONS"})
+PAGES = ("/web", "/apply")  # paths whose refusals are pages
+
+
+def _is_page(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in PAGES)
+
+
+def _size_words(n: int) -> str:
+    """``22020096`` → ``21 MB`` (what the page says)."""
+    mib = n / (1024 * 1024)
+    return f"{mib:.0f} MB" if mib >= 1 else f"{max(1, n // 1024)} KB"
+
+
+def refusal_page(status: int, path: str, limit: int | None) -> str:
+    """The page a person sees when a form is refused here (413, or a bad Content-Length)."""
+    if status == 413:
+        what = (f"提交的内容过大：此处每次最多接收 {_size_words(limit)}。" if limit else "提交的内容过大。")
+        hint = "请压缩文件或分次上传后再试；已填写的内容未被保存。"
+    else:
+        what, hint = "请求无法处理。", "请返回上一页重新提交。"
+    back = html.escape(path if _is_page(path) else "/", quote=True)
+    return ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>无法提交</title></head><body><main><h1>无法提交</h1><p role=\"alert\">{html.escape(what)}</p>"
+            f"<p>{html.escape(hint)}</p><p><a href=\"{back}\">返回</a></p></main></body></html>")
 
 
 class _TooLarge(HTTPException):
@@ -84,9 +113,17 @@ class BodyLimit:
     @staticmethod
     async def _refuse(scope: dict[str, Any], receive: Any, send: Any, status: int, title: str, detail: str,
                       code: str, limit: int | None = None) -> None:
+        path = str(scope.get("path") or "")
+        if _is_page(path):
+            from starlette.responses import HTMLResponse
+
+            page = HTMLResponse(refusal_page(status, path, limit), status_code=status,
+                                headers={"Connection": "close", "Cache-Control": "no-store"})
+            await page(scope, receive, send)
+            return
         response = problem_response(status, title, detail, code=code, instance=scope.get("path"),
                                     max_bytes=limit, headers={"Connection": "close"})
         await response(scope, receive, send)
 
 
-__all__ = ["BodyLimit"]
+__all__ = ["PAGES", "BodyLimit", "refusal_page"]

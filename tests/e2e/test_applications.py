@@ -340,6 +340,21 @@ def test_a_huge_upload_is_refused_before_it_is_read(svc: Stack) -> None:
 # --- notices ------------------------------------------------------------------------------------
 
 
+def test_a_huge_upload_from_a_page_is_told_in_a_page(svc: Stack) -> None:
+    """The applicant's supplement form (multipart, /apply/…) over the limit: a page in Chinese
+    saying the limit and the way back, not the API's JSON; the API keeps its problem document."""
+    big = PDF + b"0" * (21 * 1024 * 1024)
+    r = anon(svc).post("/apply/progress/supplement", files=files(("big.pdf", big, "application/pdf")))
+    assert r.status_code == 413
+    assert r.headers["content-type"].startswith("text/html")
+    assert "提交的内容过大" in r.text and "21 MB" in r.text and 'href="/apply/progress/supplement"' in r.text
+    r = anon(svc).post("/web/login", content=b"user=" + b"x" * (2 * 1024 * 1024),
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413 and "1 MB" in r.text and r.headers["content-type"].startswith("text/html")
+    problem(anon(svc).post("/api/applications", content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+                           headers={"Content-Type": "application/json"}), 413)
+
+
 def test_notices_at_acceptance_supplement_and_closing(svc: Stack) -> None:
     receipt = apply(svc)
     case_id = _request_supplement(svc, receipt, "请补交质押合同原件；请补交评估报告")

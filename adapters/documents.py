@@ -47,6 +47,7 @@ from workflow.legaltime import TZ
 from workflow.limits import Limit
 from workflow.model import Case, Clock, Event
 from workflow.orgs import OrgTree
+from workflow.values import is_abnormal_number, text_of
 
 from .issuance import DocumentNotIssuable, Issuable, IssueRule, check, load_rules, refusal
 
@@ -111,6 +112,8 @@ def cn_date(value: date | datetime | str | None) -> str:
         except ValueError:
             return value
         value = parsed
+    if not isinstance(value, date):  # a list, a number: what was stored, as text
+        return _show(value)
     if isinstance(value, datetime):
         value = value.astimezone(TZ).date() if value.tzinfo else value.date()
     return f"{value.year}年{value.month}月{value.day}日"
@@ -145,7 +148,9 @@ def print_label(label: str) -> str:
 
 
 def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, bool) or value is None or is_abnormal_number(value):
+        return None
+    if isinstance(value, str) and len(value) > 64:
         return None
     try:
         d = Decimal(str(value).replace(",", "").replace("，", "").strip())
@@ -159,12 +164,15 @@ def _grouped(d: Decimal) -> str:
     return text[:-3] if text.endswith(".00") else text.rstrip("0")
 
 
+MONEY_CEILING = Decimal(10) ** 18  # larger is no amount a person wrote: shown as stored (abbreviated)
+
+
 def money(value: Any) -> str:
     """An amount in yuan as it prints: ``5,000,000元（500万元）``; ``12,800元``; ``0.5元``.
     Text that is not a number prints as it is."""
     d = _decimal(value)
-    if d is None:
-        return "" if value is None else str(value)
+    if d is None or abs(d) >= MONEY_CEILING:
+        return "" if value is None else _show(value)
     out = f"{_grouped(d)}元"
     if abs(d) >= 10000:
         wan = (d / 10000).quantize(Decimal("0.0001")).normalize()
@@ -181,7 +189,7 @@ def _show(value: Any) -> str:
         return "、".join(_show(v) for v in value)
     if isinstance(value, Mapping):
         return "；".join(f"{k}：{_show(v)}" for k, v in value.items())
-    return str(value)
+    return text_of(value)
 
 
 def _clock_view(c: Clock) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from workflow.reports import (
     month_bounds,
     monthly_report,
 )
+from workflow.values import ANOMALY
 
 
 class ReportStorage(Protocol):
@@ -207,8 +208,15 @@ def columns(report: MonthlyReport | None = None) -> list[tuple[str, str]]:
 FIGURE_COLUMNS: list[tuple[str, str]] = [
     ("month", HEADINGS["month"]), ("org", HEADINGS["org"]), ("org_name", HEADINGS["org_name"]),
     ("scope", HEADINGS["scope"]), ("item_id", HEADINGS["item_id"]), ("item_name", HEADINGS["item_name"]),
-    ("figure", "指标代码"), ("figure_label", "指标"), ("value", "数值"),
+    ("figure", "指标代码"), ("figure_label", "指标"), ("value", "数值"), ("note", "说明"),
 ]
+
+
+def figure_note(line: ReportLine, name: str) -> str:
+    """``数值异常：2件的值未计入合计`` where stored values of this figure could not be summed
+    (not finite, not a number, or past the ceiling), else empty."""
+    n = (line.measures.get("figure_anomalies") or {}).get(name)
+    return f"{ANOMALY}：{n}件的值未计入合计" if n else ""
 
 
 def _cell(report: MonthlyReport, line: ReportLine, key: str) -> Any:
@@ -240,7 +248,7 @@ def figure_rows(report: MonthlyReport) -> Iterable[list[Any]]:
         for name, label in labels.items():
             if name in figures:
                 yield [report.month, line.org, line.org_name, SCOPE_NAMES.get(line.scope, line.scope),
-                       line.item_id, line.item_name, name, label, figures[name]]
+                       line.item_id, line.item_name, name, label, figures[name], figure_note(line, name)]
 
 
 def to_json(report: MonthlyReport) -> str:

@@ -23,6 +23,7 @@ from .legaltime import DEFAULT_RATIO, ClockKind, ClockSpec, commitment_for
 from .limits import Limit, Unit, parse_ratio
 from .online import OnlineTerms, parse_online
 from .stages import StageMap, parse_stages
+from .values import text_of
 
 KINDS = ("service_item", "dispute_case", "bundle")
 FIELD_TYPES = ("string", "text", "date", "integer", "number", "money", "boolean", "choice")
@@ -144,7 +145,7 @@ class TransitionDef:
 def _guard_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "" if value is None else str(value)
+    return "" if value is None else text_of(value)
 
 
 @dataclass(frozen=True)

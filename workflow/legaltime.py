@@ -35,6 +35,10 @@ TZ = ZoneInfo("Asia/Shanghai")
 DEFAULT_RATIO = Fraction(2, 3)
 ONE_DAY = timedelta(days=1)
 _MAX_SCAN = 3660  # no legal period here spans ten years of days; guards against a broken calendar
+# Spans longer than this are not walked day by day (a stored date far out of range, 0001-01-01):
+# the days before the last _MAX_SPAN are counted by rule (natural days; working days as 5 of every
+# 7), marked provisional. Reading such a clock costs the same as reading one started this year.
+_MAX_SPAN = 3660 * 2
 
 
 class ClockKind(StrEnum):
@@ -153,7 +157,15 @@ class Counter:
             return 0
         if unit is not Unit.WORKING_DAYS and not self.excluded:
             return (upto - after).days
-        return sum(1 for i in range(1, (upto - after).days + 1) if self.counts(after + timedelta(i), unit))
+        head = 0
+        if (upto - after).days > _MAX_SPAN:  # a date far out of range: not walked day by day
+            cut = upto - timedelta(days=_MAX_SPAN)
+            far = (cut - after).days
+            head = far * 5 // 7 if unit is Unit.WORKING_DAYS else far
+            head -= sum(1 for d in self.excluded if after < d <= cut)
+            self.provisional = self._touched = True
+            after = cut
+        return head + sum(1 for i in range(1, (upto - after).days + 1) if self.counts(after + timedelta(i), unit))
 
     def off_rest(self, day: date) -> date:
         """``day`` if it is a working day, else the first working day after it (rule 3)."""
@@ -360,9 +372,20 @@ def used_units(state: ClockState, counter: Counter, today: date | None = None) -
 def evaluate(
     state: ClockState, calendar: WorkingCalendar, *, strict: bool = False, today: date | None = None
 ) -> Derived:
-    """Deadlines and level instants of a clock. A paused clock has no due dates until it resumes."""
+    """Deadlines and level instants of a clock. A paused clock has no due dates until it resumes.
+    A clock whose dates run past the last date there is (9999-12-31: a stored date far out of
+    range) has no due dates either, and is marked provisional; it never raises OverflowError."""
     if state.status is Status.NOT_STARTED or state.started_on is None:
         return Derived()
+    try:
+        return _evaluate(state, calendar, strict=strict, today=today)
+    except (OverflowError, ValueError):  # a date past 9999-12-31 (timedelta, or date() of a month)
+        return Derived(provisional=True)
+
+
+def _evaluate(
+    state: ClockState, calendar: WorkingCalendar, *, strict: bool = False, today: date | None = None
+) -> Derived:
     counter = Counter(calendar, strict=strict, excluded=excluded_days(state.suspended))
     unit = state.counting_unit
     project = state.status is not Status.PAUSED

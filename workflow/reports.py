@@ -186,17 +186,44 @@ def level_at(st: ClockState, instant: datetime, calendar: WorkingCalendar, *, st
 # --- tallies -------------------------------------------------------------------------------------
 
 
-def _number(value: Any) -> Decimal | None:
+FIGURE_CEILING = Decimal(10) ** 18  # a single value this large (in magnitude) is not a real amount
+
+
+class _Anomaly:
+    """A stored value a sum cannot take: not finite (NaN, inf), not a number (a list, a word), or
+    past :data:`FIGURE_CEILING` (a 4,300-digit integer, 1.7e308). Left out of the total, counted."""
+
+
+ANOMALOUS = _Anomaly()
+
+
+def _number(value: Any) -> Decimal | _Anomaly | None:
+    """A stored value as a summand: a finite Decimal within the ceiling, None when there is none
+    (absent, empty, a boolean), :data:`ANOMALOUS` for anything else. Never raises, and costs no more
+    for a 4,300-digit integer than for 5 (its size is judged before it is converted)."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, (int, float, Decimal)):
-        return Decimal(str(value))
-    if isinstance(value, str):
-        try:
-            return Decimal(value.strip())
-        except InvalidOperation:
+    if isinstance(value, int):
+        if value.bit_length() > 64:  # |value| ≥ 2⁶³ ≈ 9.2e18: past the ceiling whatever it is
+            return ANOMALOUS
+        number = Decimal(value)
+    elif isinstance(value, (float, Decimal)):
+        number = Decimal(value) if isinstance(value, Decimal) else Decimal(repr(value))
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
             return None
-    return None
+        if len(text) > 64:
+            return ANOMALOUS
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            return ANOMALOUS
+    else:
+        return ANOMALOUS
+    if not number.is_finite() or abs(number) >= FIGURE_CEILING:
+        return ANOMALOUS
+    return number
 
 
 @dataclass
@@ -213,6 +240,7 @@ class Tally:
     provisional: int = 0
     escalations: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
     figures: dict[str, Decimal] = field(default_factory=dict)
+    anomalies: dict[str, int] = field(default_factory=dict)  # figure → values left out (数值异常)
     rated: RatingTally = field(default_factory=RatingTally)
 
     def add(self, o: Tally) -> None:
@@ -230,6 +258,8 @@ class Tally:
             self.escalations[k] = self.escalations.get(k, 0) + v
         for k, dv in o.figures.items():
             self.figures[k] = self.figures.get(k, Decimal(0)) + dv
+        for k, n in o.anomalies.items():
+            self.anomalies[k] = self.anomalies.get(k, 0) + n
         self.rated.add(o.rated)
 
     def empty(self) -> bool:
@@ -260,6 +290,8 @@ class Tally:
             "escalations": dict(self.escalations),
             **self.rated.measures(),
             "figures": {k: _plain(v) for k, v in sorted(self.figures.items())},
+            # only when a stored value was left out of a sum: figure → how many (数值异常)
+            **({"figure_anomalies": dict(sorted(self.anomalies.items()))} if self.anomalies else {}),
         }
 
 
@@ -414,10 +446,13 @@ def monthly_report(
             for fig in () if gone else defn.figures:
                 value = rec.data.get(fig.field) if fig.field else None
                 if fig.agg == "count":
-                    add = Decimal(1) if fig.counts(value) else None
+                    add: Decimal | _Anomaly | None = Decimal(1) if fig.counts(value) else None
                 else:
                     add = _number(value)
-                if add is not None:
+                if isinstance(add, _Anomaly):
+                    t.anomalies[fig.name] = t.anomalies.get(fig.name, 0) + 1
+                    t.figures.setdefault(fig.name, Decimal(0))
+                elif add is not None:
                     t.figures[fig.name] = t.figures.get(fig.name, Decimal(0)) + add
                 elif fig.agg == "sum":
                     t.figures.setdefault(fig.name, Decimal(0))

@@ -120,6 +120,19 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+def _big_int(text: str) -> int | str:
+    return int(text) if len(text.lstrip("-")) <= 4300 else text
+
+
+def _loads(text: str) -> Any:
+    """``json.loads``; a stored integer past Python's 4,300-digit limit (a direct edit could write
+    one, PostgreSQL's json keeps it) comes back as its digits in text instead of failing the read."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return json.loads(text, parse_int=_big_int)
+
+
 _TS_IN: dict[datetime, str] = {}
 _TS_OUT: dict[str, datetime] = {}
 

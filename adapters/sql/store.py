@@ -53,6 +53,7 @@ from .dialect import (
     _Dialect,
     _dumps,
     _is_busy,
+    _loads,
     _Postgres,
     _unique_violation,
 )
@@ -536,7 +537,7 @@ class SqlUnitOfWork:
         self._rows[row[0]] = tuple(row)
         return CaseRecord(
             id=row[0], number=row[1], item_id=row[2], definition_version=row[3], state=row[4],
-            version=row[5], org=row[6], assignee=row[7], data=json.loads(row[8]),
+            version=row[5], org=row[6], assignee=row[7], data=_loads(row[8]),
             clocks=self.store._clocks.parse(row[9]), opened_at=d.ts_out(row[10]),  # type: ignore[arg-type]
             started_on=d.day_out(row[11]), closed_at=d.ts_out(row[12]), sla=row[13],
             due_at=d.ts_out(row[14]), parent_id=row[15], created_by=row[16], last_hash=row[17],
@@ -634,7 +635,7 @@ class SqlUnitOfWork:
         return Event(
             case_id=row[0], seq=row[1], kind=row[2], trigger=row[3], actor_id=row[4],
             at=self.d.ts_out(row[5]), from_state=row[6], to_state=row[7],  # type: ignore[arg-type]
-            data=json.loads(row[8]), prev_hash=row[9], hash=row[10],
+            data=_loads(row[8]), prev_hash=row[9], hash=row[10],
         )
 
     def events(self, case_id: str) -> list[Event]:

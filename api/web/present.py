@@ -16,6 +16,7 @@ from workflow.definition import FieldSpec, TransitionDef
 from workflow.legaltime import TZ
 from workflow.limits import Limit
 from workflow.model import Case, Clock
+from workflow.values import text_of
 
 SLA_LABELS = {
     "on_track": "正常", "warning": "预警", "overdue": "超承诺时限", "over_statutory": "超法定时限",
@@ -64,7 +65,8 @@ def limit_cn(text: str | None) -> str:
 
 
 def choice_label(value: Any) -> str:
-    return CHOICE_LABELS.get(str(value), str(value))
+    text = text_of(value)
+    return CHOICE_LABELS.get(text, text)
 
 
 def when(value: datetime | date | None, *, seconds: bool = False) -> str:

@@ -92,9 +92,9 @@ def test_two_months_one_set_of_columns(timed: Stack) -> None:
     # each item's own figures on a sheet of their own
     fa = csv_rows(boss.get("/api/reports/monthly", params={"month": "2024-09", "format": "csv", "sheet": "figures"}))
     fb = csv_rows(boss.get("/api/reports/monthly", params={"month": "2024-10", "format": "csv", "sheet": "figures"}))
-    assert fa[0] == fb[0] == ["统计月份", "单位代码", "单位", "范围", "事项代码", "事项", "指标代码", "指标", "数值"]
-    assert ["质押担保金额", "5000000"] in [r[-2:] for r in fa[1:]]
-    assert ["许可使用费合计", "100000"] in [r[-2:] for r in fb[1:]]
+    assert fa[0] == fb[0] == ["统计月份", "单位代码", "单位", "范围", "事项代码", "事项", "指标代码", "指标", "数值", "说明"]
+    assert ["质押担保金额", "5000000", ""] in [r[-3:] for r in fa[1:]]
+    assert ["许可使用费合计", "100000", ""] in [r[-3:] for r in fb[1:]]
 
     # the workbook: the same 月报 columns; the notes say 截至 for the running month only, in
     # timestamps as people write them

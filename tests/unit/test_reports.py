@@ -229,9 +229,9 @@ def test_exports_have_chinese_headings(march, tmp_path):
     first = dict(zip(head, rows[1], strict=True))
     assert first["单位"] == "湖北省知识产权局" and first["范围"] == "合计（含下级）" and first["新收件数"] == "11"
     figures = list(csv.reader(io.StringIO(to_csv(report, "figures")[1:])))
-    assert figures[0] == ["统计月份", "单位代码", "单位", "范围", "事项代码", "事项", "指标代码", "指标", "数值"]
+    assert figures[0] == ["统计月份", "单位代码", "单位", "范围", "事项代码", "事项", "指标代码", "指标", "数值", "说明"]
     assert ["2024-03", "420000", "湖北省知识产权局", "合计（含下级）", "pledge_r", "质押登记（报表测试）",
-            "amount", "质押担保金额", "1650.5"] in figures
+            "amount", "质押担保金额", "1650.5", ""] in figures
     out = tmp_path / "march.xlsx"
     to_xlsx(report, out)
     wb = load_workbook(out)
@@ -242,7 +242,7 @@ def test_exports_have_chinese_headings(march, tmp_path):
     assert row["按时办结率"] == round(6 / 7, 4) and ws.cell(2, cells.index("按时办结率") + 1).number_format == "0.00%"
     assert row["达到压缩目标"] == "否"
     figs = [[c.value for c in r] for r in wb["事项指标"].iter_rows()]
-    assert figs[0] == figures[0] and figs[1][-2:] == ["质押担保金额", 1650.5]
+    assert figs[0] == figures[0] and figs[1][-3:] == ["质押担保金额", 1650.5, None]
     notes = {r[0].value: r[1].value for r in wb["说明"].iter_rows() if r[0].value}
     assert notes["统计月份"] == "2024-03" and "截至" not in notes  # March is over
     assert notes["生成时间"] == "2024-04-19 01:00"  # as people write it

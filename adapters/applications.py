@@ -119,7 +119,7 @@ class MemoryApplicationStore:
         uow.table("applications")[app.case_id] = app
 
     def get(self, uow: Any, case_id: str) -> Application | None:
-        return uow.table("applications").get(case_id)  # type: ignore[no-any-return]
+        return uow.table("applications").get(case_id)
 
     def set_code_hash(self, uow: Any, case_id: str, code_hash: str) -> None:
         import dataclasses
@@ -158,7 +158,7 @@ class MemoryApplicationStore:
         uow.table("ratings")[rating.case_id] = rating
 
     def rating(self, uow: Any, case_id: str) -> Rating | None:
-        return uow.table("ratings").get(case_id)  # type: ignore[no-any-return]
+        return uow.table("ratings").get(case_id)
 
     def rating_by_rectification(self, uow: Any, rectification_id: str) -> Rating | None:
         return next((r for r in uow.table("ratings").values() if r.rectification_id == rectification_id), None)

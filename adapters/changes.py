@@ -204,7 +204,7 @@ def feed_for(store: Any) -> ChangeFeed:
     with _FEEDS_LOCK:
         hit = _FEEDS.get(store)
         if hit is not None:
-            return hit  # type: ignore[no-any-return]
+            return hit
         if hasattr(store, "changes_log"):
             feed: Any = MemoryChanges(store)
         elif hasattr(store, "dialect") and hasattr(store, "unit_of_work"):
@@ -214,7 +214,7 @@ def feed_for(store: Any) -> ChangeFeed:
         else:
             raise TypeError(f"{type(store).__name__} has no change feed")
         _FEEDS[store] = feed
-        return feed  # type: ignore[no-any-return]
+        return feed
 
 
 __all__ = [

@@ -126,7 +126,7 @@ class SubscriberStore:
     def _select(self, where: str, lock: str = "") -> str:
         kinds = "CAST(kinds AS text)" if self.store.dialect.name == "postgresql" else "kinds"
         cols = _COLS.replace("{o_kinds}", kinds)
-        return self.store.dialect.prepare(f"SELECT {cols} FROM webhook_subscribers {where}") + lock  # type: ignore[no-any-return]
+        return self.store.dialect.prepare(f"SELECT {cols} FROM webhook_subscribers {where}") + lock
 
     def add(self, sub: Subscriber) -> Subscriber:
         if not self.sql:

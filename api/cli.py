@@ -260,7 +260,7 @@ def serve(
         if dispose is not None:
             dispose()
         err.print(banner + f"  [{workers} workers]")
-        uvicorn.run("api.asgi:app_from_env", factory=True, workers=workers, **run)  # type: ignore[arg-type]
+        uvicorn.run("api.asgi:app_from_env", factory=True, workers=workers, **run)
         return
     from api.app import create_app
     from api.settings import ApiSettings
@@ -271,7 +271,7 @@ def serve(
     sched = start_scheduler(engine) if scheduler else None
     err.print(banner)
     try:
-        uvicorn.run(web, **run)  # type: ignore[arg-type]
+        uvicorn.run(web, **run)
     finally:
         if sched is not None:
             sched.shutdown()

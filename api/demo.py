@@ -300,6 +300,7 @@ def _applications(engine: Engine, clock: SimClock, rng: random.Random, real_now:
                                 data={k: v.format(n=n) if isinstance(v, str) else v for k, v in extra.items()})
                     result.transitions += 1
                 clock.at = at = at + timedelta(hours=5)
+                assert grade is not None  # closed applications are rated
                 rating = svc.rate(app, grade, _COMMENTS[grade])
                 result.ratings += 1
                 if rating.rectification_id and grade == 2:

@@ -46,7 +46,7 @@ class Context:
 
 
 async def get_ctx(request: Request) -> Context:  # async: no thread hop for a lookup
-    return request.app.state.ctx  # type: ignore[no-any-return]
+    return request.app.state.ctx
 
 
 _bearer = HTTPBearer(auto_error=False, description="an API token (caseclock token create) or an SSO JWT")

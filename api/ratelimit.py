@@ -280,7 +280,7 @@ class RateLimiter:
 
 
 def limiter_of(request: Request) -> RateLimiter:
-    return request.app.state.ctx.limiter  # type: ignore[no-any-return]
+    return request.app.state.ctx.limiter
 
 
 class SecretLookups:

@@ -41,7 +41,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, File, Form, Query, Request, UploadFile
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import Response
 
 from adapters.attachments import (
@@ -117,7 +117,7 @@ def _ops(request: Request, engine: Engine) -> Ops:
             ops = getattr(request.app.state, "ops", None)
             if ops is None:
                 ops = request.app.state.ops = ops_from_env(engine)
-    return ops  # type: ignore[no-any-return]
+    return ops
 
 
 # --- requests ------------------------------------------------------------------------------------
@@ -130,20 +130,20 @@ class AssignIn(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-_REASON = {"min_length": 1, "max_length": 2000, "pattern": r"\S"}  # required and not blank
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=r"\S")]  # required, not blank
 
 
 class TransferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to_org: str = Field(min_length=1, max_length=64, examples=["420500"])
-    reason: str = Field(**_REASON, examples=["属宜昌市管辖，移送处理"])
+    reason: Reason = Field(examples=["属宜昌市管辖，移送处理"])
 
 
 class CorrectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(**_REASON, examples=["审查员误点“不予登记”，予以更正"])
+    reason: Reason = Field(examples=["审查员误点“不予登记”，予以更正"])
 
 
 class SuspensionIn(BaseModel):
@@ -155,7 +155,7 @@ class SuspensionIn(BaseModel):
     org: str = Field(min_length=1, max_length=64, examples=["420100"])
     first: date
     last: date
-    reason: str = Field(**_REASON, examples=["政务服务系统停机"])
+    reason: Reason = Field(examples=["政务服务系统停机"])
 
 
 class MigrationIn(BaseModel):
@@ -166,14 +166,14 @@ class MigrationIn(BaseModel):
     item_id: str = Field(min_length=1, max_length=128)
     from_version: int = Field(ge=1)
     to_version: int = Field(ge=1)
-    reason: str = Field(**_REASON, examples=["2021年修改的办法适用于未办结案件"])
+    reason: Reason = Field(examples=["2021年修改的办法适用于未办结案件"])
     state_map: dict[str, str] = Field(default_factory=dict, description="old state → new state (default: same name)")
     apply_new_limits: bool = Field(default=False, description="the new version's limits govern the moved cases")
     case_ids: list[str] | None = Field(default=None, max_length=10_000, description="only these cases")
 
 
 _ETAG = {"ETag": {"description": 'the case version, quoted: "3"', "schema": {"type": "string"}}}
-_CASE = {200: {"model": CaseOut, "headers": _ETAG}}
+_CASE: dict[int | str, dict[str, Any]] = {200: {"model": CaseOut, "headers": _ETAG}}
 
 
 # --- case operations -----------------------------------------------------------------------------
@@ -292,7 +292,7 @@ def migrate(ctx: CtxDep, actor: ActorDep, body: MigrationIn) -> Response:
 # --- receipts and documents ----------------------------------------------------------------------
 
 Format = Annotated[Literal["html", "pdf"], Query(description="html: the print view; pdf: a PDF file")]
-_DOC = {200: {"content": {"text/html": {"schema": {"type": "string"}},
+_DOC: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {"schema": {"type": "string"}},
                           "application/pdf": {"schema": {"type": "string", "format": "binary"}}},
               "description": "the document"}}
 

@@ -54,7 +54,7 @@ QueryCode = Annotated[str | None, Header(alias="X-Query-Code", max_length=64, pa
                                          description="the query code the receipt gave")]
 ApplicantId = Annotated[str | None, Header(alias="X-Applicant-Id", max_length=128, pattern=TEXT,
                                            description="with a portal token: the applicant the portal acts for")]
-_EXTRA = {
+_EXTRA: dict[int | str, dict[str, Any]] = {
     413: {"description": "A file over the size limit", "content": {"application/problem+json": {}}},
     415: {"description": "A file type not accepted, or content that is not what its name says",
           "content": {"application/problem+json": {}}},
@@ -82,7 +82,7 @@ def _service(request: Request) -> OnlineService:
         from ..routes_ops import _ops
 
         svc = state.online = OnlineService(state.ctx.engine, attachments=_ops(request, state.ctx.engine).attachments)
-    return svc  # type: ignore[no-any-return]
+    return svc
 
 
 def _portal(request: Request) -> Actor:

@@ -109,7 +109,7 @@ def watch_for(request: Request, feed: Any) -> ChangeWatch:
     watch = watches.get(key)
     if watch is None:
         watch = watches[key] = ChangeWatch(feed.probe)
-    return watch  # type: ignore[no-any-return]
+    return watch
 
 
 def _bounded(value: float | None, field: str, low: float, high: float, default: float) -> float:

@@ -27,7 +27,7 @@ MONTH = r"^(2\d{3})-(0[1-9]|1[0-2])$"
 def _service(ctx: Context) -> ReportService:
     if ctx.reports is None:
         ctx.reports = ReportService(ctx.engine)
-    return ctx.reports  # type: ignore[no-any-return]
+    return ctx.reports
 
 
 def _format(fmt: str | None, accept: str | None) -> str:
@@ -93,6 +93,7 @@ def monthly(
     if (year, mon) >= (today.year, today.month):  # still running: computed, never stored
         report = svc.compute(year, mon)
     else:
+        found: MonthlyReport | None
         if refresh:  # the stored report is everyone's: only the root stores it again
             found = svc.generate(year, mon) if at_root(ctx.engine.orgs, actor) else svc.compute(year, mon)
         else:

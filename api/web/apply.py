@@ -335,9 +335,9 @@ def _look_up(request: Request, form: FormData) -> Response:
         return resp
     except CaseNotFound:
         return _query_page(request, 404, "编号或查询码不正确，请核对受理回执。", number)
-    resp = _go(A + "/progress")
-    _set_session(request, resp, app.case_id)
-    return resp
+    done = _go(A + "/progress")
+    _set_session(request, done, app.case_id)
+    return done
 
 
 def _mine(request: Request) -> Any:

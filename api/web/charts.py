@@ -28,10 +28,10 @@ def month_bars(title: str, months: Sequence[str], series: Sequence[tuple[str, Se
            f"<title>{escape(title)}</title>",
            f'<text x="{left}" y="18" font-size="14" font-weight="bold" fill="#1b1f24">{escape(title)}</text>']
     for k in range(0, 5):
-        v = peak * k / 4
-        y = top + plot_h - plot_h * v / peak
+        tick = peak * k / 4
+        y = top + plot_h - plot_h * tick / peak
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d7de" stroke-width="1"/>')
-        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#57606a">{_pct(v)}</text>')
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#57606a">{_pct(tick)}</text>')
     n = max(len(months), 1)
     group = plot_w / n
     bar = min(28.0, (group - 10) / max(len(series), 1))

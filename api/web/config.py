@@ -121,7 +121,7 @@ def web_state(request: Request) -> WebState:
             state = getattr(request.app.state, "web", None)
             if state is None:
                 state = request.app.state.web = make_state(request.app.state.ctx.engine)
-    return state  # type: ignore[no-any-return]
+    return state
 
 
 __all__ = ["STATIC", "TEMPLATES", "WebSettings", "WebState", "configure", "settings_from_env", "web_state"]

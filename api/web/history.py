@@ -91,7 +91,8 @@ def timeline(events: Sequence[Event], defn: Definition, case: Case, *,
                 rows.append(("法定起算日", _text(d.get("started_on"))))
                 rows.append(("理由", _text(d.get("reason"))))
         elif e.kind == "corrected":
-            undone = by_seq.get(d.get("reverses")) if isinstance(d.get("reverses"), int) else None
+            reverses = d.get("reverses")
+            undone = by_seq.get(reverses) if isinstance(reverses, int) else None
             step = steps.get(str(d.get("trigger") or ""), str(d.get("trigger") or ""))
             if undone is not None:
                 step += f"（{present.when(undone.at)}，{who(undone.actor_id)}）"

@@ -68,7 +68,8 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
     case, defn = found
     events = e.history(case_id, v.actor)
     allowed = e.available_triggers(case_id, actor=v.actor)
-    actions, others = [], []
+    actions: list[dict[str, Any]] = []
+    others: list[dict[str, Any]] = []
     for t in defn.transitions_from(case.state):
         if t.trigger in allowed:
             if t.trigger not in [a["t"].trigger for a in actions]:

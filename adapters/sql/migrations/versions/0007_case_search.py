@@ -72,7 +72,9 @@ def upgrade() -> None:
     conn = op.get_bind()
     postgres = conn.dialect.name == "postgresql"
     fields = search.shipped_fields(_definition_bodies(conn))
-    cur = conn.connection.driver_connection.cursor()
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cur = raw.cursor()
     try:
         search.fill(cur, conn.dialect.name, search.Terms(fields))
         if postgres:

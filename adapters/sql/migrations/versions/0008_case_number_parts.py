@@ -32,7 +32,9 @@ def upgrade() -> None:
     )
     op.create_index('ix_case_number_parts_part', 'case_number_parts', ['part'], unique=False)
     conn = op.get_bind()
-    cur = conn.connection.driver_connection.cursor()
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cur = raw.cursor()
     try:
         search.fill_parts(cur, conn.dialect.name)
     finally:

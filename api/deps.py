@@ -18,6 +18,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import Response
 
+from workflow.bounds import FIRST_YEAR, LAST_YEAR, OutOfRange
 from workflow.engine import Engine
 from workflow.errors import Forbidden
 from workflow.legaltime import TZ
@@ -142,25 +143,22 @@ def clean_json(value: Any, field: str, depth: int = 0) -> Any:
     return value
 
 
-_EARLIEST = datetime(1900, 1, 1, tzinfo=TZ)
-_LATEST = datetime(9000, 1, 1, tzinfo=TZ)
-
-
-def parse_bound(value: date | datetime | None, *, end: bool) -> datetime | None:
+def parse_bound(value: date | datetime | None, *, end: bool, field: str = "date") -> datetime | None:
     """A date is a whole day in Asia/Shanghai (an ``…_to`` date includes it); a date-time is an
-    instant (naive: Asia/Shanghai; an ``…_to`` instant is excluded). Clamped to 1900–9000."""
+    instant (naive: Asia/Shanghai; an ``…_to`` instant is excluded). A year outside 1900–2199 is
+    refused (422 naming ``field``) before any arithmetic."""
     if value is None:
         return None
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise OutOfRange(field, f"must lie between {FIRST_YEAR} and {LAST_YEAR}")
     if isinstance(value, datetime):
         at = value if value.tzinfo is not None else value.replace(tzinfo=TZ)
-    else:
-        if not 1900 <= value.year < 9000:
-            return _LATEST if value.year >= 9000 else _EARLIEST
-        at = datetime.combine(value, time(0), TZ) + (timedelta(days=1) if end else timedelta(0))
-    try:
-        return min(max(at, _EARLIEST), _LATEST)
-    except (OverflowError, ValueError):  # an offset pushing the instant out of range
-        return _LATEST if at.year > 2000 else _EARLIEST
+        try:
+            at.astimezone(TZ)  # an offset cannot push it out of range: the year is within bounds
+        except (OverflowError, ValueError):
+            raise OutOfRange(field, f"must lie between {FIRST_YEAR} and {LAST_YEAR}") from None
+        return at
+    return datetime.combine(value, time(0), TZ) + (timedelta(days=1) if end else timedelta(0))
 
 
 ItemIdAlias = Annotated[str | None, Query(max_length=128, pattern=r"^[^\x00]*$",

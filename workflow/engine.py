@@ -18,6 +18,7 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
+from . import bounds
 from . import legaltime as lt
 from .authority import (
     is_engine,
@@ -75,6 +76,7 @@ class EngineSettings:
     number_pattern: str = "{prefix}-{org}-{year}-{seq:05d}"
     number_patterns: Mapping[str, str] = field(default_factory=dict)  # by "org:item", "org" or "item"
     sweep_batch: int = 200  # cases per sweep transaction: small enough that clerks wait < 100 ms
+    max_backdate_days: int = 366  # a back-dated legal start (started_on) lies at most this far back
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
 
 
@@ -316,6 +318,8 @@ class Engine(OfficeMixin, SweepMixin):
         of work with the new case's record, before it commits (an adapter writes its own rows
         there: both commit or neither); an idempotent replay does not run it again."""
         require_outside(actor)
+        if started_on is not None:  # bounded before anything counts from it
+            started_on = bounds.legal_start(started_on, self.today(), self.settings.max_backdate_days)
         given = _jsonable(data)
         org = org or actor.org
         fp = old_fp = ""

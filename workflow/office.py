@@ -10,6 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import bounds
 from . import legaltime as lt
 from .authority import PORTAL_ROLE, require_admin_over, require_outside, require_root_admin
 from .clock_effects import ClockEffectsMixin
@@ -126,8 +127,9 @@ class OfficeMixin(ClockEffectsMixin):
         require_admin_over(self.orgs, actor, org, "declaring a suspension")  # a city admin: the city only
         if not (reason or "").strip():
             raise MissingData("a suspension needs a reason", {"reason": "required"})
-        if last < first:
+        if isinstance(first, date) and isinstance(last, date) and last < first:
             raise MissingData("a suspension ends on or after its first day", {"last": "before first"})
+        first, last = bounds.suspension(first, last, self.today())  # before any day is counted
         now = self.now()
         touched: list[str] = []
         with self.store.unit_of_work() as uow:

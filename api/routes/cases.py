@@ -140,10 +140,10 @@ def list_cases(
     filters: dict[str, Any] = {
         "item_id": one_item(item, item_id), "state": _opt(state, "state"), "org": _opt(org, "org"),
         "sla": sla, "assignee": _opt(assignee, "assignee"), "open": open,
-        "opened_from": parse_bound(opened_from, end=False),
-        "opened_to": parse_bound(opened_to, end=True),
-        "closed_from": parse_bound(closed_from, end=False),
-        "closed_to": parse_bound(closed_to, end=True),
+        "opened_from": parse_bound(opened_from, end=False, field="opened_from"),
+        "opened_to": parse_bound(opened_to, end=True, field="opened_to"),
+        "closed_from": parse_bound(closed_from, end=False, field="closed_from"),
+        "closed_to": parse_bound(closed_to, end=True, field="closed_to"),
         "q": _opt(q, "q"),
     }
     filters = {k: v for k, v in filters.items() if v is not None}

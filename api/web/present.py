@@ -6,6 +6,7 @@ own ``unit``; dates are the engine's derived dates.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -272,8 +273,24 @@ ERROR_WORDS = {
     "required": "必填", "must be text": "应为文字", "must be a date (YYYY-MM-DD)": "应为日期",
     "must be a whole number": "应为整数", "must be a number": "应为数字",
     "must not be negative": "不能为负数", "must be true or false": "应为是或否",
-    "in the future": "不能晚于今天", "unknown org": "没有这个单位",
+    "in the future": "不能晚于今天", "unknown org": "没有这个单位", "before first": "不能早于开始日",
 }
+# the engine's range refusals (workflow/bounds.py), with the values they name
+RANGE_WORDS = [
+    (re.compile(r"at most (\d+) days back: not before (\S+)"), "最多补录{0}天以内，不能早于{1}"),
+    (re.compile(r"not before (\S+)"), "不能早于{0}"),
+    (re.compile(r"not after (\S+)"), "不能晚于{0}"),
+    (re.compile(r"must lie between (\d+) and (\d+)"), "年份应在{0}至{1}年之间"),
+    (re.compile(r"a suspension covers at most (\d+) days"), "一次中止最多{0}天"),
+]
+
+
+def _range_word(problem: str) -> str | None:
+    for pattern, words in RANGE_WORDS:
+        m = pattern.fullmatch(problem)
+        if m:
+            return words.format(*m.groups())
+    return None
 
 
 def explain(exc: Exception, labels: Mapping[str, str] | None = None) -> str:
@@ -284,7 +301,7 @@ def explain(exc: Exception, labels: Mapping[str, str] | None = None) -> str:
     if isinstance(exc, e.MissingData) and exc.fields:
         parts = []
         for name, problem in exc.fields.items():
-            word = ERROR_WORDS.get(problem)
+            word = ERROR_WORDS.get(problem) or _range_word(problem)
             if word is None and problem.startswith("must be one of"):
                 word = "应从选项中选择"
             parts.append(f"{labels.get(name, FIELD_NAMES.get(name, name))}：{word or problem}")

@@ -16,6 +16,7 @@ from typing import Any
 
 from workflow.errors import VersionConflict
 from workflow.model import CaseRecord, Deadline, Event, OutboxMessage
+from workflow.orders import is_order_clock
 from workflow.ports import CaseQuery, IdempotencyRecord
 from workflow.search import case_matches, needle, searchable_fields
 
@@ -204,7 +205,7 @@ class MemoryUnitOfWork:
         mine = self.s.by_case.get(case_id, frozenset())
         for key in mine:
             row = self.s.deadlines[key]
-            if row.state == "pending" and key not in keys:
+            if row.state == "pending" and key not in keys and not is_order_clock(key[1]):
                 self.s.deadlines[key] = replace(row, state="cancelled")
         self.s.by_case[case_id] = mine | keys
         for d in wanted:

@@ -100,13 +100,32 @@ def render(message: OutboxMessage) -> tuple[str, str]:
         return f"【caseclock】每日待办（{len(items)} 件）", "\n".join(lines)
     if message.topic == "expiry_pending_calendar":
         return _render_pending_expiry(message)
+    if message.topic == "order_overdue":
+        return _render_order_overdue(message)
     level = str(p.get("level", ""))
     number = p.get("number") or message.case_id
     subject = f"【{LEVEL_SHORT.get(level, level)}】{number} {p.get('item_name', '')}"
     body = (
-        f"案件 {number}（{p.get('item_name', '')}，当前环节：{p.get('state_label', p.get('state', ''))}）"
-        f"的{p.get('clock_label', p.get('clock', ''))}{LEVEL_NAMES.get(level, level)}。\n"
+        f"{_case_head(p, number)}的{p.get('clock_label', p.get('clock', ''))}{LEVEL_NAMES.get(level, level)}。\n"
         f"到期时间：{_fmt(p.get('due', ''))}；系统发现时间：{_fmt(p.get('seen', ''))}。"
+    )
+    return subject, body
+
+
+def _case_head(p: Mapping[str, Any], number: Any) -> str:
+    """案件 <number>（<item>，当前环节：<state>）: how every message names its case."""
+    return f"案件 {number}（{p.get('item_name', '')}，当前环节：{p.get('state_label', p.get('state', ''))}）"
+
+
+def _render_order_overdue(message: OutboxMessage) -> tuple[str, str]:
+    """A supervision order (督办) unanswered past its reply deadline: the leaders are told once."""
+    p = message.payload
+    number = p.get("number") or message.case_id
+    subject = f"【督办逾期未答复】{number} {p.get('item_name', '')}"
+    body = (
+        f"{_case_head(p, number)}的督办已过答复期限（{p.get('order_due', '')}）仍未答复。\n"
+        f"督办事由：{p.get('reason', '')}\n要求：{p.get('action', '')}\n"
+        f"系统发现时间：{_fmt(p.get('seen', ''))}。"
     )
     return subject, body
 
@@ -119,8 +138,7 @@ def _render_pending_expiry(message: OutboxMessage) -> tuple[str, str]:
     year = last_day[:4] or "该"
     subject = f"【期间届满待确认】{number} {p.get('item_name', '')}"
     body = (
-        f"案件 {number}（{p.get('item_name', '')}，当前环节：{p.get('state_label', p.get('state', ''))}）"
-        f"的{p.get('clock_label', p.get('clock', ''))}已届满，但最后一日 {last_day}（暂定）所在的"
+        f"{_case_head(p, number)}的{p.get('clock_label', p.get('clock', ''))}已届满，但最后一日 {last_day}（暂定）所在的"
         f"{year}年节假日安排尚未载入，系统未自动执行「{p.get('on_expire_label', p.get('on_expire', ''))}」。\n"
         f"载入{year}年国务院办公厅通知后，期间最后一日确已届满的，系统将自动执行；如需现在执行，"
         f"请在案件页面填写理由并确认期间届满。发现时间：{_fmt(p.get('seen', ''))}。"

@@ -180,6 +180,7 @@ class ReportService:
             year, month, cases=cases, fired=fired, definition=e.registry.get, orgs=e.orgs,
             calendar=e.calendar, generated_at=now, default_ratio=e.settings.commitment_ratio,
             strict=e.settings.strict_calendar, as_of=now, ratings=self.ratings(year, month),
+            orders=e.orders_between(*month_bounds(year, month)),
         )
 
     def generate(self, year: int, month: int) -> MonthlyReport:
@@ -345,6 +346,9 @@ EXPLANATIONS = {
     "satisfied_rate": "满意率：评价为非常满意、满意、基本满意的比例（GB/T 39735-2020 五级评价中非差评的比例）",
     "bad_ratings": "差评数：评价为不满意、非常不满意的件数",
     "bad_rectified_on_time": "本月差评中，差评核实整改件已在整改时限内办结并答复申请人的件数（统计时的状态）",
+    "orders_issued": "本月对案件发出的督办数（督办人：科长、局领导），按被督办案件的单位和事项统计",
+    "orders_answered_on_time": "本月发出的督办中，承办人在答复期限（工作日）最后一日24时前答复的件数",
+    "orders_overdue": "本月发出的督办中，逾期答复或统计时已过答复期限仍未答复（逾期未答复）的件数",
 }
 
 __all__ = [

@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,3 +127,33 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: S
 def sql_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: SqliteTemplate, pg_schema) -> str:
     """A database URL for each SQL backend, empty and migrated."""
     return _url(request.param, tmp_path, sqlite_template, pg_schema)
+
+
+def downgrade(url: str, revision: str) -> set[str]:
+    """Take the database at ``url`` down to the migration ``revision`` (an upgrade's test); the
+    names of its tables and indexes then, and the revision it is at, as ``@<revision>``."""
+    from alembic import command
+
+    from adapters.sql import SqlStore
+    from adapters.sql.migrate import alembic_config, current_revision
+
+    store = SqlStore(url)
+    try:
+        with store.engine.connect() as conn:
+            command.downgrade(alembic_config(conn), revision)
+            conn.commit()
+        return table_names(store) | {f"@{current_revision(store.engine)}"}
+    finally:
+        store.dispose()
+
+
+def table_names(store: Any) -> set[str]:
+    """The names of the tables and indexes of a SQL store's database (its schema's, on PostgreSQL)."""
+    with store.engine.connect() as conn:
+        if store.is_postgres:
+            rows = conn.exec_driver_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() UNION "
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+        else:
+            rows = conn.exec_driver_sql("SELECT name FROM sqlite_master")
+        return {r[0] for r in rows}

@@ -9,8 +9,6 @@ A rejected call leaves the case exactly as it was, history included.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +27,7 @@ from .authority import (
 )
 from .calendar import WorkingCalendar
 from .definition import Definition, FieldSpec, TransitionDef
-from .engine_base import BEFORE, _copy_json, _jsonable
+from .engine_base import BEFORE, _copy_json, _fingerprint, _jsonable
 from .engine_base import ENGINE_EVENT_KINDS as ENGINE_EVENT_KINDS
 from .errors import (
     CaseNotFound,
@@ -53,6 +51,7 @@ from .model import (
     clock_to_dict,
 )
 from .office import OfficeMixin
+from .orders import OrderStore
 from .orgs import OrgTree
 from .ports import (
     CaseQuery,
@@ -82,11 +81,6 @@ class EngineSettings:
 
 def _default_now() -> datetime:
     return datetime.now(TZ)
-
-
-def _fingerprint(*parts: Any) -> str:
-    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # --- record (de)serialisation for idempotent replays ---------------------------------------------
@@ -198,8 +192,10 @@ class Engine(OfficeMixin, SweepMixin):
         now: Callable[[], datetime] | None = None,
         orgs: OrgTree | None = None,
         settings: EngineSettings | None = None,
+        order_store: OrderStore | None = None,
     ) -> None:
         self.store = store
+        self.order_store = order_store  # 督办 (workflow/orders.py); build_engine gives the store's
         self.registry = registry
         self.calendar = calendar
         self._now = now or _default_now

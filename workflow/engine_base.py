@@ -7,6 +7,7 @@ change in ``clock_effects``; the sweep in ``sweep``; office operations in ``offi
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -33,6 +34,12 @@ def _jsonable(data: Mapping[str, Any] | None) -> dict[str, Any]:
     return json.loads(json.dumps(dict(data), ensure_ascii=False, default=str))
 
 
+def _fingerprint(*parts: Any) -> str:
+    """What an idempotent call was (its operation and arguments), hashed."""
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 _ATOMS = (str, int, float, bool, type(None))
 
 
@@ -55,6 +62,7 @@ BEFORE = "_before"  # key of a transition event's data holding the case as it wa
 ENGINE_EVENT_KINDS = frozenset({
     "opened", "transition", "corrected", "assigned", "transferred", "suspended", "migrated",
     "escalation", "calendar_recomputed", "expiry_pending_calendar", "expiry_confirmed",
+    "order_issued", "order_answered", "order_escalated",
 })  # kinds only the engine writes (``record_event`` refuses them)
 
 

@@ -69,6 +69,10 @@ class OfficeMixin(ClockEffectsMixin):
                          {"from_org": from_org, "to_org": to_org, "reason": reason})
             uow.save_case(rec, before)
             self._write_deadlines(uow, rec, self.registry.get(rec.item_id, rec.definition_version))
+            orders = getattr(self, "order_store", None)
+            if orders is not None:  # its supervision orders go with it
+                for order in orders.of_case(uow, rec.id):
+                    orders.save(uow, replace(order, org=to_org))
             uow.add_outbox([OutboxMessage(
                 topic="transferred", case_id=rec.id, created_at=now,
                 payload={"case_id": rec.id, "number": rec.number, "from_org": from_org, "to_org": to_org,

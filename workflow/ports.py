@@ -96,7 +96,9 @@ class UnitOfWork(Protocol):
     # deadlines
     def replace_deadlines(self, case_id: str, wanted: Sequence[Deadline]) -> None:
         """Make the case's pending deadlines exactly ``wanted``: rows already fired stay fired
-        (and are not re-created), pending rows not wanted become cancelled."""
+        (and are not re-created), pending rows not wanted become cancelled — except the rows of
+        supervision orders (clock ``order:<id>``, ``workflow/orders.py``), which are the orders'
+        own: added when named, left as they are otherwise."""
         ...
 
     def due_case_ids(self, now: datetime, limit: int) -> list[str]:

@@ -34,6 +34,12 @@ ratings                评价数                         好差评 ratings given
 satisfied_rate         满意率                         share of those graded 3–5 (not a 差评)
 bad_ratings            差评数                         ratings of 1 or 2
 bad_rectified_on_time  差评按时整改数                  差评 whose rectification closed within its limit
+orders_issued          督办数                         supervision orders issued in the month (of the
+                                                     case's org and item; workflow/orders.py)
+orders_answered_on_    督办按时答复数                  of those, answered by the end of the reply's
+time                                                 last day
+orders_overdue         督办逾期数                      of those, answered after it or still unanswered
+                                                     once it passed (as of the report)
 figures                definition figures           sum / count of a data field over the cases closed
                                                      in the month, withdrawn ones left out
 =====================  ==========================  ==================================================
@@ -60,6 +66,7 @@ from .calendar import WorkingCalendar
 from .definition import Definition
 from .legaltime import TZ, ClockState, Segment, Sla, Status
 from .model import CaseRecord, Deadline
+from .orders import Order, OrderTally, is_order_clock
 from .orgs import OrgTree
 from .ratings import Rating, RatingTally
 
@@ -96,6 +103,9 @@ HEADINGS: dict[str, str] = {
     "satisfied_rate": "满意率",
     "bad_ratings": "差评数",
     "bad_rectified_on_time": "差评按时整改数",
+    "orders_issued": "督办数",
+    "orders_answered_on_time": "督办按时答复数",
+    "orders_overdue": "督办逾期数",
 }
 SCOPE_NAMES = {"total": "合计（含下级）", "own": "本级"}
 
@@ -242,6 +252,7 @@ class Tally:
     figures: dict[str, Decimal] = field(default_factory=dict)
     anomalies: dict[str, int] = field(default_factory=dict)  # figure → values left out (数值异常)
     rated: RatingTally = field(default_factory=RatingTally)
+    ordered: OrderTally = field(default_factory=OrderTally)
 
     def add(self, o: Tally) -> None:
         self.opened += o.opened
@@ -261,10 +272,11 @@ class Tally:
         for k, n in o.anomalies.items():
             self.anomalies[k] = self.anomalies.get(k, 0) + n
         self.rated.add(o.rated)
+        self.ordered.add(o.ordered)
 
     def empty(self) -> bool:
         return not (self.opened or self.closed or self.open_breaches or any(self.escalations.values())
-                    or self.rated.ratings)
+                    or self.rated.ratings or self.ordered.issued)
 
     def measures(self, target: Fraction) -> dict[str, Any]:
         def rate(n: int) -> float | None:
@@ -289,6 +301,7 @@ class Tally:
             "provisional": self.provisional,
             "escalations": dict(self.escalations),
             **self.rated.measures(),
+            **self.ordered.measures(),
             "figures": {k: _plain(v) for k, v in sorted(self.figures.items())},
             # only when a stored value was left out of a sum: figure → how many (数值异常)
             **({"figure_anomalies": dict(sorted(self.anomalies.items()))} if self.anomalies else {}),
@@ -395,10 +408,12 @@ def monthly_report(
     strict: bool = False,
     as_of: datetime | None = None,
     ratings: Iterable[Rating] = (),
+    orders: Iterable[Order] = (),
 ) -> MonthlyReport:
     """The report of ``year``-``month``. ``cases``: every case opened in the month, closed in it,
     or open at its end (duplicates are ignored); ``fired``: the deadlines fired (seen) in it;
-    ``ratings``: the 好差评 ratings given in it. ``as_of``: now, when the month is not over: open
+    ``ratings``: the 好差评 ratings given in it; ``orders``: the 督办 orders issued in it (judged
+    as of ``generated_at``). ``as_of``: now, when the month is not over: open
     cases are judged at that instant (no projection to the month's end) and the report says so."""
     start, end = month_bounds(year, month)
     partial = as_of is not None and as_of < end
@@ -467,6 +482,8 @@ def monthly_report(
     for dl in fired:
         if dl.seen_at is None or not (start <= dl.seen_at.astimezone(TZ) < end):
             continue
+        if is_order_clock(dl.clock):  # an order's escalation: counted with the orders, below
+            continue
         t = tally(dl.org, dl.item_id)
         t.escalations[dl.level] = t.escalations.get(dl.level, 0) + 1
         if dl.item_id not in names:
@@ -484,6 +501,16 @@ def monthly_report(
                 names[r.item_id] = definition(r.item_id, None).name
             except Exception:  # noqa: BLE001 - an item no longer loaded keeps its id as name
                 names[r.item_id] = r.item_id
+
+    for order in orders:
+        if not (start <= order.issued_at.astimezone(TZ) < end):
+            continue
+        tally(order.org, order.item_id).ordered.add_order(order, generated_at)
+        if order.item_id not in names:
+            try:
+                names[order.item_id] = definition(order.item_id, None).name
+            except Exception:  # noqa: BLE001 - an item no longer loaded keeps its id as name
+                names[order.item_id] = order.item_id
 
     # roll up: every org with data and each of its ancestors
     totals: dict[tuple[str, str], Tally] = {}

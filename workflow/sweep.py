@@ -10,6 +10,7 @@ from datetime import datetime
 from .definition import Definition
 from .legaltime import Level, Status
 from .model import SYSTEM, CaseRecord, Deadline, Escalation, OutboxMessage
+from .orders import OrdersMixin, is_order_clock
 from .pending_expiry import PendingExpiryMixin
 from .ports import CaseQuery, UnitOfWork
 
@@ -29,7 +30,7 @@ def _lock_due(uow: UnitOfWork, ids: list[str], now: datetime) -> tuple[list[Case
     return recs, {k: v for k, v in found.items() if v}
 
 
-class SweepMixin(PendingExpiryMixin):
+class SweepMixin(PendingExpiryMixin, OrdersMixin):
     """``Engine.sweep`` and the bundle closing that follows a child's close."""
 
     def sweep(self, *, batch: int | None = None) -> list[Escalation]:
@@ -78,6 +79,12 @@ class SweepMixin(PendingExpiryMixin):
         rewrite = False  # the deadline rows need rewriting (a due time moved)
         messages: list[OutboxMessage] = []
         for dl in due:
+            if is_order_clock(dl.clock):  # a 督办 order's reply deadline (workflow/orders.py)
+                found = self._fire_order(uow, rec, defn, dl, now)
+                if found is not None:
+                    fired.append(found[0])
+                    messages.append(found[1])
+                continue
             st = rec.clocks.get(dl.clock)
             if st is None or st.run != dl.run or st.status is not Status.RUNNING:
                 uow.mark_deadline(dl, "cancelled", now)

@@ -37,6 +37,7 @@ from workflow.model import (
     Event,
     OutboxMessage,
 )
+from workflow.orders import is_order_clock
 from workflow.ports import CaseQuery, IdempotencyRecord
 
 from . import counters
@@ -658,7 +659,7 @@ class SqlUnitOfWork:
         sets: list[dict[str, Any]] = []
         inserts: list[dict[str, Any]] = []
         for key, (state, due) in have.items():
-            if state == "pending" and key not in keys:
+            if state == "pending" and key not in keys and not is_order_clock(key[0]):
                 sets.append({"state": "cancelled", "due_at": due, "case_id": case_id,
                              "clock": key[0], "run": key[1], "level": key[2]})
         for dl in wanted:

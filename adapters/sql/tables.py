@@ -419,6 +419,31 @@ class RatingRow(SQLModel, table=True):
     reply: str = Field(default="", sa_type=sa.Text)
 
 
+class OrderRow(SQLModel, table=True):
+    """A supervision order (督办) on a case (workflow/orders.py; migration 0009)."""
+
+    __tablename__ = "orders"
+
+    id: str = Field(primary_key=True, max_length=64)
+    case_id: str = Field(max_length=64, index=True, sa_column_args=[_case_fk()])
+    number: str = Field(max_length=128)
+    org: str = Field(max_length=64, index=True)
+    item_id: str = Field(max_length=128)
+    reason: str = Field(sa_type=sa.Text)
+    action: str = Field(sa_type=sa.Text)
+    reply_days: int
+    due: str = Field(max_length=10)  # the last day, YYYY-MM-DD
+    due_at: datetime = _ts()
+    provisional: bool = False
+    issued_by: str = Field(max_length=128)
+    issued_at: datetime = _ts(index=True)
+    status: str = Field(default="open", max_length=16, index=True)  # open | answered
+    reply: str = Field(default="", sa_type=sa.Text)
+    answered_by: str | None = Field(default=None, max_length=128)
+    answered_at: datetime | None = _ts(nullable=True)
+    escalated_at: datetime | None = _ts(nullable=True)
+
+
 class WebhookSubscriberRow(SQLModel, table=True):
     """Who receives the signed change webhooks (adapters/webhooks.py): a filter, and the feed
     position the dispatcher has reached for this subscriber."""
@@ -445,12 +470,12 @@ TABLES = (
     "definitions", "people", "api_tokens", "reports", "attachments", "sla_counts", "web_signouts",
     "applications", "application_notices", "ratings",
     "webhook_subscribers",
-    "secret_failures", "case_search", "case_number_parts",
+    "secret_failures", "case_search", "case_number_parts", "orders",
 )
 
 __all__ = [
     "ApiTokenRow", "ApplicationNoticeRow", "ApplicationRow", "AttachmentRow", "RatingRow", "AwareDateTime", "CalendarOverrideRow", "CaseRow", "CaseNumberPartRow", "CaseSearchRow",
-    "DeadlineRow", "DefinitionRow", "EventRow", "IdempotencyRow", "OutboxRow", "PersonRow",
+    "DeadlineRow", "DefinitionRow", "EventRow", "IdempotencyRow", "OrderRow", "OutboxRow", "PersonRow",
     "ReportRow", "SEARCH_EXTRAS", "SecretFailureRow", "SequenceRow", "SlaCountRow", "TABLES", "WebSignoutRow",
     "WebhookSubscriberRow", "include_object",
     "metadata",

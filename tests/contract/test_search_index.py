@@ -10,20 +10,14 @@ from adapters import build_engine
 from adapters.sql import SqlStore, upgrade
 from adapters.sql import search as sql_search
 from adapters.sql.migrate import current_revision
+from tests.backends import table_names
 from tests.contract.conftest import CLERK, PLEDGE
 
 PLEDGE_ITEM = "patent_pledge_registration"
 
 
 def _tables(store: SqlStore) -> set[str]:
-    with store.engine.connect() as conn:
-        if store.is_postgres:
-            rows = conn.exec_driver_sql(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() UNION "
-                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
-        else:
-            rows = conn.exec_driver_sql("SELECT name FROM sqlite_master")
-        return {r[0] for r in rows}
+    return table_names(store)
 
 
 def test_0007_backfills_the_cases_there_and_downgrades(sql_url):

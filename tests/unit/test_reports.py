@@ -135,6 +135,7 @@ def test_march_2024_by_hand(march):
         "provisional": 0,  # every date of March 2024 is on the official calendar
         "escalations": {"warning": 0, "overdue": 0, "over_statutory": 0, "expired": 0},
         "ratings": 0, "satisfied_rate": None, "bad_ratings": 0, "bad_rectified_on_time": 0,  # no 好差评 this month
+        "orders_issued": 0, "orders_answered_on_time": 0, "orders_overdue": 0,  # no 督办 this month
         "figures": {"amount": 1350.5, "registered": 2},
     }
     assert report.line(WUHAN, "pledge_r", scope="own") is None  # no org under it has data
@@ -160,6 +161,7 @@ def test_march_2024_by_hand(march):
         "provisional": 0,  # every date of March 2024 is on the official calendar
         "escalations": {"warning": 2, "overdue": 2, "over_statutory": 1, "expired": 0},
         "ratings": 0, "satisfied_rate": None, "bad_ratings": 0, "bad_rectified_on_time": 0,  # no 好差评 this month
+        "orders_issued": 0, "orders_answered_on_time": 0, "orders_overdue": 0,  # no 督办 this month
         "figures": {"amount": 300, "registered": 1},
     }
 
@@ -177,6 +179,7 @@ def test_march_2024_by_hand(march):
         "provisional": 0,  # every date of March 2024 is on the official calendar
         "escalations": {"warning": 0, "overdue": 1, "over_statutory": 1, "expired": 0},
         "ratings": 0, "satisfied_rate": None, "bad_ratings": 0, "bad_rectified_on_time": 0,  # no 好差评 this month
+        "orders_issued": 0, "orders_answered_on_time": 0, "orders_overdue": 0,  # no 督办 this month
         "figures": {},
     }
 
@@ -195,6 +198,7 @@ def test_march_2024_by_hand(march):
         "provisional": 0,  # every date of March 2024 is on the official calendar
         "escalations": {"warning": 2, "overdue": 3, "over_statutory": 2, "expired": 0},
         "ratings": 0, "satisfied_rate": None, "bad_ratings": 0, "bad_rectified_on_time": 0,  # no 好差评 this month
+        "orders_issued": 0, "orders_answered_on_time": 0, "orders_overdue": 0,  # no 督办 this month
         "figures": {"amount": 1650.5, "registered": 3},
     }
     assert report.line(PROVINCE, "*").measures == province.measures

@@ -41,7 +41,7 @@ from .deps import Context, CtxDep, json_response
 from .limits import BodyLimit
 from .metrics import Metrics, MetricsMiddleware
 from .ratelimit import RateLimiter, RateLimitMiddleware, document_limits
-from .routes import applications, cases, changes, office, reports, webhooks
+from .routes import applications, cases, changes, office, orders, reports, webhooks
 from .routes_ops import router as ops_router
 from .schemas import Health, Problem
 from .settings import ApiSettings
@@ -86,6 +86,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     online_install(engine)  # the applicant's notices (build_engine installs it too; once either way)
     app.include_router(cases.router)
     app.include_router(office.router)
+    app.include_router(orders.router)  # 督办 (issue 18 part 6)
     app.include_router(applications.router)  # the applicant's side (issue 17, docs/portal.md)
     app.include_router(reports.router)
     app.include_router(changes.router)  # the change feed (issue 19)

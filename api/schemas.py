@@ -188,6 +188,9 @@ class Board(BaseModel):
     items: list[BoardRow]
     next: str | None
     totals: dict[str, int]
+    orders: dict[str, int] = Field(default_factory=dict,
+                                   description="督办 awaiting a reply in the scope (open) and, of those, past "
+                                               "their last day (overdue)")
     as_of: str
 
 

@@ -107,7 +107,10 @@ def board(
         row["total"] += n
         totals[col] += n
         totals["total"] += n
-    return page(list(rows.values()), None, totals=totals, as_of=engine.now().isoformat())
+    now = engine.now()
+    waiting = engine.orders(actor, status="open", org=org or None)
+    orders = {"open": len(waiting), "overdue": sum(o.overdue_at(now) for o in waiting)}
+    return page(list(rows.values()), None, totals=totals, orders=orders, as_of=now.isoformat())
 
 
 @router.get(

@@ -18,7 +18,7 @@ from . import present
 
 # data keys never shown (bookkeeping of the engine and the attachments)
 HIDDEN = frozenset({"bundle", "run", "children_outcomes", "sha256", "attachment_id", "content_type", "size",
-                    "template", "seen", "new_limits"})
+                    "template", "seen", "new_limits", "order"})
 # words for the data keys of the engine's own events and of a transition's common keys
 WORDS = {"reason": "理由", "notice": "通知内容", "decision": "决定内容"}
 
@@ -141,6 +141,18 @@ def timeline(events: Sequence[Event], defn: Definition, case: Case, *,
                 rows.append(("届满后的操作", steps.get(str(d["on_expire"]), str(d["on_expire"]))))
             if d.get("reason"):
                 rows.append(("理由", _text(d.get("reason"))))
+        elif e.kind == "order_issued":
+            rows.append(("督办事由", _text(d.get("reason"))))
+            rows.append(("要求", _text(d.get("action"))))
+            rows.append(("答复期限", f"{d.get('reply_days')} 个工作日（至 {d.get('due', '')}）"))
+        elif e.kind == "order_answered":
+            rows.append(("答复", _text(d.get("text"))))
+            if d.get("on_time") is False:
+                rows.append(("是否按时", "逾期答复"))
+        elif e.kind == "order_escalated":
+            colour = "red"
+            rows.append(("答复期限", _text(d.get("due"))))
+            rows.append(("发现于", _when(d.get("seen"))))
         elif e.kind == "attached":
             rows.append(("文件", _text(d.get("filename"))))
             if d.get("label"):

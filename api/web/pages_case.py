@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, Response
 
 from workflow.authority import reserved_to_engine
 from workflow.errors import CaseNotFound, WorkflowError
+from workflow.orders import ISSUERS, MAX_DAYS, MIN_DAYS, REPLIERS
 
 from . import history, present
 from .common import (
@@ -116,6 +117,7 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
         for f in t.fields:
             field_labels.setdefault(f.name, f.label or f.name)
     entries = history.timeline(events, defn, case, who=v.who, org_name=v.org_name)
+    orders = [{"o": o, "overdue": o.overdue_at(e.now())} for o in e.case_orders(case_id, v.actor)]
     return render(
         v.request, "case.html.j2", v, status=status, case=case, defn=defn, events=events, labels=labels,
         timeline=entries, data_rows=history.data_rows(case, defn, events),
@@ -123,7 +125,9 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
         attachments=attachments, documents=ops.documents.available(case, defn, events),
         children=children, parent=parent, correctable=correctable, people=people,
         orgs=[o for o in e.orgs if o.code != case.org], field_labels=field_labels,
-        org_name=v.org_name(case.org), idem=secrets.token_urlsafe(12),
+        org_name=v.org_name(case.org), idem=secrets.token_urlsafe(12), orders=orders,
+        may_order=v.actor.has_any(ISSUERS) and not case.final,
+        may_reply=v.actor.has_any(REPLIERS) and v.actor.org == case.org, order_days=(MIN_DAYS, MAX_DAYS),
     )
 
 
@@ -220,6 +224,42 @@ def _operation(v: Visit, form: FormData, case_id: str, what: str) -> Response:
 
 for _what in ("assign", "transfer", "correct"):
     posted(P + "/cases/{case_id}/" + _what)(functools.partial(_operation, what=_what))
+
+
+ORDER_LABELS = {"reason": "督办事由", "action": "要求", "reply_days": "答复期限（工作日）", "text": "答复"}
+
+
+def _order_refused(v: Visit, form: FormData, case_id: str, key: str, exc: WorkflowError) -> Response:
+    if isinstance(exc, CaseNotFound):
+        return error_page(v.request, v, 404, "找不到督办", "找不到该案件或督办，或不在您的管辖范围内。")
+    status = {"Forbidden": 403, "VersionConflict": 409, "TransitionNotAllowed": 409}.get(exc.__class__.__name__, 422)
+    return _case_page(v, case_id, status=status, errors={key: present.explain(exc, ORDER_LABELS)},
+                      values={key: {k: form.get(k) for k in form.keys()}})
+
+
+@posted(P + "/cases/{case_id}/orders")
+def _order(v: Visit, form: FormData, case_id: str) -> Response:
+    """督办: a supervisor or leader orders the handlers to act and reply within N working days."""
+    idem = _text(form, "idem", 64)
+    try:
+        v.engine.issue_order(case_id, actor=v.actor, reason=_text(form, "reason", 1000),
+                             action=_text(form, "action", 1000), reply_days=_text(form, "reply_days", 8),
+                             idempotency_key=f"web:{v.actor.id}:{idem}" if idem else None)
+    except WorkflowError as exc:
+        return _order_refused(v, form, case_id, "op:order", exc)
+    return _go(f"{P}/cases/{case_id}", done="ordered")
+
+
+@posted(P + "/cases/{case_id}/orders/{order_id}/reply")
+def _reply(v: Visit, form: FormData, case_id: str, order_id: str) -> Response:
+    """The handler's reply to a 督办."""
+    idem = _text(form, "idem", 64)
+    try:
+        v.engine.answer_order(case_id, order_id[:64], actor=v.actor, text=_text(form, "text", 1000),
+                              idempotency_key=f"web:{v.actor.id}:{idem}" if idem else None)
+    except WorkflowError as exc:
+        return _order_refused(v, form, case_id, f"reply:{order_id[:64]}", exc)
+    return _go(f"{P}/cases/{case_id}", done="answered")
 
 
 @posted(P + "/cases/{case_id}/clocks/{clock}/confirm-expiry")

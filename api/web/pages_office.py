@@ -78,7 +78,7 @@ def _board_data(v: Visit) -> dict[str, Any]:
         for k, n in cell.items():
             totals[k] += n
     return {"orgs": [(o, e.orgs.name(o)) for o in orgs], "items": items, "cells": out, "totals": totals,
-            "as_of": e.now()}
+            "as_of": e.now(), "orders": e.open_order_counts(v.actor)}
 
 
 @page(P + "/board")

@@ -34,7 +34,12 @@ page, posted = decorators(router)
 def worklist(v: Visit) -> Response:
     request = v.request
     rows = [_row(v, c) for c in v.engine.worklist(v.actor)]
-    return render(request, "worklist.html.j2", v, rows=rows, counts=_counts(v, rows))
+    ordered = {o.case_id for o in v.engine.orders(v.actor, status="open")}  # 督办 awaiting a reply
+    for r in rows:
+        r["ordered"] = r["case"].id in ordered
+    counts = _counts(v, rows)
+    counts["ordered"] = sum(r["ordered"] for r in rows)
+    return render(request, "worklist.html.j2", v, rows=rows, counts=counts)
 
 
 PAGE_SIZE = 50  # cases a page of the case search shows

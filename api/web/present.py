@@ -40,7 +40,8 @@ EVENT_LABELS = {
     "transferred": "移送", "suspended": "全局中止计时", "migrated": "版本迁移", "escalation": "预警/超期",
     "calendar_recomputed": "日历调整重算", "expiry_pending_calendar": "期间届满待日历确认",
     "expiry_confirmed": "确认期间届满", "attached": "上传附件", "document_issued": "出具文书",
-    "rated": "申请人评价（好差评）",
+    "rated": "申请人评价（好差评）", "order_issued": "督办", "order_answered": "督办答复",
+    "order_escalated": "督办逾期未答复（报局领导）",
 }
 LEVEL_LABELS = {"warning": "黄色预警", "overdue": "超承诺时限", "over_statutory": "超法定时限",
                 "expired": "期限届满"}
@@ -274,6 +275,8 @@ ERROR_WORDS = {
     "must be a whole number": "应为整数", "must be a number": "应为数字",
     "must not be negative": "不能为负数", "must be true or false": "应为是或否",
     "in the future": "不能晚于今天", "unknown org": "没有这个单位", "before first": "不能早于开始日",
+    "a whole number of working days from 1 to 60": "应为 1 至 60 的整数（工作日）",
+    "at most 1000 characters": "不能超过 1000 字",
 }
 # the engine's range refusals (workflow/bounds.py), with the values they name
 RANGE_WORDS = [

@@ -220,7 +220,8 @@ class OnlineService:
             given = {k: v for k, v in data.items() if k in {f.name for f in d.fields}}
             filled = {**{f.name: f.default for f in d.fields if f.default is not None}, **given}
             try:
-                check_data([f.name for f in d.fields if f.required], d.fields, given, filled)
+                check_data([f.name for f in d.fields if f.required], d.fields, given, filled,
+                           self.engine.field_context())
             except MissingData as exc:
                 problems.update(exc.fields or {})
         return problems

@@ -8,7 +8,7 @@ and one sweep fires every escalation that came due meanwhile (yellow and red on 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -102,6 +102,20 @@ def _data(rng: random.Random, specs: tuple[FieldSpec, ...], required: tuple[str,
         if name not in out:
             out[name] = _value(rng, FieldSpec(name=name, type="date" if name.endswith(("_on", "date")) else "text"), today)
     return out
+
+
+def _step_data(rng: random.Random, defn: Definition, t: Any, case_data: Mapping[str, Any],
+               started_on: date | None, today: date) -> dict[str, Any]:
+    """A step's data: its own fields, and the materials it requires that the case lacks (收件 may
+    have left them out; the clerk keys them in with the step), typed by the case's own field."""
+    missing = tuple(n for n in t.required_fields if n not in case_data)
+    own = {f.name: f for f in defn.fields if f.name in missing and f.name not in {x.name for x in t.fields}}
+    data = {**_data(rng, t.fields, tuple(n for n in missing if n not in own), today),
+            **{n: _value(rng, f, today) for n, f in own.items()}}
+    for f in t.fields:  # a date of service or receipt lies between the case's start and today
+        if f.past and started_on is not None and isinstance(data.get(f.name), str):
+            data[f.name] = max(data[f.name], started_on.isoformat())
+    return data
 
 
 def _pick(rng: random.Random, names: list[str]) -> str:
@@ -276,7 +290,9 @@ def _applications(engine: Engine, clock: SimClock, rng: random.Random, real_now:
         clerk, examiner = _actor(org, ("clerk",)), _actor(org, ("examiner",))
         steps: list[tuple[str, Actor, dict[str, Any]]] = []
         if reached != "received":
-            steps.append(("accept", clerk, {}))
+            accept = defn.transition("accept", defn.initial)
+            steps.append(("accept", clerk, _step_data(rng, defn, accept, case.data, case.started_on, day)
+                          if accept else {}))
         if reached == "supplement" or (reached == "closed" and grade in (2, 3)):
             ask = {"supplement_items": "1、质押合同（或许可合同）原件扫描件；2、申请人营业执照副本"}
             t = defn.transition("request_supplement", "under_review")
@@ -350,7 +366,7 @@ def _walk(engine: Engine, clock: SimClock, rng: random.Random, defn: Definition,
         t = defn.transition(trigger, case.state)
         if t is None:
             break
-        data = _data(rng, t.fields, t.required_fields, at.date())
+        data = _step_data(rng, defn, t, case.data, case.started_on, at.date())
         try:
             engine.fire(case_id, trigger, actor=_actor(org, t.roles), data=data)
         except WorkflowError:

@@ -19,6 +19,8 @@ from typing import Any
 import yaml
 
 from .errors import DefinitionError, Problem
+from .fieldrules import NameRule
+from .fieldrules import parse as parse_rules
 from .legaltime import DEFAULT_RATIO, ClockKind, ClockSpec, commitment_for
 from .limits import Limit, Unit, parse_ratio
 from .online import OnlineTerms, parse_online
@@ -44,6 +46,11 @@ class FieldSpec:
     default: Any = None
     aliases: tuple[str, ...] = ()  # other names accepted for this field (e.g. DESIGN's `notice`)
     searchable: bool = False  # a case is found by this field's value (party and applicant names)
+    # field rules (workflow/fieldrules.py, docs/definitions.md "Field rules")
+    min: Any = None  # a number's or a date's lower bound
+    max: Any = None  # its upper bound
+    past: bool = False  # a date of service or receipt: not after today, not before the case's start
+    names: NameRule | None = None  # a list of names (合议组): how many, odd or not
 
 
 @dataclass(frozen=True)
@@ -429,7 +436,8 @@ _CLOCK = {
     "limit", "start", "stop", "label", "commitment", "main", "party", "external", "on_expire",
     "start_from", "grace", "max_extension", "status", "basis", "notes",
 }
-_FIELD = {"name", "type", "label", "required", "choices", "description", "default", "aliases", "searchable"}
+_FIELD = {"name", "type", "label", "required", "choices", "description", "default", "aliases", "searchable",
+          "min", "max", "past", "names"}
 _FIGURE_KEYS = ("name", "label", "field", "agg", "value")
 
 
@@ -471,8 +479,10 @@ def _fields(c: _Collector, value: Any, path: str) -> tuple[FieldSpec, ...]:
         if ftype == "choice" and (not isinstance(choices, list) or not choices):
             c.add(f"{p}.choices", "a choice field lists its choices")
             choices = []
+        rules = parse_rules(f, str(ftype), p, c.add)
         out.append(
             FieldSpec(
+                **rules,
                 name=name,
                 type=str(ftype),
                 label=str(f.get("label", "")),
@@ -824,6 +834,13 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
                     c.add(f"{p}.value", f"{', '.join(map(repr, bad))} is not one of the choices of field {f['field']!r}")
         figures.append(Figure(name=f["name"], label=str(f.get("label", f["name"])), field=f.get("field"), agg=agg,
                               values=values))
+    for cname, clk in clocks.items():  # the clerk chooses what chooses a limit: never a default
+        if clk.limit_choice is not None:
+            for i, f in enumerate(fields):
+                if f.name == clk.limit_choice.field and f.default is not None:
+                    c.add(f"fields[{i}].default", f"{f.name} chooses the limit of clock {cname!r}: it has no "
+                          "default (a form never picks it for the clerk; while it is unknown the clock "
+                          "counts the longest limit)")
     children = c.names(data.get("children"), "children")
     if kind == "bundle" and not children:
         c.add("children", "a bundle lists its child items")

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
-from . import bounds
+from . import bounds, fieldrules
 from . import legaltime as lt
 from .authority import (
     is_engine,
@@ -33,6 +33,7 @@ from .errors import (
     CaseNotFound,
     Forbidden,
     IdempotencyMismatch,
+    InvalidData,
     MissingData,
     TransitionNotAllowed,
     UnknownItem,
@@ -75,8 +76,10 @@ class EngineSettings:
     number_pattern: str = "{prefix}-{org}-{year}-{seq:05d}"
     number_patterns: Mapping[str, str] = field(default_factory=dict)  # by "org:item", "org" or "item"
     sweep_batch: int = 200  # cases per sweep transaction: small enough that clerks wait < 100 ms
-    max_backdate_days: int = 366  # a back-dated legal start (started_on) lies at most this far back
+    max_backdate_days: int = 366  # a back-dated legal start (started_on), a date of service or receipt
+    # (a field marked past), lies at most this far back
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
+    date_years_ahead: int = 50  # no date a person gives lies further ahead than this
 
 
 def _default_now() -> datetime:
@@ -121,11 +124,13 @@ def record_from_dict(d: Mapping[str, Any]) -> CaseRecord:
 def _check_value(spec: FieldSpec, value: Any) -> str | None:
     t = spec.type
     if t in ("string", "text"):
+        if spec.names is not None and isinstance(value, list):
+            return None if all(isinstance(n, str) for n in value) else "must be names (a list of text)"
         return None if isinstance(value, str) else "must be text"
     if t == "date":
         if isinstance(value, date):
             return None
-        if isinstance(value, str):
+        if isinstance(value, str) and len(value) <= 10:
             try:
                 date.fromisoformat(value)
                 return None
@@ -133,11 +138,13 @@ def _check_value(spec: FieldSpec, value: Any) -> str | None:
                 pass
         return "must be a date (YYYY-MM-DD)"
     if t == "integer":
-        return None if isinstance(value, int) and not isinstance(value, bool) else "must be a whole number"
+        if isinstance(value, int) and not isinstance(value, bool):
+            return None
+        return (isinstance(value, str) and fieldrules.numeric_text_problem(value)) or "must be a whole number"
     if t in ("number", "money"):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return "must not be negative" if t == "money" and value < 0 else None
-        return "must be a number"
+            return None
+        return (isinstance(value, str) and fieldrules.numeric_text_problem(value)) or "must be a number"
     if t == "boolean":
         return None if isinstance(value, bool) else "must be true or false"
     if t == "choice":
@@ -159,22 +166,46 @@ def _empty(value: Any) -> bool:
 
 
 def check_data(
-    required: Iterable[str], specs: Iterable[FieldSpec], given: Mapping[str, Any], merged: Mapping[str, Any]
+    required: Iterable[str], specs: Iterable[FieldSpec], given: Mapping[str, Any], merged: Mapping[str, Any],
+    ctx: fieldrules.RuleContext | None = None,
 ) -> None:
-    """Raise MissingData naming every absent required field and every value of the wrong type."""
+    """Raise MissingData naming every absent required field and every value of the wrong type,
+    or InvalidData when a value also breaks its field's rule (workflow/fieldrules.py; the date
+    rules need ``ctx``)."""
     problems: dict[str, str] = {}
+    ruled = False
     for name in required:
         if _empty(merged.get(name)):
             problems[name] = "required"
     for spec in specs:
-        if spec.name in given and not _empty(given[spec.name]):
+        if spec.name in given and not _empty(given[spec.name]) and spec.name not in problems:
             err = _check_value(spec, given[spec.name])
+            if err is None:
+                err = fieldrules.check(spec, given[spec.name], ctx)
+                ruled = ruled or err is not None
+            elif err == "out of range":
+                ruled = True
             if err:
                 problems[spec.name] = err
     if problems:
         detail = "; ".join(f"{k}: {v}" for k, v in problems.items())
-        raise MissingData(f"data missing or invalid: {detail}", problems)
+        raise (InvalidData if ruled else MissingData)(f"data missing or invalid: {detail}", problems)
 
+
+def _normalised(specs: Iterable[FieldSpec], given: dict[str, Any]) -> dict[str, Any]:
+    """Values as stored (a 合议组's names joined by 、)."""
+    for spec in specs:
+        if spec.name in given and not _empty(given[spec.name]):
+            given[spec.name] = fieldrules.normalise(spec, given[spec.name])
+    return given
+
+
+def _with_case_fields(own: Iterable[FieldSpec], defn: Definition) -> tuple[FieldSpec, ...]:
+    """A transition's own fields, then the case's (opening) fields it does not redeclare: data a
+    transition call supplies for the case (the materials ``accept`` requires) obeys their rules."""
+    specs = tuple(own)
+    names = {f.name for f in specs}
+    return specs + tuple(f for f in defn.fields if f.name not in names)
 
 
 # --- the engine -----------------------------------------------------------------------------------
@@ -210,6 +241,13 @@ class Engine(OfficeMixin, SweepMixin):
     def definitions(self) -> list[Definition]:
         """Every loaded definition (each version), by id then version."""
         return self.registry.all()
+
+    def field_context(self, legal_start: date | None = None) -> fieldrules.RuleContext:
+        """What the date rules compare with now (``legal_start``: the case's, None while opening)."""
+        return fieldrules.RuleContext(
+            today=self.now().date(), legal_start=legal_start,
+            max_backdate_days=self.settings.max_backdate_days, years_ahead=self.settings.date_years_ahead,
+        )
 
     def definition(self, item_id: str, version: int | None = None) -> Definition:
         return self.registry.get(item_id, version)
@@ -339,10 +377,12 @@ class Engine(OfficeMixin, SweepMixin):
                 raise Forbidden(f"actor {actor.id} of org {actor.org} cannot open cases for org {org}")
             if not actor.has_any(defn.open_roles):
                 raise Forbidden(f"opening {item_id} needs one of the roles {', '.join(defn.open_roles)}")
-            check_data([f.name for f in defn.fields if f.required], defn.fields, given, given)
+            ctx = self.field_context()
+            check_data([f.name for f in defn.fields if f.required], defn.fields, given, given, ctx)
             for child_id in defn.children:  # a bundle is one application: its children's data too
                 child_def = self.registry.get(child_id)
-                check_data([f.name for f in child_def.fields if f.required], child_def.fields, given, given)
+                check_data([f.name for f in child_def.fields if f.required], child_def.fields, given, given, ctx)
+            given = _normalised(specs, given)
             now = self.now()
             start_day = now.date()
             if started_on is not None:
@@ -456,9 +496,12 @@ class Engine(OfficeMixin, SweepMixin):
             )
         if not actor.has_any(t.roles):
             raise Forbidden(f"{trigger!r} needs one of the roles {', '.join(t.roles)}")
-        given = _canonical(t.fields, dict(given))
+        specs = _with_case_fields(t.fields, defn)
+        given = _canonical(specs, dict(given))
         merged = {**rec.data, **given}
-        check_data(t.required_fields, t.fields, given, merged)
+        check_data(t.required_fields, specs, given, merged, self.field_context(rec.started_on))
+        given = _normalised(specs, given)
+        merged = {**rec.data, **given}
         refusal = t.guard_failure(merged)
         if refusal:
             raise TransitionNotAllowed(f"{t.label or trigger}: {refusal}")

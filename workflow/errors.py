@@ -10,6 +10,7 @@
     ├── TransitionNotAllowed           unknown trigger, not allowed in this state, extension refused
     ├── Forbidden                      the actor lacks the role
     ├── MissingData                    required data fields are absent or invalid
+    │   └── InvalidData                a value breaks its field's rule (range, date, names)
     ├── VersionConflict                expected version is stale, or a concurrent writer won
     └── IdempotencyMismatch            an idempotency key reused for a different call
 
@@ -105,6 +106,14 @@ class MissingData(WorkflowError):
         super().__init__(message)
 
 
+class InvalidData(MissingData):
+    """Data breaks a field rule of its definition (a date out of range or after today, an amount
+    past its bound, a 合议组 of an even number): ``fields`` maps each field at fault to its problem
+    (required fields still absent are named there too)."""
+
+    code = "invalid_data"
+
+
 class VersionConflict(WorkflowError):
     code = "version_conflict"
 
@@ -121,6 +130,7 @@ __all__ = [
     "DefinitionError",
     "Forbidden",
     "IdempotencyMismatch",
+    "InvalidData",
     "MissingData",
     "Problem",
     "TransitionNotAllowed",

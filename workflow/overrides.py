@@ -14,9 +14,15 @@ An override file names the definition it changes and only what it changes::
       under_review: {label: 审核中, roles: [examiner, clerk]}
     transitions:
       - {trigger: approve, roles: [examiner, leader], label: 准予登记}
+    field_rules:                           # rules added to a field (the opening form's and any
+      secured_amount: {max: 500000000}     # transition's field of that name)
+      pledgor: {required: true}
 
 Clocks and states merge key by key; a transition entry changes every transition with that trigger
-(``source`` narrows it to one). The result is validated like a definition (a commitment beyond the
+(``source`` narrows it to one). An office adds field rules but never loosens the law's: a field's
+bounds, ``past``, ``names`` and ``required``, and a transition's required data, stay at least as
+strict as the shipped definition's (docs/definitions.md, "Field rules").
+The result is validated like a definition (a commitment beyond the
 ⅔ target is refused), and errors name the override file.
 """
 
@@ -28,10 +34,11 @@ from typing import Any
 
 from .definition import Definition, parse_definition, read_yaml
 from .errors import DefinitionError, Problem
+from .fieldrules import RULE_KEYS, loosened
 
 _ALLOWED = {"override", "base_version", "version", "reason", "name", "legal_basis", "commitment_ratio",
             "clocks", "states", "transitions", "number_prefix", "description", "figures", "fields",
-            "open_roles", "online", "item_code", "stages", "trigger_stages"}
+            "open_roles", "online", "item_code", "stages", "trigger_stages", "field_rules"}
 _TRANSITION_KEYS = {"trigger", "source", "roles", "label", "requires", "fields", "extend"}
 
 
@@ -98,6 +105,7 @@ def apply_override(base: Definition, override: dict[str, Any], source: str) -> D
             problems.append(Problem(f"{path}.trigger", f"{base.id} has no transition {patch['trigger']!r}"))
         for t in hits:
             t.update({k: copy.deepcopy(v) for k, v in patch.items() if k not in ("trigger", "source")})
+    _add_field_rules(doc, override.get("field_rules"), problems)
     if "version" in override:
         doc["version"] = override["version"]
         if not isinstance(override["version"], int) or override["version"] <= base.version:
@@ -105,6 +113,62 @@ def apply_override(base: Definition, override: dict[str, Any], source: str) -> D
     if problems:
         raise DefinitionError(source, problems)
     try:
-        return parse_definition(doc, source=f"{source} (override of {base.source})")
+        result = parse_definition(doc, source=f"{source} (override of {base.source})")
     except DefinitionError as exc:
         raise DefinitionError(source, exc.problems) from None
+    problems += _loosenings(base, result)
+    if problems:
+        raise DefinitionError(source, problems)
+    return result
+
+
+def _add_field_rules(doc: dict[str, Any], rules: Any, problems: list[Problem]) -> None:
+    """``field_rules: {field: {min, max, past, names, required}}`` merged into every field of that
+    name (the validator then checks the keys like any field's)."""
+    if rules is None:
+        return
+    if not isinstance(rules, dict):
+        problems.append(Problem("field_rules", "field_rules maps a field name to the rules it adds"))
+        return
+    specs = [f for f in doc.get("fields") or [] if isinstance(f, dict)]
+    for t in doc.get("transitions") or []:
+        if isinstance(t, dict):
+            specs += [f for f in t.get("fields") or [] if isinstance(f, dict)]
+    for name, patch in rules.items():
+        path = f"field_rules.{name}"
+        if not isinstance(patch, dict):
+            problems.append(Problem(path, "give the rules to add as a mapping"))
+            continue
+        bad = sorted(set(map(str, patch)) - {*RULE_KEYS, "required"})
+        if bad:
+            problems.append(Problem(path, f"an override adds only rules ({', '.join((*RULE_KEYS, 'required'))}), "
+                                          f"not {', '.join(bad)}"))
+            continue
+        hits = [f for f in specs if f.get("name") == name]
+        if not hits:
+            problems.append(Problem(path, f"{doc.get('id')} has no field {name!r}"))
+        for f in hits:
+            f.update(copy.deepcopy(patch))
+
+
+def _loosenings(base: Definition, result: Definition) -> list[Problem]:
+    """Where the override makes the law's field rules or required data looser."""
+    out: list[Problem] = []
+    mine = {f.name: f for f in result.fields}
+    for f in base.fields:
+        for why in loosened(f, mine.get(f.name)):
+            out.append(Problem(f"fields.{f.name}", f"an override cannot loosen the law's rule: it {why}"))
+    for i, t in enumerate(base.transitions):
+        new = result.transitions[i] if i < len(result.transitions) else None
+        if new is None or new.trigger != t.trigger:
+            continue
+        theirs = {f.name: f for f in new.fields}
+        for f in t.fields:
+            for why in loosened(f, theirs.get(f.name)):
+                out.append(Problem(f"transitions.{t.trigger}.fields.{f.name}",
+                                   f"an override cannot loosen the law's rule: it {why}"))
+        dropped = [n for n in t.required_fields if n not in new.required_fields]
+        if dropped:
+            out.append(Problem(f"transitions.{t.trigger}.requires",
+                               f"an override cannot drop required data: {', '.join(dropped)}"))
+    return out

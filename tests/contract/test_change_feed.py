@@ -10,6 +10,7 @@ from adapters.changes import CursorError, feed_for, parse_cursor
 from workflow.model import Actor
 
 PLEDGE = "patent_pledge_registration"
+DATA = {"pledgor": "甲", "pledgee": "乙", "patent_numbers": "ZL1", "channel": "paper"}
 WUHAN, YICHANG = "420100", "420500"
 
 
@@ -24,7 +25,7 @@ def engine(store_url):
 
 def _advance(engine, org: str) -> str:
     clerk, examiner = Actor("c", {"clerk"}, org), Actor("e", {"examiner"}, org)
-    case = engine.open_case(PLEDGE, actor=clerk, data={})
+    case = engine.open_case(PLEDGE, actor=clerk, data=DATA)
     engine.fire(case.id, "accept", actor=clerk)
     engine.assign(case.id, "e", actor=Actor("s", {"supervisor"}, org))
     engine.fire(case.id, "approve", actor=examiner)
@@ -127,7 +128,7 @@ def test_escalations_corrections_and_transfers_are_in_the_feed_with_their_stage(
     engine = build_engine(store_url, now=clock)
     try:
         clerk, boss = Actor("c", {"clerk"}, WUHAN), Actor("s", {"supervisor"}, WUHAN)
-        case = engine.open_case(PLEDGE, actor=clerk, data={})
+        case = engine.open_case(PLEDGE, actor=clerk, data=DATA)
         engine.fire(case.id, "accept", actor=clerk)
         engine.correct(case.id, actor=boss, reason="受理错误")
         clock.at += timedelta(days=30)

@@ -135,7 +135,8 @@ def test_closed_cases_org_scope_and_filters(eng):
 def test_names_given_later_and_transfers_are_followed(eng):
     case = eng.open_case(PLEDGE, actor=WUHAN)  # a blank form: found by its number only
     assert eng.list_cases(WUHAN, q="长江存储") == []
-    eng.fire(case.id, "accept", actor=WUHAN, data={"pledgor": "长江存储科技有限责任公司", "pledgee": "国家开发银行"})
+    eng.fire(case.id, "accept", actor=WUHAN, data={"pledgor": "长江存储科技有限责任公司", "pledgee": "国家开发银行",
+                                                   "patent_numbers": "ZL1", "channel": "online"})
     assert numbers(eng.list_cases(WUHAN, q="长江存储")) == [case.number]
     eng.fire(case.id, "request_supplement", actor=WUHAN,
              data={"supplement_items": "补正", "pledgor": "长江存储科技控股有限责任公司"})

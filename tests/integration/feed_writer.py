@@ -52,7 +52,7 @@ def main(url: str, org: str, cases: int, seed: int) -> int:
     opened = events = 0
     while opened < cases or todo:
         if opened < cases and (not todo or rnd.random() < 0.35):
-            case = retry(lambda: engine.open_case(PLEDGE, actor=clerk, data={"channel": "online"}))
+            case = retry(lambda: engine.open_case(PLEDGE, actor=clerk, data={"channel": "online", "pledgor": "甲", "pledgee": "乙", "patent_numbers": "ZL1"}))
             todo[case.id] = 0
             opened += 1
             events += 1

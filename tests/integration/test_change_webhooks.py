@@ -28,6 +28,7 @@ from tests.integration.test_notify import hook_factory  # noqa: F401 - the local
 from workflow.model import Actor
 
 PLEDGE = "patent_pledge_registration"
+DATA = {"pledgor": "甲", "pledgee": "乙", "patent_numbers": "ZL1", "channel": "paper"}
 WUHAN, YICHANG = "420100", "420500"
 SECRET = "change-hook-secret-0123456789"
 
@@ -51,7 +52,7 @@ def engine(store_url):
 
 def _steps(engine, org: str) -> str:
     clerk = Actor("c", {"clerk"}, org)
-    case = engine.open_case(PLEDGE, actor=clerk, data={})
+    case = engine.open_case(PLEDGE, actor=clerk, data=DATA)
     engine.fire(case.id, "accept", actor=clerk)
     engine.assign(case.id, "e", actor=Actor("s", {"supervisor"}, org))
     engine.fire(case.id, "approve", actor=Actor("e", {"examiner"}, org))
@@ -99,7 +100,7 @@ def test_each_subscriber_gets_its_filtered_events_once_signed(engine, hook_facto
 def test_a_failing_receiver_gets_its_changes_later_and_a_removed_one_none(engine, hook_factory):  # noqa: F811
     hook = hook_factory(fail=1)
     sub = new_subscriber(engine, hook.url, created_by="root", kinds=["opened"])
-    a = engine.open_case(PLEDGE, actor=Actor("c", {"clerk"}, WUHAN), data={})
+    a = engine.open_case(PLEDGE, actor=Actor("c", {"clerk"}, WUHAN), data=DATA)
     clock = Clock(engine)
     clock.at += timedelta(seconds=5)  # the delivery runs a little after the step
     first = _delivery(engine, clock).run()
@@ -109,7 +110,7 @@ def test_a_failing_receiver_gets_its_changes_later_and_a_removed_one_none(engine
     assert len(second.delivered) == 1
     assert [json.loads(b)["change"]["case_id"] for _, b in hook.received] == [a.id]
     # removed: its queued changes are not sent, nothing new is queued
-    b = engine.open_case(PLEDGE, actor=Actor("c", {"clerk"}, WUHAN), data={})
+    b = engine.open_case(PLEDGE, actor=Actor("c", {"clerk"}, WUHAN), data=DATA)
     WebhookDispatcher(engine).run_once()
     assert subscribers_for(engine.store).remove(sub.id)
     _delivery(engine, clock).run()

@@ -116,14 +116,20 @@ def test_refused_transitions_leave_the_case_unchanged(engine):
     walk(engine, case.id, ("accept", CLERK))
     # no arbitration agreement: not referred to arbitration
     refused(engine, case.id, "refer_to_arbitration", EXAMINER, errors.TransitionNotAllowed,
-            {**ARBITRATION, "arbitration_agreement": False})
+            {**ARBITRATION, "application_received_on": "2024-04-01", "arbitration_agreement": False})
     refused(engine, case.id, "refer_to_arbitration", CLERK, errors.Forbidden, ARBITRATION)
     refused(engine, case.id, "refer_to_notary", EXAMINER, errors.MissingData, {"receiving_body": "某公证处"})
     refused(engine, case.id, "report_outcome", CLERK, errors.TransitionNotAllowed,
             {"outcome": "arbitral_award", "outcome_reported_on": "2024-04-01"})
     refused(engine, case.id, "not_refer", SUPERVISOR, errors.MissingData)
     refused(engine, case.id, "not_refer", EXAMINER, errors.Forbidden, {"reason": "对方不同意"})
-    walk(engine, case.id, ("refer_to_arbitration", EXAMINER, ARBITRATION))
+    # a date of receipt is never ahead of today (04-01), nor before the case's legal start
+    err = refused(engine, case.id, "refer_to_arbitration", EXAMINER, errors.InvalidData, ARBITRATION)
+    assert err.fields == {"application_received_on": "after today"}
+    err = refused(engine, case.id, "refer_to_arbitration", EXAMINER, errors.InvalidData,
+                  {**ARBITRATION, "application_received_on": "2024-03-29"})
+    assert err.fields == {"application_received_on": "before the case's legal start 2024-04-01"}
+    walk(engine, case.id, ("refer_to_arbitration", EXAMINER, {**ARBITRATION, "application_received_on": "2024-04-01"}))
     refused(engine, case.id, "report_outcome", CLERK, errors.TransitionNotAllowed,
             {"outcome": "arbitral_award", "outcome_reported_on": "2024-04-01"})
     refused(engine, case.id, "body_declined", CLERK, errors.MissingData)

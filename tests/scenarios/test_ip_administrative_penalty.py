@@ -47,7 +47,7 @@ def notified(engine, freezer, case=None):
     case = investigating(engine, freezer, case)
     freezer.move_to("2024-05-27 10:00:00+08:00")
     walk(engine, case.id, ("conclude_investigation", EXAMINER))
-    freezer.move_to("2024-05-29 10:00:00+08:00")
+    freezer.move_to("2024-05-30 10:00:00+08:00")  # recorded once received (never ahead)
     return walk(engine, case.id, ("notify_intended_penalty", EXAMINER, {
         "notice_served_on": "2024-05-30", "intended_penalty": "责令改正，罚款五万元"}))
 
@@ -65,7 +65,7 @@ def test_happy_path_lead_to_served_decision(engine, freezer):
     assert due(case, "handling") == (date(2024, 7, 9), date(2024, 6, 11))
     freezer.move_to("2024-05-27 10:00:00+08:00")
     walk(engine, case.id, ("conclude_investigation", EXAMINER))
-    freezer.move_to("2024-05-29 10:00:00+08:00")
+    freezer.move_to("2024-05-30 10:00:00+08:00")  # recorded once received (never ahead)
     case = walk(engine, case.id, ("notify_intended_penalty", EXAMINER, {
         "notice_served_on": "2024-05-30", "intended_penalty": "责令改正，罚款五万元"}))
     assert case.clocks["legal_review"].sla == "met"  # 05-27 → 05-29, well within 10 wd
@@ -166,5 +166,5 @@ def test_refused_transitions_leave_the_case_unchanged(engine, freezer):
     refused(engine, case.id, "notify_intended_penalty", EXAMINER, errors.MissingData,
             {"intended_penalty": "罚款"})  # the date of service starts the party's period
     walk(engine, case.id, ("notify_intended_penalty", EXAMINER,
-                           {"notice_served_on": "2024-04-11", "intended_penalty": "罚款"}))
+                           {"notice_served_on": "2024-04-10", "intended_penalty": "罚款"}))
     refused(engine, case.id, "defence_period_lapsed", CLERK, errors.Forbidden)  # the system's

@@ -36,7 +36,7 @@ def open_request(engine):
 def served(engine, freezer, case=None):
     """Received Mon 07-01 (or ``case``); notice served Wed 07-03, received by the respondent Thu 07-04."""
     case = case or open_request(engine)
-    freezer.move_to("2024-07-03 10:00:00+08:00")
+    freezer.move_to("2024-07-04 10:00:00+08:00")  # recorded once received (never ahead)
     return walk(engine, case.id, ("serve_notice", CLERK, {"served_on": "2024-07-04"}))
 
 

@@ -46,7 +46,7 @@ def filed(engine, freezer, domicile="domestic", case=None):
 def answering(engine, freezer, domicile="domestic", case=None):
     """Copy sent Fri 07-05, received by the respondent Mon 07-08."""
     case = filed(engine, freezer, domicile, case)
-    freezer.move_to("2024-07-05 10:00:00+08:00")
+    freezer.move_to("2024-07-08 10:00:00+08:00")  # recorded when the receipt is back (never ahead)
     return walk(engine, case.id, ("serve", CLERK, {"served_on": "2024-07-08"}))
 
 
@@ -71,6 +71,7 @@ def test_happy_path_from_request_to_published_decision(engine, freezer):
     # 3 months from 07-03 → 10-03, National Day → Tue 10-08; 92 natural days to 10-03,
     # commitment floor(2/3 × 92) = 61 days → Mon 09-02
     assert due(case, "handling") == (date(2024, 10, 8), date(2024, 9, 2))
+    freezer.move_to("2024-07-08 10:00:00+08:00")  # the receipt is back: service recorded
     case = walk(engine, case.id, ("serve", CLERK, {"served_on": "2024-07-08"}))
     assert case.clocks["filed"].sla == "met"
     # 15 days from receipt (Mon 07-08) → Tue 07-23: the respondent's, never compressed
@@ -148,7 +149,7 @@ def test_the_respondent_does_not_answer(engine, freezer):
 @pytest.mark.freeze_time("2024-07-01 10:00:00+08:00")
 def test_the_evidence_period_runs_out(engine, freezer):
     case = examining(engine, freezer)
-    freezer.move_to("2024-07-30 10:00:00+08:00")
+    freezer.move_to("2024-08-01 10:00:00+08:00")  # recorded once received (a receipt is never ahead)
     waiting = walk(engine, case.id, ("set_evidence_period", EXAMINER,
                                      {"evidence_period": "20", "evidence_notice_received_on": "2024-08-01"}))
     # 20 days chosen in the notice, from receipt (Thu 08-01) → Wed 08-21; + 7 days' grace → 08-28
@@ -239,6 +240,6 @@ def test_refused_transitions_leave_the_case_unchanged(engine, freezer):
     freezer.move_to("2024-07-19 10:00:00+08:00")
     walk(engine, case.id, ("receive_answer", CLERK), ("forward_answer", CLERK))
     err = refused(engine, case.id, "set_evidence_period", EXAMINER, errors.MissingData,
-                  {"evidence_period": "10", "evidence_notice_received_on": "2024-07-23"})
+                  {"evidence_period": "10", "evidence_notice_received_on": "2024-07-19"})
     assert err.fields == {"evidence_period": "must be one of 15, 20, 30"}  # at least 15 days
     refused(engine, case.id, "suspend", EXAMINER, errors.MissingData, {"suspension_ground": "tired"})

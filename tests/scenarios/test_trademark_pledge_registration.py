@@ -60,9 +60,10 @@ def test_supplement_pauses_acceptance_while_the_applicants_period_runs(engine, f
     assert due(case, "acceptance") == (date(2024, 4, 9), date(2024, 4, 7))
     freezer.move_to("2024-04-02 10:00:00+08:00")
     paused = walk(engine, case.id, ("accept", CLERK), ("request_supplement", EXAMINER, {
-        "supplement_items": "质押合同签章页", "notice_received_on": "2024-04-03"}))
+        "supplement_items": "质押合同签章页", "notice_received_on": "2024-04-02"}))
     assert paused.clocks["acceptance"].status == "paused" and paused.clocks["acceptance"].used_units == 1
-    # the applicant's 30 days count from receipt of the notice (Wed 04-03): 05-03 is a Labour Day
+    # the applicant's 30 days count from receipt of the notice (Tue 04-02, handed over at the window; a
+    # receipt is never recorded ahead): 05-02 is a Labour Day
     # holiday (05-01..05-05 off) → moved to Mon 05-06; the office's 7-day grace → 05-13
     period = paused.clocks["supplement_period"]
     assert period.party and period.statutory_due == date(2024, 5, 6) and period.commitment_due is None
@@ -82,7 +83,7 @@ def test_supplement_pauses_acceptance_while_the_applicants_period_runs(engine, f
 @pytest.mark.freeze_time("2024-04-02 10:00:00+08:00")
 def test_supplement_period_runs_out_and_the_system_moves_the_case(engine, freezer):
     case = walk(engine, open_pledge(engine).id, ("accept", CLERK), ("request_supplement", EXAMINER, {
-        "supplement_items": "质押合同签章页", "notice_received_on": "2024-04-03"}))
+        "supplement_items": "质押合同签章页", "notice_received_on": "2024-04-02"}))
     assert case.clocks["supplement_period"].expires_at.isoformat() == "2024-05-14T00:00:00+08:00"
     # last day 05-06 (moved off Labour Day) + 7 days grace = 05-13: expired at 00:00 of 05-14
     assert sweep_at(engine, freezer, "2024-05-13 23:59") == []
@@ -149,5 +150,5 @@ def test_refused_transitions_leave_the_case_unchanged(engine):
                   {"supplement_items": "签章页", "notice_received_on": "四月三日"})
     assert err.fields == {"notice_received_on": "must be a date (YYYY-MM-DD)"}
     walk(engine, case.id, ("request_supplement", EXAMINER, {
-        "supplement_items": "签章页", "notice_received_on": "2024-04-23"}))
+        "supplement_items": "签章页", "notice_received_on": "2024-04-22"}))
     refused(engine, case.id, "supplement_lapsed", CLERK, errors.Forbidden)  # the system's alone

@@ -14,7 +14,7 @@ from workflow.ports import Step
 CLERK = Actor("c1", {"clerk"}, "420100")
 EXAMINER = Actor("e1", {"examiner"}, "420100")
 PLEDGE = "patent_pledge_registration"
-DATA = {"pledgor": "甲", "pledgee": "乙", "patent_numbers": "ZL1"}
+DATA = {"pledgor": "甲", "pledgee": "乙", "patent_numbers": "ZL1", "channel": "paper"}
 
 
 @pytest.fixture(params=["memory", "sqlite"])

@@ -17,7 +17,7 @@ WORKFLOW_ALL = [
 ADAPTERS_ALL = ["build_engine", "bundled_definitions"]
 ERRORS = [
     "CalendarError", "CaseNotFound", "DefinitionError", "Forbidden", "IdempotencyMismatch",
-    "MissingData", "TransitionNotAllowed", "UnknownItem", "VersionConflict", "WorkflowError",
+    "InvalidData", "MissingData", "TransitionNotAllowed", "UnknownItem", "VersionConflict", "WorkflowError",
 ]
 
 

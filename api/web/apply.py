@@ -69,13 +69,9 @@ WORDS = {
 def _word(problem: str) -> str:
     if problem in WORDS:
         return WORDS[problem]
-    if problem in present.ERROR_WORDS:
-        return present.ERROR_WORDS[problem]
-    if problem.startswith("must be one of"):
-        return "应从选项中选择"
     if problem.startswith("at most "):
         return "内容过长（" + problem.removeprefix("at most ").replace(" characters", "字以内") + "）"
-    return problem
+    return present.problem_words(problem)  # the engine's words, its field rules' among them
 
 
 def _svc(request: Request) -> OnlineService:
@@ -190,7 +186,7 @@ def home(request: Request) -> Response:
 
 
 def _form_context(svc: OnlineService, defn: Any) -> dict[str, Any]:
-    inputs = present.inputs_for(tuple(svc.fields(defn)))
+    inputs = present.opening_inputs(defn, tuple(svc.fields(defn)))
     children = [svc.engine.definition(c) for c in defn.children]
     return {"defn": defn, "inputs": inputs, "materials": svc.materials(defn), "children": children,
             "orgs": list(svc.engine.orgs), "limit": svc.time_limit(defn)}

@@ -61,7 +61,7 @@ def _case_and_definition(v: Visit, case_id: str) -> tuple[Any, Any] | Response:
 
 
 def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, str] | None = None,
-               values: dict[str, Any] | None = None) -> Response:
+               values: dict[str, Any] | None = None, field_errors: dict[str, dict[str, str]] | None = None) -> Response:
     e = v.engine
     found = _case_and_definition(v, case_id)
     if isinstance(found, Response):
@@ -74,7 +74,7 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
     for t in defn.transitions_from(case.state):
         if t.trigger in allowed:
             if t.trigger not in [a["t"].trigger for a in actions]:
-                inputs, final = _action_inputs(defn, t)
+                inputs, final = _action_inputs(defn, t, case.data)
                 actions.append({"t": t, "inputs": inputs, "final": final})
         elif not reserved_to_engine(defn, t):  # the engine's own fire by themselves: not listed
             why = (f"需要{present.role_names(t.roles)}办理" if not v.actor.has_any(t.roles)
@@ -122,6 +122,7 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
         v.request, "case.html.j2", v, status=status, case=case, defn=defn, events=events, labels=labels,
         timeline=entries, data_rows=history.data_rows(case, defn, events),
         actions=actions, others=others, errors=errors or {}, values=values or {}, clocks=clocks,
+        field_errors=field_errors or {},
         attachments=attachments, documents=ops.documents.available(case, defn, events),
         children=children, parent=parent, correctable=correctable, people=people,
         orgs=[o for o in e.orgs if o.code != case.org], field_labels=field_labels,
@@ -134,11 +135,12 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
 REASON = present.Input("reason", "理由", "text", True)
 
 
-def _action_inputs(defn: Any, t: Any) -> tuple[list[Any], bool]:
+def _action_inputs(defn: Any, t: Any, data: Any = None) -> tuple[list[Any], bool]:
     """A transition's form controls, and whether it is a final action (its destination closes the
     case: withdraw, refuse, close, …). A final action always asks for a reason (the transition's own
-    ``reason`` field, else one of the page's, recorded with the step) and a confirmation."""
-    inputs = present.transition_inputs(t)
+    ``reason`` field, else one of the page's, recorded with the step) and a confirmation. The case
+    fields the step requires and the case (``data``) lacks are asked for too (受理 needs them)."""
+    inputs = present.transition_inputs(t, defn, data)
     dest = defn.states.get(t.dest)
     final = bool(dest is not None and dest.final)
     if final:
@@ -174,12 +176,14 @@ def _fire(v: Visit, form: FormData, case_id: str, trigger: str) -> Response:
         return found
     case, defn = found
     t = defn.transition(trigger, case.state)
-    inputs, final = _action_inputs(defn, t) if t is not None else ([], False)
+    inputs, final = _action_inputs(defn, t, case.data) if t is not None else ([], False)
     data = present.form_values(inputs, form)
     idem = _text(form, "idem", 64)
     if final and (why := _final_refusal(inputs, form, data)) is not None:
         values = {trigger: {k: form.get(k) for k in form.keys()}}
-        return _case_page(v, case_id, status=422, errors={trigger: f"未办理，{why}"}, values=values)
+        reason_missing = not str(data.get("reason") or "").strip()
+        return _case_page(v, case_id, status=422, errors={trigger: f"未办理，{why}"}, values=values,
+                          field_errors={trigger: {"reason": "必填"} if reason_missing else {}})
     try:
         e.fire(case_id, trigger, actor=v.actor, data=data, expected_version=_int(form.get("version")),
                idempotency_key=f"web:{v.actor.id}:{idem}" if idem else None)
@@ -188,7 +192,8 @@ def _fire(v: Visit, form: FormData, case_id: str, trigger: str) -> Response:
         status = {"Forbidden": 403, "VersionConflict": 409, "TransitionNotAllowed": 409}.get(
             exc.__class__.__name__, 422)
         values = {trigger: {k: form.get(k) for k in form.keys()}}
-        return _case_page(v, case_id, status=status, errors={trigger: present.explain(exc, labels)}, values=values)
+        return _case_page(v, case_id, status=status, errors={trigger: present.explain(exc, labels)}, values=values,
+                          field_errors={trigger: present.field_messages(exc)})
     return _go(f"{P}/cases/{case_id}", done="fired")
 
 

@@ -47,18 +47,18 @@ def _opening_fields(v: Visit, defn: Definition) -> tuple[Any, ...]:
 
 
 def _new_case_page(v: Visit, item: str | None, status: int = 200, error: str = "",
-                   values: dict[str, Any] | None = None) -> Response:
+                   values: dict[str, Any] | None = None, field_errors: dict[str, str] | None = None) -> Response:
     defn = None
     if item:
         try:
             defn = v.engine.definition(item)
         except UnknownItem:
             return error_page(v.request, v, 404, "没有这个事项", f"没有事项 {item}")
-    inputs = present.inputs_for(_opening_fields(v, defn)) if defn else []
+    inputs = present.opening_inputs(defn, _opening_fields(v, defn)) if defn else []
     children = [v.engine.definition(c) for c in defn.children] if defn and defn.kind == "bundle" else []
     return render(v.request, "new_case.html.j2", v, status=status, items=_latest(v), defn=defn,
                   inputs=inputs, children=children, orgs=_scope_orgs(v), error=error,
-                  values=values or {}, idem=secrets.token_urlsafe(12))
+                  values=values or {}, idem=secrets.token_urlsafe(12), field_errors=field_errors or {})
 
 
 @page(P + "/cases/new")
@@ -75,7 +75,7 @@ def _open_case(v: Visit, form: FormData) -> Response:
         defn = v.engine.definition(item)
     except UnknownItem:
         return error_page(request, v, 404, "没有这个事项", f"没有事项 {item}")
-    inputs = present.inputs_for(_opening_fields(v, defn))
+    inputs = present.opening_inputs(defn, _opening_fields(v, defn))
     data = present.form_values(inputs, form)
     started = _text(form, "started_on", 10)
     org = _text(form, "org", 64) or v.actor.org
@@ -83,7 +83,7 @@ def _open_case(v: Visit, form: FormData) -> Response:
     try:
         started_on = date.fromisoformat(started) if started else None
     except ValueError:
-        return _new_case_page(v, item, 422, "法定起算日应为日期（YYYY-MM-DD）", values)
+        return _new_case_page(v, item, 422, "法定起算日应为日期（YYYY-MM-DD）", values, {"started_on": "应为日期"})
     try:
         case = v.engine.open_case(
             item, actor=v.actor, data=data, org=org, started_on=started_on,
@@ -93,7 +93,7 @@ def _open_case(v: Visit, form: FormData) -> Response:
     except WorkflowError as exc:
         labels = {i.name: i.label for i in inputs} | {"started_on": "法定起算日", "reason": "补录理由"}
         status = 403 if exc.__class__.__name__ == "Forbidden" else 422
-        return _new_case_page(v, item, status, present.explain(exc, labels), values)
+        return _new_case_page(v, item, status, present.explain(exc, labels), values, present.field_messages(exc))
     return _go(f"{P}/cases/{case.id}", done="opened")
 
 

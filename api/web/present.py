@@ -14,6 +14,7 @@ from typing import Any
 
 from adapters.documents import CHOICE_LABELS
 from workflow.definition import FieldSpec, TransitionDef
+from workflow.fieldrules import numeric_text_problem
 from workflow.legaltime import TZ
 from workflow.limits import Limit
 from workflow.model import Case, Clock
@@ -205,6 +206,7 @@ class Input:
     required: bool
     choices: tuple[tuple[str, str], ...] = ()
     default: Any = None  # the definition's default value, shown pre-filled
+    hint: str = ""  # a note beside the label (受理时必填: a later step requires it)
 
 
 def inputs_for(fields: tuple[FieldSpec, ...], required: tuple[str, ...] = ()) -> list[Input]:
@@ -221,8 +223,47 @@ def inputs_for(fields: tuple[FieldSpec, ...], required: tuple[str, ...] = ()) ->
     return out
 
 
-def transition_inputs(t: TransitionDef) -> list[Input]:
-    return inputs_for(t.fields, t.required_fields)
+def transition_inputs(t: TransitionDef, defn: Any = None, data: Mapping[str, Any] | None = None) -> list[Input]:
+    """A transition's controls: its own fields, and the case fields it requires that the case
+    (``data``) does not hold yet, as the definition's ``defn`` opening form asks for them (a choice
+    stays a choice, never preselected when it chooses a limit)."""
+    if defn is None:
+        return inputs_for(t.fields, t.required_fields)
+    own = {f.name for f in t.fields}
+    case_fields = {f.name: f for f in defn.fields}
+    wanted = [n for n in t.required_fields if n not in own and _blank((data or {}).get(n))]
+    extra = tuple(case_fields[n] for n in wanted if n in case_fields)
+    out = inputs_for((*t.fields, *extra), tuple(n for n in t.required_fields if n in own or n in wanted))
+    limiting = limit_fields(defn)
+    return [Input(i.name, i.label, i.type, i.required, i.choices, None if i.name in limiting else i.default, i.hint)
+            for i in out]
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, (str, list, dict)) and not (value.strip() if isinstance(value, str) else value))
+
+
+def limit_fields(defn: Any) -> set[str]:
+    """The fields whose value chooses a clock's limit (the channel: online 2 working days, paper 5)."""
+    return {c.limit_choice.field for c in defn.clocks.values() if c.limit_choice is not None}
+
+
+def opening_inputs(defn: Any, fields: tuple[FieldSpec, ...]) -> list[Input]:
+    """The opening form's controls: a field a step from the first state requires says so
+    (受理时必填), and a field that chooses a limit is never preselected."""
+    later: dict[str, str] = {}
+    for t in defn.transitions_from(defn.initial):
+        for name in t.requires:
+            later.setdefault(name, t.label or t.trigger)
+    limiting = limit_fields(defn)
+    out = []
+    for i in inputs_for(fields):
+        hint = f"{later[i.name]}时必填" if i.name in later and not i.required else ""
+        if i.name in limiting:
+            hint = "；".join(x for x in (hint, "决定办理时限，请选择") if x)
+        out.append(Input(i.name, i.label, i.type, i.required, i.choices,
+                         None if i.name in limiting else i.default, hint))
+    return out
 
 
 FIELD_NAMES = {"reason": "理由", "notice": "通知内容", "decision": "决定内容"}
@@ -242,7 +283,9 @@ def form_values(inputs: list[Input], form: Mapping[str, Any]) -> dict[str, Any]:
         raw = raw.strip()
         if raw == "":
             continue
-        if i.type == "integer":
+        if i.type in ("integer", "number", "money") and numeric_text_problem(raw):
+            data[i.name] = raw  # more digits than any bound allows: counted, never converted
+        elif i.type == "integer":
             try:
                 data[i.name] = int(raw)
             except ValueError:
@@ -277,6 +320,9 @@ ERROR_WORDS = {
     "in the future": "不能晚于今天", "unknown org": "没有这个单位", "before first": "不能早于开始日",
     "a whole number of working days from 1 to 60": "应为 1 至 60 的整数（工作日）",
     "at most 1000 characters": "不能超过 1000 字",
+    "after today": "不能晚于今天", "out of range": "数值超出允许范围",
+    "must be a finite number": "应为有效的数字", "names a person twice": "同一人不能重复列出",
+    "must be names (a list, or text separated by 、，,)": "应为姓名（以、分隔）",
 }
 # the engine's range refusals (workflow/bounds.py), with the values they name
 RANGE_WORDS = [
@@ -296,6 +342,43 @@ def _range_word(problem: str) -> str | None:
     return None
 
 
+_RULE_WORDS = [  # the field rules' problems with a value in them (workflow/fieldrules.py)
+    (re.compile(r"out of range \((.+) … (.+)\)"), "应在 {0} 至 {1} 之间"),
+    (re.compile(r"before the case's legal start (.+)"), "不能早于本案法定起算日 {0}"),
+    (re.compile(r"more than (\d+) days ago"), "不能早于 {0} 日之前"),
+    (re.compile(r"must be at most (.+)"), "不能大于 {0}"),
+    (re.compile(r"must be at least (.+)"), "不能小于 {0}"),
+    (re.compile(r"must not be before (.+)"), "不能早于 {0}"),
+    (re.compile(r"must not be after (.+)"), "不能晚于 {0}"),
+    (re.compile(r"must be an odd number of names, at least (\d+)(?:, at most (\d+))?"), "应为 {0} 人以上的单数（以、分隔）"),
+    (re.compile(r"must be names, at least (\d+)(?:, at most (\d+))?"), "应至少列出 {0} 人（以、分隔）"),
+]
+
+
+def problem_words(problem: str) -> str:
+    """One field's problem as a clerk reads it."""
+    word = ERROR_WORDS.get(problem)
+    if word is not None:
+        return word
+    if problem.startswith("must be one of"):
+        return "应从选项中选择"
+    for pattern, text in _RULE_WORDS:
+        m = pattern.fullmatch(problem)
+        if m:
+            return text.format(*m.groups())
+    return _range_word(problem) or problem
+
+
+def field_messages(exc: Exception) -> dict[str, str]:
+    """Each field at fault (MissingData's ``fields``) and its problem in words, for the message
+    beside the field on a re-shown form."""
+    from workflow import errors as e
+
+    if isinstance(exc, e.MissingData):
+        return {name: problem_words(problem) for name, problem in exc.fields.items()}
+    return {}
+
+
 def explain(exc: Exception, labels: Mapping[str, str] | None = None) -> str:
     """A refusal as a clerk reads it: Chinese first, the engine's own words after."""
     from workflow import errors as e
@@ -304,10 +387,7 @@ def explain(exc: Exception, labels: Mapping[str, str] | None = None) -> str:
     if isinstance(exc, e.MissingData) and exc.fields:
         parts = []
         for name, problem in exc.fields.items():
-            word = ERROR_WORDS.get(problem) or _range_word(problem)
-            if word is None and problem.startswith("must be one of"):
-                word = "应从选项中选择"
-            parts.append(f"{labels.get(name, FIELD_NAMES.get(name, name))}：{word or problem}")
+            parts.append(f"{labels.get(name, FIELD_NAMES.get(name, name))}：{problem_words(problem)}")
         return "缺少或不正确的数据 — " + "；".join(parts)
     heads = [
         (e.Forbidden, "没有权限"), (e.VersionConflict, "案件已被他人更新，请刷新页面后重试"),

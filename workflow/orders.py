@@ -164,12 +164,9 @@ class OrderTally:
 
 
 def parse_reply_days(value: Any) -> int:
-    """A whole number of working days from ``MIN_DAYS`` to ``MAX_DAYS`` (ValueError otherwise)."""
-    if isinstance(value, bool):
-        raise ValueError(DAYS_PROBLEM)
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int) or not MIN_DAYS <= value <= MAX_DAYS:
+    """A whole number (a JSON integer: not text, a fraction or a boolean) of working days from
+    ``MIN_DAYS`` to ``MAX_DAYS`` (ValueError otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_DAYS <= value <= MAX_DAYS:
         raise ValueError(DAYS_PROBLEM)
     return value
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from workflow.orders import MAX_DAYS, MIN_DAYS, STATUSES, Order
+from workflow.orders import MAX_DAYS, MAX_TEXT, MIN_DAYS, STATUSES, Order
 
 from ..deps import ActorDep, CtxDep, clean_text, json_response, page, read, write
 from ..schemas import TEXT, problems
@@ -20,24 +20,28 @@ router = APIRouter(prefix="/api", tags=["orders"])
 OrderId = Annotated[str, Path(max_length=64, pattern=TEXT, description="the order's id")]
 
 
+# text the engine takes: not blank (a character other than white space), at most MAX_TEXT, no NUL
+_TEXT_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": r"^[^\x00]*\S[^\x00]*$"}
+
+
 class OrderIn(BaseModel):
     """What a supervisor orders. Values are checked by the engine: a missing or blank ``reason``
     or ``action``, or a ``reply_days`` that is not a whole number in range, is a 422 naming it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["reason", "action", "reply_days"]})
     reason: Any = Field(default=None, description="督办事由: why the case is supervised (1–1000 characters)",
-                        json_schema_extra={"type": "string"})
+                        json_schema_extra=_TEXT_SCHEMA)
     action: Any = Field(default=None, description="要求: what the handlers must do (1–1000 characters)",
-                        json_schema_extra={"type": "string"})
+                        json_schema_extra=_TEXT_SCHEMA)
     reply_days: Any = Field(default=None, description=f"答复期限: working days to reply, {MIN_DAYS}–{MAX_DAYS}, "
                             "counted on the office's calendar from the day after issuing",
-                            json_schema_extra={"type": "integer"})
+                            json_schema_extra={"type": "integer", "minimum": MIN_DAYS, "maximum": MAX_DAYS})
 
 
 class ReplyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["text"]})
     text: Any = Field(default=None, description="the reply (答复), 1–1000 characters",
-                      json_schema_extra={"type": "string"})
+                      json_schema_extra=_TEXT_SCHEMA)
 
 
 class OrderOut(BaseModel):

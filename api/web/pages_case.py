@@ -242,13 +242,18 @@ def _order_refused(v: Visit, form: FormData, case_id: str, key: str, exc: Workfl
                       values={key: {k: form.get(k) for k in form.keys()}})
 
 
+def _days(text: str) -> int | str:
+    """The form's 答复期限 as a number when it is one (the engine judges it either way)."""
+    return int(text) if text.isascii() and text.isdigit() else text
+
+
 @posted(P + "/cases/{case_id}/orders")
 def _order(v: Visit, form: FormData, case_id: str) -> Response:
     """督办: a supervisor or leader orders the handlers to act and reply within N working days."""
     idem = _text(form, "idem", 64)
     try:
         v.engine.issue_order(case_id, actor=v.actor, reason=_text(form, "reason", 1000),
-                             action=_text(form, "action", 1000), reply_days=_text(form, "reply_days", 8),
+                             action=_text(form, "action", 1000), reply_days=_days(_text(form, "reply_days", 8)),
                              idempotency_key=f"web:{v.actor.id}:{idem}" if idem else None)
     except WorkflowError as exc:
         return _order_refused(v, form, case_id, "op:order", exc)

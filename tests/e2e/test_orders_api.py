@@ -50,7 +50,7 @@ def test_roles_scope_and_validation(live):
     for field, value in (("reason", ""), ("reason", "   "), ("action", ""), ("action", None)):
         body = problem(_issue(live.wuhan_supervisor, case["id"], **{field: value}), 422)
         assert field in body["fields"], body
-    for days in (0, 61, -3, 2.5, "三", True, None):
+    for days in (0, 61, -3, 2.5, "三", "3", True, None, [3]):
         body = problem(_issue(live.wuhan_supervisor, case["id"], reply_days=days), 422)
         assert "reply_days" in body["fields"], body
     assert live.wuhan_clerk.get(f"/api/cases/{case['id']}/orders").json()["items"] == []  # nothing issued

@@ -75,7 +75,7 @@ def test_roles_scope_and_bad_input(engine):
     with pytest.raises(MissingData) as bad:
         engine.issue_order(case.id, actor=SUPERVISOR, reason=" ", action="", reply_days=0)
     assert set(bad.value.fields) == {"reason", "action", "reply_days"}
-    for days in (61, -1, True, 2.5, "x"):
+    for days in (61, -1, True, 2.5, "x", "3", 3.0, None):
         with pytest.raises(MissingData):
             _issue(engine, case.id, days)
     assert engine.history(case.id) == before  # nothing written by a refused call

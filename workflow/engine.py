@@ -200,6 +200,14 @@ def _normalised(specs: Iterable[FieldSpec], given: dict[str, Any]) -> dict[str, 
     return given
 
 
+def _capped(remaining: int | None, limit: int | None) -> int | None:
+    """What is left never exceeds the limit itself (issue 16): a last day moved off a rest day, or
+    a start that lies ahead, adds days at the end, not to what anyone is told is left."""
+    if remaining is None or limit is None:
+        return remaining
+    return min(remaining, limit)
+
+
 def _with_case_fields(own: Iterable[FieldSpec], defn: Definition) -> tuple[FieldSpec, ...]:
     """A transition's own fields, then the case's (opening) fields it does not redeclare: data a
     transition call supplies for the case (the materials ``accept`` requires) obeys their rules."""
@@ -583,7 +591,8 @@ class Engine(OfficeMixin, SweepMixin):
                 statutory_units=derived.statutory_units,
                 commitment_units=derived.commitment_units,
                 used_units=derived.used_units,
-                remaining_units=self._remaining(st, derived, today) if st.status is Status.RUNNING else None,
+                remaining_units=_capped(self._remaining(st, derived, today), derived.statutory_units)
+                if st.status is Status.RUNNING else None,
                 unit=st.counting_unit.value,
                 warning_at=derived.warning_at,
                 overdue_at=derived.overdue_at,

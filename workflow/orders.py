@@ -41,6 +41,7 @@ STATUSES = (OPEN, ANSWERED)
 STATUS_LABELS = {OPEN: "待答复", ANSWERED: "已答复"}
 ISSUERS = ("supervisor", "leader")
 REPLIERS = ("clerk", "examiner")
+READERS = (*REPLIERS, *ISSUERS, "admin")  # the office's staff: a portal (integrating system) reads no order
 MIN_DAYS, MAX_DAYS = 1, 60  # reply_days: working days
 MAX_TEXT = 1000  # characters of a reason, an action or a reply
 DAYS_PROBLEM = f"a whole number of working days from {MIN_DAYS} to {MAX_DAYS}"
@@ -278,6 +279,7 @@ class OrdersMixin(ClockEffectsMixin):
     def case_orders(self, case_id: str, actor: Actor | None = None) -> list[Order]:
         """The case's orders, oldest first (CaseNotFound outside the actor's subtree)."""
         store = self._order_store()
+        _may_read(actor)
         with self.store.unit_of_work() as uow:
             self._load(uow, case_id, actor)
             return store.of_case(uow, case_id)
@@ -285,6 +287,7 @@ class OrdersMixin(ClockEffectsMixin):
     def orders(self, actor: Actor | None = None, *, status: str | None = None, org: str | None = None,
                limit: int | None = None) -> list[Order]:
         """Orders on the cases of the actor's subtree (and of ``org``'s, when given), oldest first."""
+        _may_read(actor)
         if status is not None and status not in STATUSES:
             raise MissingData(f"status is one of {', '.join(STATUSES)}", {"status": "unknown status"})
         scope = self._query(actor, **({"org": org} if org else {})).orgs
@@ -379,6 +382,14 @@ def tally(orders: Iterable[Order], now: datetime, key: Any = None) -> dict[Any, 
     for o in orders:
         out.setdefault(key(o), OrderTally()).add_order(o, now)
     return out
+
+
+def _may_read(actor: Actor | None) -> None:
+    """Orders are the office's internal supervision: its staff read them (None: the library's
+    caller, everything)."""
+    if actor is not None and not actor.has_any(READERS):
+        raise Forbidden("supervision orders are read by the office's staff (clerk, examiner, supervisor, "
+                        "leader, admin)")
 
 
 __all__ = [

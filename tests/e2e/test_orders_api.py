@@ -63,6 +63,17 @@ def test_roles_scope_and_validation(live):
     problem(live.wuhan_supervisor.get("/api/orders?status=closed"), 400)
 
 
+def test_orders_are_the_offices_own_reading(live):
+    """A portal token (the province's integrating system) reads no supervision order: they are
+    the office's internal supervision, not the applicant's business."""
+    case = open_pledge(live.wuhan_clerk)
+    assert _issue(live.wuhan_supervisor, case["id"]).status_code == 201
+    portal = live.client("portal")
+    problem(portal.get("/api/orders"), 403)
+    problem(portal.get(f"/api/cases/{case['id']}/orders"), 403)
+    assert live.wuhan_clerk.get(f"/api/cases/{case['id']}/orders").json()["items"]
+
+
 def test_idempotency_keys(live):
     case = open_pledge(live.wuhan_clerk)
     first = live.wuhan_supervisor.post(f"/api/cases/{case['id']}/orders", json=ORDER, headers={"Idempotency-Key": "o-1"})

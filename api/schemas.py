@@ -152,6 +152,9 @@ class FieldOut(BaseModel):
     label: str
     required: bool
     choices: list[str]
+    rules: dict[str, Any] = Field(default_factory=dict, description=(
+        "the field's rules (docs/definitions.md, Field rules): min, max (numbers; dates as YYYY-MM-DD), "
+        "past (a date of service or receipt), names {min, max, odd}; absent keys: the type's own bounds"))
 
 
 class TriggerOut(BaseModel):

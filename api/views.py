@@ -11,8 +11,17 @@ from workflow.model import Actor
 
 
 def _field(f: FieldSpec) -> dict[str, Any]:
+    rules: dict[str, Any] = {}
+    for key in ("min", "max"):
+        value = getattr(f, key)
+        if value is not None:
+            rules[key] = value.isoformat() if isinstance(value, date) else value
+    if f.past:
+        rules["past"] = True
+    if f.names is not None:
+        rules["names"] = {"min": f.names.min, "max": f.names.max, "odd": f.names.odd}
     return {"name": f.name, "type": f.type, "label": f.label or f.name, "required": f.required,
-            "choices": list(f.choices)}
+            "choices": list(f.choices), "rules": rules}
 
 
 def _clock(c: ClockDef) -> dict[str, Any]:

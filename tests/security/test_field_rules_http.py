@@ -157,3 +157,17 @@ def test_a_step_asks_for_what_the_case_lacks_and_refuses_in_place(stack_at, sql_
                      "f_patent_numbers": "ZL1"})
     assert r.status_code == 303, html.unescape(r.text)[:300]
     assert api.get(f"/api/cases/{case['id']}").json()["state"] == "under_review"
+
+
+def test_a_definition_says_its_rules_and_required_data(stack_at, sql_url):  # noqa: F811
+    s = stack_at(sql_url, at("2026-03-02T10:00:00"))
+    d = s.client("wuhan_clerk").get(f"/api/definitions/{ADJUDICATION}").json()
+    filing = next(t for t in d["transitions"] if t["trigger"] == "file_case")
+    assert next(f for f in filing["fields"] if f["name"] == "panel")["rules"] == {
+        "names": {"min": 3, "max": None, "odd": True}}
+    serve = next(t for t in d["transitions"] if t["trigger"] == "serve")
+    assert serve["fields"][0]["rules"] == {"past": True}
+    pledge = s.client("wuhan_clerk").get(f"/api/definitions/{PLEDGE}").json()
+    assert next(f for f in pledge["fields"] if f["name"] == "patent_count")["rules"] == {"min": 1, "max": 10000}
+    accept = next(t for t in pledge["transitions"] if t["trigger"] == "accept")
+    assert accept["requires"] == ["pledgor", "pledgee", "patent_numbers", "channel"]

@@ -291,7 +291,8 @@ def case_context(
         "shown": {d["name"]: d["value"] for d in data},
         "labels": labels,
         "clocks": clocks,
-        "office_clocks": [c for c in clocks if not c["party"] and not c["external"]],
+        # the 一次性告知 clock (kind notice) is the window's duty before acceptance, not a handling limit
+        "office_clocks": [c for c in clocks if not c["party"] and not c["external"] and c["kind"] != "notice"],
         "main": _clock_view(main) if main is not None else None,
         "events": list(events),
         "last_transition": last_transition,

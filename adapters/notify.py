@@ -50,8 +50,10 @@ LEVEL_NAMES = {
     "overdue": "已超过承诺时限（红色预警）",
     "over_statutory": "已超过法定时限",
     "expired": "期限已届满",
+    "deemed_accepted": "逾期未一次性告知，已视为自收到申请材料之日起受理",
 }
-LEVEL_SHORT = {"warning": "预警", "overdue": "超承诺时限", "over_statutory": "超法定时限", "expired": "期限届满"}
+LEVEL_SHORT = {"warning": "预警", "overdue": "超承诺时限", "over_statutory": "超法定时限", "expired": "期限届满",
+               "deemed_accepted": "视为受理"}
 
 
 @runtime_checkable

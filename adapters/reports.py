@@ -342,6 +342,7 @@ EXPLANATIONS = {
     "escalations.overdue": "本月发现的超承诺时限",
     "escalations.over_statutory": "本月发现的超法定时限",
     "escalations.expired": "本月届满的当事人期间、外部期间",
+    "escalations.deemed_accepted": "本月因收件后五个工作日内未一次性告知补正内容、视为自收件之日起受理的件数（行政许可法第三十二条）",
     "ratings": "本月申请人对已办结办件作出的评价（政务服务“好差评”，一事一评），按被评价办件的单位和事项统计",
     "satisfied_rate": "满意率：评价为非常满意、满意、基本满意的比例（GB/T 39735-2020 五级评价中非差评的比例）",
     "bad_ratings": "差评数：评价为不满意、非常不满意的件数",

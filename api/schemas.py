@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SlaLevel = Literal[
     "on_track", "warning", "overdue", "over_statutory", "expired", "met", "met_late",
-    "met_over_statutory",
+    "met_over_statutory", "deemed_accepted",
 ]
 
 
@@ -184,6 +184,7 @@ class BoardRow(BaseModel):
     overdue: int
     over_statutory: int
     expired: int
+    deemed_accepted: int = Field(0, description="open cases deemed accepted: no 一次性告知 within its period (第三十二条)")
     total: int
 
 

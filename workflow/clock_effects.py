@@ -19,6 +19,7 @@ from .ports import UnitOfWork
 _SLA_RANK = {
     "on_track": 0, "met": 0, "warning": 1, "met_late": 1, "expired": 1,
     "overdue": 2, "over_statutory": 3, "met_over_statutory": 3,
+    "deemed_accepted": 4,  # no 一次性告知 in time (第三十二条): shown as its own breach while the case is open
 }
 
 
@@ -40,7 +41,10 @@ class ClockEffectsMixin(EngineBase):
         if s.limit is not None and source in rec.clocks:
             rec.clocks[source] = lt.stop(rec.clocks[source], today)
 
-    def _enter(self, defn: Definition, rec: CaseRecord, source: str | None, dest: str, today: date, now: datetime) -> None:
+    def _enter(self, defn: Definition, rec: CaseRecord, source: str | None, dest: str, today: date, now: datetime,
+               start_on: date | None = None) -> None:
+        """``start_on``: the day the clocks this step starts count from, where it is not ``today`` (a
+        deemed acceptance: the receipt day)."""
         d = defn.states[dest]
         for name, cdef in defn.clocks.items():
             st = rec.clocks[name]
@@ -51,9 +55,12 @@ class ClockEffectsMixin(EngineBase):
                 continue
             if dest in cdef.stop:
                 rec.clocks[name] = lt.stop(st, today)
-            elif dest == cdef.start and st.status in (Status.NOT_STARTED, Status.STOPPED):
+            elif dest == cdef.start and (st.status is Status.NOT_STARTED or (
+                st.status is Status.STOPPED and cdef.kind is not ClockKind.NOTICE  # 一次性告知 runs once, from receipt
+            )):
                 fresh = ClockState.from_spec(cdef.spec(self._ratio(defn), rec.data))
-                rec.clocks[name] = _keep_run(lt.start(fresh, self._start_day(cdef, rec, today)), st)
+                day = start_on if start_on is not None and not cdef.start_from else self._start_day(cdef, rec, today)
+                rec.clocks[name] = _keep_run(lt.start(fresh, day), st)
         for name in (*d.pauses, *d.restarts):
             st = rec.clocks[name]
             if st.status is Status.RUNNING:
@@ -121,7 +128,9 @@ class ClockEffectsMixin(EngineBase):
                 continue
             derived = self._derive(st, today)
             level = lt.sla_at(st, derived, now).value
-            if st.status is Status.STOPPED and name != main:
+            if st.status is Status.STOPPED and name != main and not (
+                level == Sla.DEEMED_ACCEPTED.value and rec.closed_at is None  # 一次性告知 missed: a breach while open
+            ):
                 continue
             rank = _SLA_RANK.get(level, 0)
             if rank > worst_rank or (rank == worst_rank and name == main):

@@ -425,7 +425,7 @@ class _Collector:
 _TOP = {
     "id", "version", "name", "kind", "legal_basis", "commitment_ratio", "initial", "states",
     "transitions", "clocks", "number_prefix", "description", "fields", "figures", "children",
-    "open_roles", "status", "notes", "online", "item_code", "stages", "trigger_stages",
+    "open_roles", "status", "notes", "online", "item_code", "stages", "trigger_stages", "one_time_notice",
 }
 _STATE = {"label", "final", "roles", "pauses", "restarts", "limit", "limit_status", "basis", "description"}
 _TRANS = {
@@ -773,6 +773,13 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
         for ck in st.pauses + st.restarts:
             if ck not in clocks and ck not in raw_clocks:
                 c.add(f"states.{sname}", f"unknown clock {ck!r} in pauses/restarts")
+    from .notice_clock import parse as parse_notice  # 一次性告知: a clock and the deemed acceptance
+
+    notice = parse_notice(c, data.get("one_time_notice"), initial=initial, states=states, transitions=transitions,
+                          clocks=clocks, kind=str(kind), statuses=LIMIT_STATUSES)
+    if notice is not None:
+        clocks[notice[0].name] = notice[0]
+        transitions.append(notice[1])
     if sum(1 for x in clocks.values() if x.main) > 1:
         c.add("clocks", "only one clock may be main")
     for i, t in enumerate(transitions):

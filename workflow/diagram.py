@@ -18,7 +18,8 @@ from .legaltime import ClockKind, commitment_for
 from .limits import Limit, Unit
 
 _UNSAFE = str.maketrans({'"': "'", ";": ",", "#": "＃", "\n": " ", "\r": " ", "{": "(", "}": ")"})
-_KIND = {ClockKind.PARTY: "当事人期间 party", ClockKind.EXTERNAL: "外部期间 external"}
+_KIND = {ClockKind.PARTY: "当事人期间 party", ClockKind.EXTERNAL: "外部期间 external",
+         ClockKind.NOTICE: "一次性告知 notice"}
 
 
 def _esc(text: str) -> str:

@@ -51,6 +51,7 @@ from .model import (
     clock_from_dict,
     clock_to_dict,
 )
+from .notice_clock import DEEMED_EVENT, DEEMED_LABEL, DEEMED_TRIGGER, NOTICE_CLOCK
 from .office import OfficeMixin
 from .orders import OrderStore
 from .orgs import OrgTree
@@ -525,7 +526,16 @@ class Engine(OfficeMixin, SweepMixin):
         rec.data = merged
         if source != dest:
             self._leave(defn, rec, source, dest, today, now)
-            self._enter(defn, rec, source, dest, today, now)
+            start_on = None
+            if trigger == DEEMED_TRIGGER and NOTICE_CLOCK in rec.clocks:  # 一次性告知 missed: accepted as of receipt
+                notice = rec.clocks[NOTICE_CLOCK]
+                start_on = notice.started_on
+                last = self._derive(notice, today).statutory_due
+                self._append(uow, rec, DEEMED_EVENT, None, actor, now, source, source, {
+                    "clock": NOTICE_CLOCK, "received_on": start_on.isoformat() if start_on else None,
+                    "last_day": last.isoformat() if last else None, "note": DEEMED_LABEL,
+                })
+            self._enter(defn, rec, source, dest, today, now, start_on)
         for clock_name, by in t.extend.items():
             st = rec.clocks[clock_name]
             rec.clocks[clock_name] = lt.extend(st, by, today=today, derived=self._derive(st, today))

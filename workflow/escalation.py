@@ -9,7 +9,9 @@ Default ladder:
 * ``expired`` (a party's or a court's period ran out) → the assignee, who must act (else the
   state's roles);
 * ``overdue`` → the org's supervisors;
-* ``over_statutory`` → the leaders of the org and of its parent.
+* ``over_statutory`` → the leaders of the org and of its parent;
+* ``deemed_accepted`` (no 一次性告知 within its period: the case counts as accepted from receipt,
+  行政许可法第三十二条) → the org's supervisors.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ DEFAULT_LADDER: dict[str, tuple[str, ...]] = {
     "expired": ("assignee|state_roles",),
     "overdue": ("role:supervisor@org",),
     "over_statutory": ("role:leader@org", "role:leader@parent"),
+    "deemed_accepted": ("role:supervisor@org",),
 }
 
 

@@ -45,6 +45,7 @@ class ClockKind(StrEnum):
     OFFICE = "office"  # the office's own work: compressed to the commitment, escalated
     PARTY = "party"  # a party's right (answer, supplement): never compressed or escalated to staff
     EXTERNAL = "external"  # another body's time (a court): tracked like a party clock
+    NOTICE = "notice"  # 一次性告知 (行政许可法第三十二条): never compressed; running out is a deemed acceptance
 
 
 class Status(StrEnum):
@@ -61,6 +62,7 @@ class Level(StrEnum):
     OVERDUE = "overdue"
     OVER_STATUTORY = "over_statutory"
     EXPIRED = "expired"
+    DEEMED_ACCEPTED = "deemed_accepted"  # a notice clock ran out: accepted as of receipt
 
 
 class Sla(StrEnum):
@@ -72,6 +74,7 @@ class Sla(StrEnum):
     MET = "met"
     MET_LATE = "met_late"
     MET_OVER_STATUTORY = "met_over_statutory"
+    DEEMED_ACCEPTED = "deemed_accepted"  # no 一次性告知 in time: the case counts as accepted from receipt
 
 
 def midnight(day: date) -> datetime:
@@ -332,6 +335,8 @@ class Derived:
 
     def level_instants(self, kind: ClockKind) -> list[tuple[Level, datetime]]:
         """The escalation levels this clock will reach, with the instant each falls due."""
+        if kind is ClockKind.NOTICE:
+            return [(Level.DEEMED_ACCEPTED, self.expires_at)] if self.expires_at else []
         if kind is not ClockKind.OFFICE:
             return [(Level.EXPIRED, self.expires_at)] if self.expires_at else []
         pairs = [
@@ -477,7 +482,9 @@ def _stopped_sla(state: ClockState, derived: Derived) -> Sla:
         stop = min(stop, state.segments[-1].stop)  # stopped while paused: counting ended at the pause
     if not state.compressed:
         assert derived.expires_at is not None
-        return Sla.MET if midnight(stop) < derived.expires_at else Sla.EXPIRED
+        if midnight(stop) < derived.expires_at:
+            return Sla.MET
+        return Sla.DEEMED_ACCEPTED if state.kind is ClockKind.NOTICE else Sla.EXPIRED
     if derived.commitment_due is not None and stop <= derived.commitment_due:
         return Sla.MET
     if stop <= derived.statutory_due:

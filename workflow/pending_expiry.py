@@ -177,7 +177,8 @@ class PendingExpiryMixin(ClockEffectsMixin):
             derived = self._derive(st)
             before = rec.version
             held = [d for d in uow.deadlines(rec.id)
-                    if d.clock == clock and d.run == st.run and d.level == Level.EXPIRED.value
+                    if d.clock == clock and d.run == st.run
+                    and d.level in (Level.EXPIRED.value, Level.DEEMED_ACCEPTED.value)
                     and d.state in (HELD, "pending")]
             messages: list[OutboxMessage] = []
             at = derived.expires_at or now

@@ -70,7 +70,7 @@ from .orders import Order, OrderTally, is_order_clock
 from .orgs import OrgTree
 from .ratings import Rating, RatingTally
 
-LEVELS = ("warning", "overdue", "over_statutory", "expired")
+LEVELS = ("warning", "overdue", "over_statutory", "expired", "deemed_accepted")
 ALL_ITEMS = "*"
 
 HEADINGS: dict[str, str] = {
@@ -99,6 +99,7 @@ HEADINGS: dict[str, str] = {
     "escalations.overdue": "超承诺时限次数",
     "escalations.over_statutory": "超法定时限次数",
     "escalations.expired": "期限届满次数",
+    "escalations.deemed_accepted": "逾期未一次性告知视为受理次数",
     "ratings": "评价数",
     "satisfied_rate": "满意率",
     "bad_ratings": "差评数",

@@ -14,7 +14,8 @@ from .orders import OrdersMixin, is_order_clock
 from .pending_expiry import PendingExpiryMixin
 from .ports import CaseQuery, UnitOfWork
 
-_LEVEL_ORDER = {"warning": 0, "overdue": 1, "over_statutory": 2, "expired": 3}
+_LEVEL_ORDER = {"warning": 0, "overdue": 1, "over_statutory": 2, "expired": 3, "deemed_accepted": 3}
+_EXPIRING = (Level.EXPIRED.value, Level.DEEMED_ACCEPTED.value)  # levels that may take an ``on_expire`` step
 
 
 def _lock_due(uow: UnitOfWork, ids: list[str], now: datetime) -> tuple[list[CaseRecord], dict[str, list[Deadline]]]:
@@ -96,7 +97,7 @@ class SweepMixin(PendingExpiryMixin, OrdersMixin):
                 rewrite = True
                 continue
             cdef = defn.clocks.get(dl.clock)
-            expiring = dl.level == Level.EXPIRED.value and cdef is not None and bool(cdef.on_expire)
+            expiring = dl.level in _EXPIRING and cdef is not None and bool(cdef.on_expire)
             if expiring and derived.expiry_provisional:
                 # a party's right is never taken on a guess: wait for the calendar or a clerk
                 notice = self._hold_expiry(uow, rec, defn, dl, at, now)

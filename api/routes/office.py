@@ -49,10 +49,10 @@ from ..views import calendar_view, definition_detail, definition_summary
 router = APIRouter(prefix="/api")
 ItemId = Annotated[str, Path(max_length=128, pattern=TEXT, description="the item or case type id")]
 
-BOARD_LEVELS = ("on_track", "warning", "overdue", "over_statutory", "expired")
+BOARD_LEVELS = ("on_track", "warning", "overdue", "over_statutory", "expired", "deemed_accepted")
 # a case's summary level folded onto the board's columns
 _COLUMN = {"met": "on_track", "met_late": "overdue", "met_over_statutory": "over_statutory"}
-BREACH_LEVELS = ("over_statutory", "overdue")
+BREACH_LEVELS = ("deemed_accepted", "over_statutory", "overdue")  # deemed_accepted: no 一次性告知 in time
 
 
 def _scope(engine: Engine, actor: Actor, org: str | None) -> frozenset[str]:
@@ -122,11 +122,13 @@ def breaches(
     org: Annotated[str | None, Query(max_length=64, pattern=TEXT)] = None,
     item: Annotated[str | None, Query(max_length=128, pattern=TEXT)] = None,
     item_id: ItemIdAlias = None,
-    level: Annotated[str | None, Query(pattern="^(overdue|over_statutory)$")] = None,
+    level: Annotated[str | None, Query(pattern="^(overdue|over_statutory|deemed_accepted)$")] = None,
     limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     cursor: Annotated[str | None, Query(max_length=200, pattern=TEXT)] = None,
 ) -> Response:
-    """Open cases overdue (past the commitment) or over the statutory limit, worst first."""
+    """Open cases overdue (past the commitment) or over the statutory limit, and those deemed
+    accepted because no 一次性告知 came within its period (``deemed_accepted``, 行政许可法第三十二条:
+    listed first, whatever their clocks), worst first."""
     require_role(actor, ctx.settings.board_roles, "the breach list")
     filters: dict[str, Any] = {"open": True}
     if org:

@@ -247,7 +247,7 @@ def _row(v: Visit, c: Case) -> dict[str, Any]:
 
 
 YELLOW = ("warning",)  # 黄: the board's 预警 column
-RED = ("overdue", "over_statutory")  # 红: the board's 超承诺时限 and 超法定时限 columns
+RED = ("overdue", "over_statutory", "deemed_accepted")  # 红: the board's 超承诺时限, 超法定时限 and 视为受理 columns
 
 
 def _counts(v: Visit, rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:

@@ -132,6 +132,9 @@ def timeline(events: Sequence[Event], defn: Definition, case: Case, *,
             if isinstance(changed, Mapping):
                 for name, dates in changed.items():
                     rows.append((clock_label(name), _dates(dates)))
+        elif e.kind == "deemed_accepted":
+            rows.append(("收到申请材料之日", _when(d.get("received_on"))))
+            rows.append(("一次性告知期限最后一日", _when(d.get("last_day"))))
         elif e.kind in ("expiry_pending_calendar", "expiry_confirmed"):
             rows.append(("期间", clock_label(d.get("clock"))))
             last = d.get("last_day") or d.get("expires_at")

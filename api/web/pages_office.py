@@ -70,7 +70,7 @@ def _board_data(v: Visit) -> dict[str, Any]:
     items = [d for d in _latest(v) if any(i == d.id for _, i in cells)]
     out: dict[str, Any] = {}
     for key, cell in cells.items():
-        worst = next((lvl for lvl in ("over_statutory", "overdue", "expired", "warning") if cell[lvl]), "on_track")
+        worst = next((lvl for lvl in ("deemed_accepted", "over_statutory", "overdue", "expired", "warning") if cell[lvl]), "on_track")
         out["|".join(key)] = {**cell, "total": sum(cell.values()), "level": worst,
                               "colour": present.SLA_COLOUR.get(worst, "green")}
     totals = dict.fromkeys(BOARD_LEVELS, 0)
@@ -101,11 +101,12 @@ def breaches(v: Visit) -> Response:
         filters["org"] = org
     if item:
         filters["item_id"] = item
-    levels = (level,) if level in ("overdue", "over_statutory") else ("over_statutory", "overdue")
+    levels = (level,) if level in ("overdue", "over_statutory", "deemed_accepted") else (
+        "deemed_accepted", "over_statutory", "overdue")
     cases: list[Case] = []
     for lvl in levels:
         cases += v.engine.list_cases(v.actor, sla=lvl, **filters)
-    rank = {"over_statutory": 0, "overdue": 1}
+    rank = {"deemed_accepted": 0, "over_statutory": 1, "overdue": 2}
     cases.sort(key=lambda c: (rank.get(c.sla, 9), c.opened_at, c.id))
     return render(request, "breaches.html.j2", v, rows=[_row(v, c) for c in cases], orgs=_scope_orgs(v),
                   items=_latest(v), f={"org": org, "item": item, "level": level})

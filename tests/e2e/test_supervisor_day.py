@@ -26,6 +26,9 @@ def test_supervisor_day(timed: Stack) -> None:
     quick = open_pledge(timed.wuhan_clerk, channel="paper", pledgor="速办公司")
     yichang = open_pledge(timed.yichang_clerk, channel="paper", pledgor="宜昌三峡新材料股份有限公司")
     timed.wuhan_clerk.post(f"/api/cases/{quick['id']}/transitions/accept")
+    # the late ones are accepted at once (a late decision, not a missed 一次性告知: see below)
+    timed.wuhan_clerk.post(f"/api/cases/{late['id']}/transitions/accept")
+    timed.yichang_clerk.post(f"/api/cases/{yichang['id']}/transitions/accept")
     r = timed.wuhan_examiner.post(f"/api/cases/{quick['id']}/transitions/approve")
     assert r.json()["clocks"]["handling"]["sla"] == "met"
 
@@ -141,3 +144,36 @@ def test_health_and_metrics(live: Stack) -> None:
     assert 'caseclock_http_requests_total{method="POST",route="/api/cases",status="201"}' in m.text
     assert 'caseclock_cases_opened_total{item="patent_pledge_registration"}' in m.text
     assert "caseclock_http_request_duration_seconds_bucket" in m.text
+
+
+def test_a_missed_one_time_notice_is_a_breach_of_its_own_kind(timed: Stack) -> None:
+    """行政许可法第三十二条: a pledge received Fri 2024-09-27 and left at the window with no 补正
+    notice is accepted as of receipt at 00:00 after its fifth working day (10-10; 09-29 is a
+    调休 workday, 10-01..07 off): the board has a column for it and the breach list its level."""
+    sup, leader = timed.wuhan_supervisor, timed.province_leader
+    timed.clock.at = datetime(2024, 9, 27, 10, 0, tzinfo=TZ)
+    held = open_pledge(timed.wuhan_clerk, channel="paper", pledgor="压件公司")
+    noticed = open_pledge(timed.wuhan_clerk, channel="paper", pledgor="补正公司")
+    r = timed.wuhan_clerk.post(f"/api/cases/{noticed['id']}/transitions/request_supplement",
+                               json={"data": {"supplement_items": "质押合同原件"}})
+    assert r.status_code == 200, r.text
+    timed.clock.at = datetime(2024, 10, 10, 23, 59, tzinfo=TZ)
+    assert [e.level for e in timed.engine.sweep() if e.case_id == held["id"]] == ["warning", "overdue"]
+    timed.clock.at = datetime(2024, 10, 11, 0, 0, tzinfo=TZ)
+    assert sorted(e.level for e in timed.engine.sweep() if e.case_id == held["id"]) == [
+        "deemed_accepted", "over_statutory"]
+    assert timed.engine.sweep() == []
+    row = _board_row(sup.get("/api/sla/board").json(), "420100")
+    assert (row["deemed_accepted"], row["total"]) == (1, 2)
+    breaches = sup.get("/api/sla/breaches", params={"level": "deemed_accepted"}).json()["items"]
+    assert [c["id"] for c in breaches] == [held["id"]]
+    assert breaches[0]["sla"] == "deemed_accepted" and breaches[0]["state"] == "under_review"
+    assert breaches[0]["clocks"]["one_time_notice"]["sla"] == "deemed_accepted"
+    assert breaches[0]["clocks"]["handling"]["sla"] == "over_statutory"  # the clock keeps its own level
+    assert held["id"] in [c["id"] for c in sup.get("/api/sla/breaches").json()["items"]]
+    assert leader.get("/api/sla/board").json()["totals"]["deemed_accepted"] == 1
+    history = sup.get(f"/api/cases/{held['id']}/history").json()["items"]
+    deemed = [e for e in history if e["kind"] == "deemed_accepted"]
+    assert len(deemed) == 1 and deemed[0]["data"]["received_on"] == "2024-09-27"
+    assert [e["trigger"] for e in history if e["kind"] == "transition"][-1] == "deemed_accept"
+    assert noticed["id"] not in [c["id"] for c in sup.get("/api/sla/breaches").json()["items"]]

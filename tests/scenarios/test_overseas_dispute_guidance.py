@@ -64,12 +64,14 @@ def test_supplement_pauses_acceptance_and_the_whole(engine, freezer):
     freezer.move_to("2024-04-02 10:00:00+08:00")
     paused = walk(engine, case.id, ("request_supplement", CLERK, {"supplement_items": "展会投诉函原件"}))
     assert {n: c.status for n, c in paused.clocks.items()} == {
-        "acceptance": "paused", "handling": "paused", "accepted": "not_started", "expert_assigned": "not_started"}
+        "acceptance": "paused", "handling": "paused", "accepted": "not_started", "expert_assigned": "not_started",
+        "one_time_notice": "stopped"}  # 补正 notified on day 1: never deemed accepted
     freezer.move_to("2024-04-10 10:00:00+08:00")
     resumed = walk(engine, case.id, ("resubmit", CLERK))
     # 1 used (04-02). acceptance: 1 left → Thu 04-11. opinion: 14 left: 04-11, 12, 15, 16, 17, 18,
     # 19, 22, 23, 24, 25, 26, Sun 28, Mon 29 → 04-29
     assert resumed.state == "received"
+    assert resumed.clocks["one_time_notice"].status == "stopped"  # back at the window: it runs once, from receipt
     assert due(resumed, "acceptance") == (date(2024, 4, 11), date(2024, 4, 11))
     assert due(resumed, "handling") == (date(2024, 4, 29), date(2024, 4, 29))
 

@@ -7,6 +7,7 @@ import pytest
 from tests.scenarios.conftest import (
     CLERK,
     EXAMINER,
+    SUPERVISORS,
     audiences,
     due,
     ladder,
@@ -70,10 +71,17 @@ def test_breach_while_still_at_the_window(engine, freezer):
     ladder(engine, freezer, [
         ("2024-06-06 00:00", [("handling", "warning")]),  # working day before the commitment 06-07
         ("2024-06-08 00:00", [("handling", "overdue")]),
+        # no 补正 notice within 5 wd of Mon 06-03 (06-04, 05, 06, 07, (06-10 off) 06-11): deemed
+        # accepted as of receipt (一次性告知, 第三十二条) at 00:00 after 06-11
+        ("2024-06-12 00:00", [("one_time_notice", "deemed_accepted")]),
         ("2024-06-14 00:00", [("handling", "over_statutory")]),  # past the statutory 06-13
     ])
-    assert audiences(engine, case.id) == told("handling", "clerk")
-    assert engine.get_case(case.id).sla == "over_statutory"
+    assert audiences(engine, case.id) == {**told("handling", "clerk"),
+                                          ("one_time_notice", "deemed_accepted"): SUPERVISORS}
+    held = engine.get_case(case.id)
+    assert held.state == "under_review"
+    assert held.sla == "deemed_accepted"  # its own kind of breach on the board while open
+    assert held.clocks["handling"].sla == "over_statutory"
 
 
 @pytest.mark.freeze_time("2024-06-03 10:00:00+08:00")

@@ -54,7 +54,8 @@ def test_supplement_pauses_both_clocks(engine, freezer):
     case = walk(engine, open_request(engine).id, ("accept", CLERK))
     freezer.move_to("2024-04-02 10:00:00+08:00")
     paused = walk(engine, case.id, ("request_supplement", EXAMINER, {"supplement_items": "专利权评价报告"}))
-    assert {n: c.status for n, c in paused.clocks.items()} == {"decision": "paused", "handling": "paused"}
+    assert {n: c.status for n, c in paused.clocks.items()} == {"decision": "paused", "handling": "paused",
+                                                            "one_time_notice": "stopped"}
     freezer.move_to("2024-04-10 10:00:00+08:00")
     resumed = walk(engine, case.id, ("resubmit", CLERK))
     # 1 used (04-02). decision: 4 left from Thu 04-11: 04-11, 04-12, 04-15, 04-16 → 04-16.

@@ -275,6 +275,7 @@ def test_supervisor_pages_and_downloads(env: Any) -> None:
     engine, app, clock = env
     clock.at = datetime.now(TZ) - timedelta(days=25)
     red = engine.open_case(PLEDGE, actor=actor("clerk"), data=DATA)
+    engine.fire(red.id, "accept", actor=actor("clerk"))  # accepted at once: a late decision, no missed 一次性告知
     done = engine.open_case(PLEDGE, actor=actor("clerk"), data=DATA)
     engine.fire(done.id, "accept", actor=actor("clerk"))
     engine.fire(done.id, "approve", actor=actor("examiner"))
@@ -300,6 +301,23 @@ def test_supervisor_pages_and_downloads(env: Any) -> None:
     for url in ("/web/calendar", "/web/definitions", f"/web/definitions/{PLEDGE}", "/web/cases"):
         assert c.get(url).status_code == 200, url
     assert signed_in(app, "clerk").get("/web/board").status_code == 403
+
+
+def test_a_deemed_acceptance_shows_on_the_board_the_breaches_and_the_history(env: Any) -> None:
+    engine, app, clock = env
+    clock.at = datetime.now(TZ) - timedelta(days=25)
+    held = engine.open_case(PLEDGE, actor=actor("clerk"), data=DATA)  # no 补正 notice, never accepted
+    clock.at = None
+    engine.sweep()
+    c = signed_in(app, "boss")
+    board = c.get("/web/board").text
+    assert "视为受理1" in board and 'data-live-total="deemed_accepted">1<' in board
+    assert held.number in c.get("/web/breaches").text
+    assert held.number in c.get("/web/breaches?level=deemed_accepted").text
+    assert held.number not in c.get("/web/breaches?level=over_statutory").text
+    page = c.get(f"/web/cases/{held.id}").text
+    assert "逾期未一次性告知，视为自收到申请材料之日起受理" in page
+    assert c.get("/web/live.json?view=board").json()["cells"][f"420100|{PLEDGE}"]["level"] == "deemed_accepted"
 
 
 def test_definitions_show_diagram_and_limits(env: Any) -> None:

@@ -143,7 +143,7 @@ def test_header_badges_say_what_they_count_and_agree_with_the_board(env: Any) ->
     warning = int(re.search(r'data-live="hdr_warning">(\d+)<', head).group(1))  # type: ignore[union-attr]
     red = int(re.search(r'data-live="hdr_red">(\d+)<', head).group(1))  # type: ignore[union-attr]
     assert warning == totals["warning"]
-    assert red == totals["overdue"] + totals["over_statutory"] and red >= 2
+    assert red == totals["overdue"] + totals["over_statutory"] + totals["deemed_accepted"] and red >= 2
     live = boss.get("/web/live.json?view=board").json()
     assert (live["counts"]["hdr_warning"], live["counts"]["hdr_red"]) == (warning, red)
     # a clerk's header counts their own worklist, and says so

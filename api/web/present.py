@@ -296,7 +296,7 @@ def form_values(inputs: list[Input], form: Mapping[str, Any]) -> dict[str, Any]:
         elif i.type in ("number", "money"):
             try:
                 num = float(raw.replace(",", ""))
-                data[i.name] = int(num) if num.is_integer() else num
+                data[i.name] = int(num) if num.is_integer() and abs(num) < 2**53 else num
             except ValueError:
                 data[i.name] = raw
         else:

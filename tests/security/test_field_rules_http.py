@@ -171,3 +171,20 @@ def test_a_definition_says_its_rules_and_required_data(stack_at, sql_url):  # no
     assert next(f for f in pledge["fields"] if f["name"] == "patent_count")["rules"] == {"min": 1, "max": 10000}
     accept = next(t for t in pledge["transitions"] if t["trigger"] == "accept")
     assert accept["requires"] == ["pledgor", "pledgee", "patent_numbers", "channel"]
+
+
+def test_the_applicants_form_has_the_same_marks_and_rules(stack_at, sql_url):  # noqa: F811
+    import httpx
+
+    s = stack_at(sql_url, at("2026-03-02T10:00:00"))
+    with httpx.Client(base_url=s.url, timeout=30) as c:
+        assert "*必填" in c.get("/apply/items/patent_license_filing").text
+        page = c.get(f"/apply/items/{PLEDGE}").text
+        assert re.search(r'出质人<span class="hint">（受理时必填）</span>', page)
+        r = c.post(f"/apply/items/{PLEDGE}", data={"csrf": csrf_of(page), "f_pledgor": "武汉某公司",
+                                                  "f_secured_amount": "1.7e308", "f_debt_term_end": "9999-12-31"})
+        assert r.status_code == 422
+        assert "被担保债权数额：不能大于 1000000000000" in r.text
+        assert "债务履行期限届满日：应在 1949-10-01 至 2076-03-02 之间" in r.text
+        assert 'value="武汉某公司"' in r.text
+    assert s.client("wuhan_clerk").get("/api/cases").json()["items"] == []

@@ -361,8 +361,6 @@ class Engine(OfficeMixin, SweepMixin):
         of work with the new case's record, before it commits (an adapter writes its own rows
         there: both commit or neither); an idempotent replay does not run it again."""
         require_outside(actor)
-        if started_on is not None:  # bounded before anything counts from it
-            started_on = bounds.legal_start(started_on, self.today(), self.settings.max_backdate_days)
         given = _jsonable(data)
         org = org or actor.org
         fp = old_fp = ""
@@ -394,7 +392,8 @@ class Engine(OfficeMixin, SweepMixin):
             given = _normalised(specs, given)
             now = self.now()
             start_day = now.date()
-            if started_on is not None:
+            if started_on is not None:  # bounded before anything counts from it
+                started_on = bounds.legal_start(started_on, start_day, self.settings.max_backdate_days)
                 if started_on > start_day:
                     raise MissingData("the legal start date cannot be in the future", {"started_on": "in the future"})
                 if started_on < start_day and not (reason or "").strip():

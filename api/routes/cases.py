@@ -109,7 +109,7 @@ async def open_case(
 
 @router.get(
     "/cases", response_model=None, summary="List cases",
-    responses={200: {"model": CasePage}, **problems(400, 401)},
+    responses={200: {"model": CasePage}, **problems(400, 401, 422)},
 )
 def list_cases(
     ctx: CtxDep, actor: ActorDep,

@@ -202,7 +202,8 @@ def _workdays_back(engine: Engine, today: date, k: int) -> date:
 
 def _showcase(engine: Engine, clock: SimClock, rng: random.Random, real_now: datetime, result: DemoResult) -> None:
     """One case per SLA level in Wuhan and Yichang, whatever today's date (the board always has
-    every colour)."""
+    every colour). Each is accepted on receipt: held at the window past five working days with no
+    补正 notice it would be deemed accepted instead (一次性告知, 行政许可法第三十二条)."""
     if not _has(engine, "patent_pledge_registration"):
         return
     defn = engine.definition("patent_pledge_registration")
@@ -211,7 +212,12 @@ def _showcase(engine: Engine, clock: SimClock, rng: random.Random, real_now: dat
             day = _workdays_back(engine, real_now.date(), k)
             clock.at = min(datetime.combine(day, time(10, 0), TZ), real_now - timedelta(minutes=1))
             data = {**_data(rng, defn.fields, (), day), "channel": "paper", "request_type": "registration"}
-            engine.open_case(defn.id, actor=_actor(org, ("clerk",)), data=data)
+            case = engine.open_case(defn.id, actor=_actor(org, ("clerk",)), data=data)
+            accept = defn.transition("accept", defn.initial)
+            if accept is not None:
+                engine.fire(case.id, "accept", actor=_actor(org, ("clerk",)),
+                            data=_step_data(rng, defn, accept, case.data, case.started_on, day))
+                result.transitions += 1
             result.opened += 1
             result.by_org[org] = result.by_org.get(org, 0) + 1
     _showcase_provisional(engine, clock, rng, real_now, result)

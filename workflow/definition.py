@@ -773,6 +773,7 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
         for ck in st.pauses + st.restarts:
             if ck not in clocks and ck not in raw_clocks:
                 c.add(f"states.{sname}", f"unknown clock {ck!r} in pauses/restarts")
+    from .notice_clock import deemed_stage
     from .notice_clock import parse as parse_notice  # 一次性告知: a clock and the deemed acceptance
 
     notice = parse_notice(c, data.get("one_time_notice"), initial=initial, states=states, transitions=transitions,
@@ -860,6 +861,8 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
     )
     stages = parse_stages(data, states=states, triggers={t.trigger for t in transitions},
                           finals={n for n, v in states.items() if v.final}, add=c.add)
+    if notice is not None:  # a deemed acceptance reaches the stage the acceptance does (受理)
+        stages = deemed_stage(stages, data["one_time_notice"]["accept"], notice[1].trigger)
 
     if c.problems:
         raise DefinitionError(source, c.problems)

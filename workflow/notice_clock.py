@@ -28,6 +28,7 @@ from .limits import Limit, Unit
 
 if TYPE_CHECKING:
     from .definition import ClockDef, StateDef, TransitionDef
+    from .stages import StageMap
 
 KEY = "one_time_notice"  # the definition's block, and the clock's name
 NOTICE_CLOCK = KEY
@@ -94,4 +95,14 @@ def parse(c: Any, raw: Any, *, initial: str, states: dict[str, StateDef], transi
     return clock, deemed
 
 
-__all__ = ["CLOCK_LABEL", "DEEMED_EVENT", "DEEMED_LABEL", "DEEMED_TRIGGER", "KEY", "NOTICE_CLOCK", "parse"]
+def deemed_stage(stages: StageMap, accept: str, deemed: str) -> StageMap:
+    """``stages`` with the deemed acceptance reaching the platform stage the acceptance reaches
+    (受理) where the file maps one for it."""
+    from dataclasses import replace
+
+    if accept not in stages.triggers or deemed in stages.triggers:
+        return stages
+    return replace(stages, triggers={**stages.triggers, deemed: stages.triggers[accept]})
+
+
+__all__ = ["CLOCK_LABEL", "DEEMED_EVENT", "DEEMED_LABEL", "DEEMED_TRIGGER", "KEY", "NOTICE_CLOCK", "deemed_stage", "parse"]

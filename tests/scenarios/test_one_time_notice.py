@@ -80,6 +80,8 @@ def test_received_the_friday_before_national_day_is_deemed_accepted_after_the_fi
     assert (event.data["received_on"], event.data["last_day"]) == ("2024-09-27", "2024-10-10")
     assert event.data["note"] == "逾期未一次性告知，视为自收到申请材料之日起受理"
     assert (event.from_state, event.to_state) == ("received", "received")
+    stages = engine.definition("patent_pledge_registration").stages  # the platform sees a 受理
+    assert stages.of("transition", "deemed_accept", "received", "under_review") == "受理"
     assert audiences(engine, case.id)[DEEMED] == SUPERVISORS  # told once, through the ladder
     assert escalations(engine, case.id).count(DEEMED) == 1
     # closed, the case leaves the breach list: its summary is the main clock's again

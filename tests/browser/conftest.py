@@ -84,9 +84,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     s = Stack(engine=engine, clock=clock, server=LiveServer(app).start())
     # a Yichang case (a Wuhan clerk must never see it)
     s.cases["yichang"] = engine.open_case(PLEDGE, actor=s.actor("liu"), data=pledge_data(pledgor="宜昌三峡新材料股份有限公司"))
-    # a Wuhan case opened three weeks ago and never handled: red after the sweep at the real now
+    # a Wuhan case opened three weeks ago, accepted and never decided: red after the sweep at the
+    # real now (never accepted, it would be deemed accepted instead: 一次性告知)
     clock.at = datetime.now(TZ) - timedelta(days=21)
     s.cases["red"] = engine.open_case(PLEDGE, actor=s.actor("zhang"), data=pledge_data(pledgor="逾期未办有限公司"))
+    engine.fire(s.cases["red"].id, "accept", actor=s.actor("zhang"))
     clock.at = None
     engine.sweep()
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -19,6 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from api.web.screenshots import sign_in, viewport
+from workflow.legaltime import TZ
 
 from .conftest import PASSWORD, PLEDGE, Stack, pledge_data
 from .conftest import submitted as go
@@ -73,9 +74,16 @@ def timeline_entry(d: Any, kind: str) -> str:
 
 def test_a_clerks_day(driver: Any, stack: Stack, screen: int) -> None:
     engine = stack.engine
-    # a red case on this clerk's worklist (opened three weeks ago, never handled)
-    stack.clock.at = engine.now() - timedelta(days=21)
-    red = engine.open_case(PLEDGE, actor=stack.actor("zhang"), data=pledge_data(pledgor=f"逾期测试{screen}有限公司"))
+    # a red case on this clerk's worklist: an online pledge (2 working days) received three working
+    # days ago and never handled (still inside its 5-working-day 一次性告知 period: at the window)
+    day = engine.today()
+    for _ in range(3):
+        day -= timedelta(days=1)
+        while not engine.calendar.is_workday(day):
+            day -= timedelta(days=1)
+    stack.clock.at = datetime.combine(day, time(10, 0), TZ)
+    red = engine.open_case(PLEDGE, actor=stack.actor("zhang"),
+                           data=pledge_data(pledgor=f"逾期测试{screen}有限公司", channel="online"))
     stack.clock.at = None
     engine.sweep()
 
@@ -200,9 +208,10 @@ def test_a_supervisors_day(driver: Any, stack: Stack, screen: int) -> None:
     assert "武汉市（含下级）未办结" in signals.text
     assert "与预警看板的口径相同" in signals.get_attribute("title")
     total = {k: int(driver.find_element(By.CSS_SELECTOR, f'[data-live-total="{k}"]').text)
-             for k in ("warning", "overdue", "over_statutory")}
+             for k in ("warning", "overdue", "over_statutory", "deemed_accepted")}
     assert int(driver.find_element(By.CSS_SELECTOR, '[data-live="hdr_warning"]').text) == total["warning"]
-    assert int(driver.find_element(By.CSS_SELECTOR, '[data-live="hdr_red"]').text) == total["overdue"] + total["over_statutory"]
+    assert int(driver.find_element(By.CSS_SELECTOR, '[data-live="hdr_red"]').text) == (
+        total["overdue"] + total["over_statutory"] + total["deemed_accepted"])  # 视为受理 is red too
     assert total["overdue"] + total["over_statutory"] >= 1
 
     # reassign with a reason, then undo the acceptance: each in its own words in the history

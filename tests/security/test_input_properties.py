@@ -216,7 +216,7 @@ def _path_value(svc: Service, name: str, case_id: str, draw: Any) -> str:
 def _path_raw(svc: Service, name: str, case_id: str, draw: Any) -> str:
     if draw(st.integers(0, 9)) == 0:
         return draw(STRINGS.filter(lambda s: s and "/" not in s and s not in (".", "..") and "?" not in s
-                                   and "#" not in s and "\x00" not in s))
+                                   and "#" not in s and "\x00" not in s))[:500]  # a URL under 64 KiB
     case = svc.engine.get_case(case_id)
     defn = svc.engine.definition(case.item_id, case.definition_version)
     if name == "case_id":
@@ -234,7 +234,7 @@ def _path_raw(svc: Service, name: str, case_id: str, draw: Any) -> str:
     if name == "fmt":
         return draw(st.sampled_from(["csv", "xlsx", "pdf"]))
     return draw(STRINGS.filter(lambda s: s and "/" not in s and s not in (".", "..")
-                               and "?" not in s and "#" not in s))
+                               and "?" not in s and "#" not in s))[:500]
 
 
 def _base_value(spec: dict[str, Any], name: str, schema: dict[str, Any]) -> Any:

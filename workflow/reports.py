@@ -62,6 +62,7 @@ from fractions import Fraction
 from typing import Any
 
 from . import legaltime as lt
+from .bounds import FIRST_YEAR, LAST_YEAR, OutOfRange
 from .calendar import WorkingCalendar
 from .definition import Definition
 from .legaltime import TZ, ClockState, Segment, Sla, Status
@@ -389,7 +390,11 @@ class MonthlyReport:
 
 
 def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
-    """[00:00 of the 1st, 00:00 of the next month's 1st), Asia/Shanghai."""
+    """[00:00 of the 1st, 00:00 of the next month's 1st), Asia/Shanghai. A month outside
+    1900–2199 is refused (``OutOfRange`` naming ``month``) before any date is made of it."""
+    if not (isinstance(year, int) and isinstance(month, int) and FIRST_YEAR <= year <= LAST_YEAR
+            and 1 <= month <= 12):
+        raise OutOfRange("month", f"must lie between {FIRST_YEAR}-01 and {LAST_YEAR}-12")
     first = date(year, month, 1)
     nxt = date(year + (month == 12), month % 12 + 1, 1)
     return lt.midnight(first), lt.midnight(nxt)

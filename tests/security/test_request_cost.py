@@ -136,3 +136,22 @@ def test_legal_time_costs_the_same_for_any_date():
     t0 = time.monotonic()
     assert lt.evaluate(stopped, cal).statutory_due == date(1, 1, 29)
     assert time.monotonic() - t0 < QUICK
+
+
+def test_a_report_month_out_of_range_is_refused_before_any_date_is_made(tmp_path):
+    """On the old code ``caseclock report --month 0001-01`` stopped with an OverflowError traceback."""
+    from typer.testing import CliRunner
+
+    from adapters.reports import ReportService
+    from api.cli import app as cli_app
+
+    engine = build_engine("memory://")
+    for year, month in ((1, 1), (9999, 12), (2200, 1)):
+        with pytest.raises(OutOfRange) as err:
+            ReportService(engine).compute(year, month)
+        assert list(err.value.fields) == ["month"]
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    for month in ("0001-01", "9999-12"):
+        r = CliRunner().invoke(cli_app, ["report", "--db", db, "--month", month, "--format", "json"])
+        assert r.exit_code == 1 and "month: must lie between 1900-01 and 2199-12" in r.output, r.output
+        assert "Traceback" not in r.output

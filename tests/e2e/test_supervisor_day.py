@@ -95,7 +95,7 @@ def test_definitions_and_diagram(live: Stack) -> None:
     items = c.get("/api/definitions").json()["items"]
     assert PLEDGE in {d["id"] for d in items}
     d = c.get(f"/api/definitions/{PLEDGE}").json()
-    assert d["initial"] == "received" and "handling" in d["clocks"] and d["versions"] == [2]
+    assert d["initial"] == "received" and "handling" in d["clocks"] and d["versions"] == [3]
     assert d["states"]["awaiting_supplement"]["pauses"] == ["handling"]
     r = c.get(f"/api/definitions/{PLEDGE}/diagram")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")

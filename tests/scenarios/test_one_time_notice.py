@@ -90,6 +90,16 @@ def test_received_the_friday_before_national_day_is_deemed_accepted_after_the_fi
     assert done.sla == "met_over_statutory"
 
 
+@pytest.mark.freeze_time("2024-09-27 10:00:00+08:00")
+def test_a_late_acceptance_before_any_sweep_is_still_shown_as_the_breach(engine, freezer):
+    case = engine.open_case("patent_pledge_registration", actor=CLERK, data=PLEDGE)
+    freezer.move_to("2024-10-11 09:00:00+08:00")  # past the notice's last day 10-10; no sweep ran
+    late = walk(engine, case.id, ("accept", CLERK))
+    assert late.clocks[NOTICE].sla == "deemed_accepted" and late.sla == "deemed_accepted"
+    assert deemed_events(engine, case.id) == []  # the clerk's step is the record
+    assert DEEMED not in sweep_at(engine, freezer, "2024-10-11 09:01", case.id)
+
+
 @pytest.mark.freeze_time("2024-02-09 15:00:00+08:00")
 def test_received_before_spring_festival_counts_the_sunday_workday(engine, freezer):
     case = engine.open_case("patent_license_filing", actor=CLERK, data=LICENSE)

@@ -247,3 +247,20 @@ def test_the_shipped_items_that_take_applications_opt_in_as_the_office_s_own_rul
     for item, clock in opted.items():
         assert clock.status == "office", item  # registrations, filings and services: not 行政许可
         assert str(clock.limit) == "5 working days" and clock.start == "received"
+
+
+@pytest.mark.freeze_time("2026-12-28 10:00:00+08:00")
+def test_a_provisional_last_day_waits_for_the_calendar_or_a_clerk(engine, freezer):
+    case = engine.open_case("patent_license_filing", actor=CLERK, data=LICENSE)
+    # Mon 2026-12-28: 12-29 1, 12-30 2, 12-31 3, (Fri 2027-01-01 元旦 by law, weekend) 01-04 4,
+    # 01-05 5: 2027 has no official calendar yet, so the last day is provisional
+    notice = case.clocks[NOTICE]
+    assert notice.statutory_due == date(2027, 1, 5) and notice.expiry_provisional
+    assert DEEMED not in sweep_at(engine, freezer, "2027-01-06 00:00", case.id)
+    held = engine.get_case(case.id)
+    assert held.state == "received" and held.clocks[NOTICE].awaiting_calendar
+    assert deemed_events(engine, case.id) == []
+    confirmed = engine.confirm_expiry(case.id, NOTICE, actor=CLERK, reason="逾期未告知补正，确认视为受理")
+    assert confirmed.state == "under_review" and confirmed.sla == "deemed_accepted"
+    assert len(deemed_events(engine, case.id)) == 1 and escalations(engine, case.id).count(DEEMED) == 1
+    assert engine.sweep() == []

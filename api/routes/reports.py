@@ -21,7 +21,7 @@ from ..scope import at_root
 router = APIRouter(prefix="/api", tags=["reports"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MONTH = r"^(2\d{3})-(0[1-9]|1[0-2])$"
+MONTH = r"^(2[01]\d{2})-(0[1-9]|1[0-2])$"  # 2000-01 .. 2199-12 (workflow/reports.month_bounds)
 
 
 def _service(ctx: Context) -> ReportService:

@@ -23,7 +23,9 @@ def run(*args: str) -> tuple[int, str, str]:
 def _pledge_through_a_supplement(db: str, org: str) -> str:
     engine = build_engine(db)
     clerk, examiner = Actor("c", {"clerk"}, org), Actor("e", {"examiner"}, org)
-    case = engine.open_case(PLEDGE, actor=clerk, data={})
+    case = engine.open_case(PLEDGE, actor=clerk, data={
+        "channel": "paper", "pledgor": "武汉光谷智能装备有限公司", "pledgee": "招商银行武汉分行",
+        "patent_numbers": "ZL202310000001.X"})  # what accepting needs (issue 16)
     engine.fire(case.id, "accept", actor=clerk)
     engine.assign(case.id, "e", actor=Actor("s", {"supervisor"}, org))  # no stage
     engine.fire(case.id, "request_supplement", actor=examiner, data={"supplement_items": "合同原件"})

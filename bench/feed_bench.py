@@ -45,6 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 PLEDGE = "patent_pledge_registration"
+OPEN_DATA = {"channel": "online", "pledgor": "武汉光谷智能装备有限公司", "pledgee": "招商银行武汉分行",
+             "patent_numbers": "ZL202310000001.X"}  # what accepting and approving need (issue 16)
 STEPS = [("accept", {}), ("request_supplement", {"supplement_items": "补正：质押合同原件"}),
          ("resubmit", {}), ("approve", {})]
 
@@ -66,7 +68,7 @@ def writer(url: str, sync: str | None, seconds: float, seed: int) -> None:
     while time.perf_counter() < end:
         try:
             if case is None:
-                case, step = engine.open_case(PLEDGE, actor=actor, data={"channel": "online"}).id, 0
+                case, step = engine.open_case(PLEDGE, actor=actor, data=OPEN_DATA).id, 0
             else:
                 trigger, data = STEPS[step]
                 engine.fire(case, trigger, actor=actor, data=data)

@@ -37,6 +37,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import sys
 import time
@@ -238,8 +239,8 @@ def main() -> int:
                     rows.append(run(backend, url, args.cases, folder, args.queries, args.seed, not args.no_rebuild))
                 finally:
                     if not args.keep:
-                        for p in folder.glob(".search.db*"):
-                            p.unlink()
+                        for p in folder.glob(".search.db*"):  # the file, its WAL, its attachments folder
+                            shutil.rmtree(p) if p.is_dir() else p.unlink()
             else:
                 _pg_admin(args.pg, f"DROP DATABASE IF EXISTS {PG_DB}")
                 _pg_admin(args.pg, f"CREATE DATABASE {PG_DB}")

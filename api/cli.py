@@ -333,6 +333,9 @@ def demo(
                       "follow one at /apply/progress with its number and query code:")
         for number, code in result.applications[-3:]:
             typer.echo(f"  {number}  {code}")
+    if result.orders:
+        console.print(f"督办 (supervision orders): {result.orders} issued — answered, waiting and overdue ones "
+                      "on the board, the worklist and each case")
     console.print(f"next: caseclock serve --db {db_url(db)}")
 
 

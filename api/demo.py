@@ -60,6 +60,7 @@ class DemoResult:
     errors: list[str] = field(default_factory=list)
     applications: list[tuple[str, str]] = field(default_factory=list)  # (number, query code)
     ratings: int = 0
+    orders: int = 0  # 督办 issued (one answered, one waiting, one overdue per showcase city)
 
 
 def _working_time(rng: random.Random, day: date) -> datetime:
@@ -179,10 +180,38 @@ def fill(
                 progress(n + 1)
         _showcase(engine, clock, rng, real_now, result)
         _applications(engine, clock, rng, real_now, result)
+        _orders(engine, clock, real_now, result)
     finally:
         clock.at = None
     result.escalations = len(engine.sweep())
     return result
+
+
+# 督办 in each showcase city, on its most urgent open cases: (working days ago, reply days, answered)
+# — one answered, one still within its reply days, one past them (the sweep escalates it)
+ORDERS = ((6, 3, True), (1, 3, False), (6, 2, False))
+ORDER_TEXT = ("企业来电反映办理进度慢", "核实办理进度，书面答复办理情况及预计办结日期")
+
+
+def _orders(engine: Engine, clock: SimClock, real_now: datetime, result: DemoResult) -> None:
+    for org in SHOWCASE_ORGS:
+        supervisor, clerk = _actor(org, ("supervisor",)), _actor(org, ("clerk",))
+        cases = [c for c in engine.list_cases(supervisor, org=org, open=True, order="urgent", limit=40)
+                 if c.org == org and c.parent_id is None and c.item_id != "rating_rectification"]
+        for (back, days, answered), case in zip(ORDERS, cases, strict=False):
+            day = _workdays_back(engine, real_now.date(), back)
+            clock.at = max(min(datetime.combine(day, time(9, 30), TZ), real_now - timedelta(minutes=2)),
+                           case.opened_at + timedelta(minutes=1))
+            try:
+                order = engine.issue_order(case.id, actor=supervisor, reason=ORDER_TEXT[0], action=ORDER_TEXT[1],
+                                           reply_days=days)
+                result.orders += 1
+                if answered:
+                    clock.at = min(clock.at + timedelta(days=1), real_now - timedelta(minutes=1))
+                    engine.answer_order(case.id, order.id, actor=clerk,
+                                        text="已核实：材料齐全，正在审查，预计三个工作日内办结。")
+            except WorkflowError as exc:
+                result.errors.append(f"order on {case.number}: {exc}")
 
 
 SHOWCASE_ORGS = ("420100", "420500")

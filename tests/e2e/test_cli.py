@@ -52,6 +52,11 @@ def test_demo_fills_orgs_items_and_colours(demo_db: str) -> None:
     for org in ("420100", "420500"):
         levels = {c.sla for c in cases if c.closed_at is None and c.org == org}
         assert {"on_track", "warning", "overdue", "over_statutory"} <= levels, (org, levels)
+        # 督办 on the board: one answered, one waiting within its days, one past them (escalated)
+        orders = engine.orders(org=org)
+        now = engine.now()
+        assert sorted((o.status, o.overdue_at(now)) for o in orders) == \
+            [("answered", False), ("open", False), ("open", True)], (org, orders)
 
 
 def test_token_create_prints_the_token_last(demo_db: str) -> None:

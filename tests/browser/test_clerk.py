@@ -139,3 +139,46 @@ def test_counts_update_without_reload(driver: Any, stack: Stack) -> None:
     wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, 'nav [data-live="worklist"]').text == str(before + 1))
     assert driver.find_element(By.TAG_NAME, "body").get_attribute("data-marker") == "same page"  # no reload
     assert driver.find_element(By.CSS_SELECTOR, "[data-live-stale]").is_displayed()
+
+
+def test_accepting_a_blank_pledge_asks_for_what_the_law_needs(driver: Any, stack: Stack) -> None:
+    """Issue 16: receiving may be incomplete, accepting may not. The opening form leaves the
+    channel (which sets the limit) to be chosen; the accept form marks what accepting needs
+    (*必填); a refusal — the browser's own check taken away, as a hand-made post would — comes back
+    beside the field with what was typed kept, and the case has not moved."""
+    sign_in(driver, stack.url, "zhang", PASSWORD)
+    driver.find_element(By.LINK_TEXT, "立案").click()
+    driver.find_element(By.LINK_TEXT, "专利权质押登记").click()
+    channel = Select(driver.find_element(By.ID, "f_channel"))
+    assert channel.first_selected_option.get_attribute("value") == ""  # never preselected
+    assert channel.first_selected_option.text == "请选择"
+    driver.find_element(By.CSS_SELECTOR, "form.case-form button[type=submit]").click()
+    wait_for(driver, lambda d: "done=opened" in d.current_url)
+    assert state(driver) == "received"  # a blank form is received (收件)
+
+    driver.find_element(By.CSS_SELECTOR, 'summary[data-trigger="accept"]').click()
+    form = driver.find_element(By.CSS_SELECTOR, 'form[action$="/fire/accept"]')
+    for name in ("pledgor", "pledgee", "patent_numbers", "channel"):
+        box = form.find_element(By.ID, f"accept-f_{name}")
+        assert box.get_attribute("required") is not None, name
+        label = form.find_element(By.CSS_SELECTOR, f'label[for="accept-f_{name}"]').text
+        assert "*必填" in label, (name, label)
+    form.find_element(By.ID, "accept-f_pledgor").send_keys("武汉东湖光电子有限公司")
+    driver.execute_script("arguments[0].querySelectorAll('[required]').forEach(e => e.removeAttribute('required'))",
+                          form)
+    before = driver.find_element(By.TAG_NAME, "body").get_attribute("data-version")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-field-error="pledgee"]'))
+    for name in ("pledgee", "patent_numbers", "channel"):
+        assert driver.find_element(By.CSS_SELECTOR, f'[data-field-error="{name}"]').text, name
+    assert not driver.find_elements(By.CSS_SELECTOR, '[data-field-error="pledgor"]')
+    assert driver.find_element(By.ID, "accept-f_pledgor").get_attribute("value") == "武汉东湖光电子有限公司"
+    assert state(driver) == "received"
+    assert driver.find_element(By.TAG_NAME, "body").get_attribute("data-version") == before
+
+    driver.find_element(By.ID, "accept-f_pledgee").send_keys("汉口银行光谷支行")
+    driver.find_element(By.ID, "accept-f_patent_numbers").send_keys("ZL202410000002.X")
+    Select(driver.find_element(By.ID, "accept-f_channel")).select_by_visible_text("纸件提交")
+    driver.find_element(By.CSS_SELECTOR, 'button[data-confirm="accept"]').click()
+    wait_for(driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-version") != before)
+    assert state(driver) == "under_review"

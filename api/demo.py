@@ -88,6 +88,8 @@ def _value(rng: random.Random, spec: FieldSpec, today: date) -> Any:
         return rng.choice(COMPANIES)
     if "patent" in n and ("number" in n or "no" in n):
         return f"ZL20{rng.randint(19, 24)}1{rng.randint(1000000, 9999999)}.{rng.randint(0, 9)}"
+    if n == "approver":  # an extension's approving official (行政许可法 第四十二条)
+        return f"副局长 {rng.choice(PEOPLE)}"
     if n in ("panel",) or "members" in n:
         return "、".join(rng.sample(PEOPLE, 3))
     label = spec.label or n

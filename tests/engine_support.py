@@ -30,6 +30,8 @@ PROVINCE = "420000"
 CLERK = Actor("clerk-wh", {"clerk"}, WUHAN, "武汉窗口")
 EXAMINER = Actor("examiner-wh", {"examiner"}, WUHAN, "武汉审查员")
 LEADER = Actor("leader-wh", {"leader"}, WUHAN, "武汉局领导")
+# what every approved extension carries (行政许可法 第四十二条): the reason and the approver
+APPROVED = {"reason": "案情复杂，需进一步核实", "approver": "局长 张明"}
 SUPERVISOR = Actor("supervisor-wh", {"supervisor"}, WUHAN, "武汉科长")
 YICHANG_CLERK = Actor("clerk-yc", {"clerk", "examiner"}, YICHANG, "宜昌窗口")
 PROVINCE_STAFF = Actor("staff-hb", {"clerk", "examiner"}, PROVINCE, "省局")

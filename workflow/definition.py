@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
@@ -430,8 +430,24 @@ _TOP = {
 _STATE = {"label", "final", "roles", "pauses", "restarts", "limit", "limit_status", "basis", "description"}
 _TRANS = {
     "trigger", "source", "dest", "label", "roles", "requires", "fields", "extend", "description",
-    "when", "unless", "max_uses",
+    "when", "unless", "max_uses", "extend_by",
 }
+# what an extension (行政许可法 第四十二条) needs, implied on every transition with ``extend``: the
+# reason, and the approving official unless the parties agreed it (``extend_by: agreement``)
+EXTEND_BY = ("approval", "agreement")
+EXTENSION_REASON = FieldSpec(name="reason", type="text", label="延期理由", required=True)
+EXTENSION_APPROVER = FieldSpec(name="approver", type="text", label="批准人", required=True)
+EXTENSION_FIELDS = (EXTENSION_REASON.name, EXTENSION_APPROVER.name)  # given anew with each extension
+
+
+def extension_fields(own: tuple[FieldSpec, ...], by: str) -> tuple[FieldSpec, ...]:
+    """``own`` plus the implied reason (and approver, unless ``by`` is agreement), each required
+    (a field the transition declares itself is kept, made required)."""
+    implied = [EXTENSION_REASON] + ([] if by == "agreement" else [EXTENSION_APPROVER])
+    names = {f.name for f in implied}
+    out = [replace(f, required=True) if f.name in names else f for f in own]
+    out += [f for f in implied if f.name not in {g.name for g in own}]
+    return tuple(out)
 _CLOCK = {
     "limit", "start", "stop", "label", "commitment", "main", "party", "external", "on_expire",
     "start_from", "grace", "max_extension", "status", "basis", "notes",
@@ -653,6 +669,14 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
                 str(k): tuple(_guard_value(x) for x in (v if isinstance(v, list) else [v]))
                 for k, v in raw_guard.items()
             }
+        extend_by = t.get("extend_by", "approval")
+        if extend_by not in EXTEND_BY:
+            c.add(f"{p}.extend_by", f"extend_by is {' or '.join(EXTEND_BY)}, got {extend_by!r}")
+        elif t.get("extend_by") is not None and not extend:
+            c.add(f"{p}.extend_by", "extend_by only goes with extend")
+        own_fields = _fields(c, t.get("fields"), f"{p}.fields")
+        if extend:
+            own_fields = extension_fields(own_fields, extend_by)
         max_uses = t.get("max_uses")
         if max_uses is not None and (not isinstance(max_uses, int) or isinstance(max_uses, bool) or max_uses < 1):
             c.add(f"{p}.max_uses", f"max_uses is a whole number ≥ 1, got {max_uses!r}")
@@ -668,7 +692,7 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
                 label=str(t.get("label", "")),
                 roles=roles,
                 requires=c.names(t.get("requires"), f"{p}.requires"),
-                fields=_fields(c, t.get("fields"), f"{p}.fields"),
+                fields=own_fields,
                 extend=extend,
             )
         )

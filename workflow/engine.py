@@ -26,7 +26,7 @@ from .authority import (
     scoped_idempotency_key,
 )
 from .calendar import WorkingCalendar
-from .definition import Definition, FieldSpec, TransitionDef
+from .definition import EXTENSION_FIELDS, Definition, FieldSpec, TransitionDef
 from .engine_base import BEFORE, _copy_json, _fingerprint, _jsonable
 from .engine_base import ENGINE_EVENT_KINDS as ENGINE_EVENT_KINDS
 from .errors import (
@@ -507,7 +507,9 @@ class Engine(OfficeMixin, SweepMixin):
         specs = _with_case_fields(t.fields, defn)
         given = _canonical(specs, dict(given))
         merged = {**rec.data, **given}
-        check_data(t.required_fields, specs, given, merged, self.field_context(rec.started_on))
+        # an extension's reason and approver come with it, not from an earlier step's data
+        present = {k: v for k, v in merged.items() if k in given or not (t.extend and k in EXTENSION_FIELDS)}
+        check_data(t.required_fields, specs, given, present, self.field_context(rec.started_on))
         given = _normalised(specs, given)
         merged = {**rec.data, **given}
         refusal = t.guard_failure(merged)

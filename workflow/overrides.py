@@ -39,7 +39,7 @@ from .fieldrules import RULE_KEYS, loosened
 _ALLOWED = {"override", "base_version", "version", "reason", "name", "legal_basis", "commitment_ratio",
             "clocks", "states", "transitions", "number_prefix", "description", "figures", "fields",
             "open_roles", "online", "item_code", "stages", "trigger_stages", "field_rules"}
-_TRANSITION_KEYS = {"trigger", "source", "roles", "label", "requires", "fields", "extend"}
+_TRANSITION_KEYS = {"trigger", "source", "roles", "label", "requires", "fields", "extend", "extend_by"}
 
 
 def read_override(path: str | Path) -> tuple[dict[str, Any], str]:

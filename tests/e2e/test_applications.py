@@ -395,12 +395,32 @@ def test_an_extension_tells_its_reason(svc: Stack) -> None:
             "patent_number": "ZL202010000001.1", "patent_type": "invention", "claims": "停止侵权"}
     receipt = apply(svc, item="patent_infringement_adjudication", data=data)
     case = case_of(svc, receipt["number"])
-    r = svc.client("province_leader").post(f"/api/cases/{case['id']}/transitions/extend_filing",
-                                           json={"data": {"filing_extension_reason": "涉案专利较多，需核对权属"}})
+    leader = svc.client("province_leader")
+    url = f"/api/cases/{case['id']}/transitions/extend_filing"
+    doc = f"/api/cases/{case['id']}/documents/extension_notice"
+    assert leader.get(doc).status_code == 409  # no extension yet
+    # 行政许可法 第四十二条: the reason and the approver come with the extension, or nothing moves
+    r = leader.post(url, json={"data": {"filing_extension_reason": "案情复杂"}})
+    assert r.status_code == 422, r.text
+    assert {"reason", "approver"} <= set(r.json()["fields"])
+    assert leader.get(f"/api/cases/{case['id']}").json()["version"] == case["version"]
+    r = leader.post(url, json={"data": {"filing_extension_reason": "案情复杂", "reason": "涉案专利较多，需核对权属",
+                                        "approver": "副局长 李强"}})
     assert r.status_code == 200, r.text
+    due = r.json()["clocks"]["filing"]["statutory_due"]
     notice = progress(svc, receipt)["notices"][-1]
     assert notice["kind"] == "extended"
     assert "理由：涉案专利较多，需核对权属" in notice["text"] and "5个工作日" in notice["text"]
+    assert "李强" not in notice["text"]  # who approved it is the office's record, not the applicant's notice
+    # the 延期通知书: the reason, the approver, the new statutory last day, the case's org as issuer
+    page = leader.get(doc)
+    assert page.status_code == 200, page.text
+    assert 'data-field="reason">涉案专利较多，需核对权属<' in page.text
+    assert 'data-field="approver">副局长 李强<' in page.text
+    assert f'data-field="statutory_due" datetime="{due}"' in page.text
+    assert 'data-field="issuer">武汉市知识产权局<' in page.text
+    history = leader.get(f"/api/cases/{case['id']}/history").json()["items"][-1]
+    assert (history["data"]["reason"], history["data"]["approver"]) == ("涉案专利较多，需核对权属", "副局长 李强")
 
 
 # --- ratings ------------------------------------------------------------------------------------

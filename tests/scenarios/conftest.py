@@ -31,6 +31,8 @@ EXAMINER = Actor("examiner-1", {"examiner"}, ORG, "审查员")
 SUPERVISOR = Actor("supervisor-1", {"supervisor"}, ORG, "科长")
 LEADER = Actor("leader-1", {"leader"}, ORG, "局领导")
 ADMIN = Actor("admin-1", {"admin"}, PROVINCE, "管理员")
+# what every approved extension carries (行政许可法 第四十二条): the reason and the approver
+APPROVED = {"reason": "案情复杂，需进一步核实", "approver": "局长 张明"}
 
 # who hears of each level by default (workflow.escalation.DEFAULT_LADDER)
 SUPERVISORS = [{"role": "supervisor", "org": ORG}]

@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 
 from tests.engine_support import (
+    APPROVED,
     CLERK,
     EXAMINER,
     LEADER,
@@ -174,7 +175,7 @@ def test_a_step_clock_escalates_like_any_office_clock(engine, freezer):
 def test_an_extension_adds_to_the_running_clock_without_restarting_it(engine, freezer):
     case = engine.fire(engine.open_case("fx_filing", actor=CLERK).id, "accept", actor=CLERK)
     freezer.move_to(at("2024-03-05 10:00"))
-    ext = engine.fire(case.id, "extend", actor=LEADER, data={"extension_reason": "情况复杂"})
+    ext = engine.fire(case.id, "extend", actor=LEADER, data={"reason": "情况复杂", "approver": "局长张三"})
     clock = ext.clocks["handling"]
     assert ext.state == "under_review" and ext.version == case.version + 1
     # 5 + 2 = 7 working days from 03-04 → Wed 03-13; commitment floor(14/3) = 4 → Fri 03-08
@@ -184,15 +185,15 @@ def test_an_extension_adds_to_the_running_clock_without_restarting_it(engine, fr
     last = engine.history(case.id)[-1]
     assert (last.trigger, last.from_state, last.to_state) == ("extend", "under_review", "under_review")
     assert last.data["extended"] == {"handling": "2 working days"}
-    assert last.data["extension_reason"] == "情况复杂"
+    assert (last.data["reason"], last.data["approver"]) == ("情况复杂", "局长张三")
 
 
 def test_an_extension_beyond_the_maximum_is_refused_never_clamped(engine):
     case = engine.fire(engine.open_case("fx_filing", actor=CLERK).id, "accept", actor=CLERK)
-    engine.fire(case.id, "extend", actor=LEADER, data={"extension_reason": "一"})
+    engine.fire(case.id, "extend", actor=LEADER, data={"reason": "一", "approver": "局长张三"})
     before = snapshot(engine, case.id)
     with pytest.raises(errors.TransitionNotAllowed, match="maximum"):
-        engine.fire(case.id, "extend", actor=LEADER, data={"extension_reason": "二"})
+        engine.fire(case.id, "extend", actor=LEADER, data={"reason": "二", "approver": "局长张三"})
     assert snapshot(engine, case.id) == before
     assert engine.get_case(case.id).clocks["handling"].statutory_due == d("2024-03-13")
 
@@ -205,7 +206,7 @@ def test_an_extension_after_the_statutory_deadline_is_refused(engine, freezer):
     assert engine.available_triggers(case.id, actor=LEADER) == []
     before = snapshot(engine, case.id)
     with pytest.raises(errors.TransitionNotAllowed, match="passed"):
-        engine.fire(case.id, "extend", actor=LEADER, data={"extension_reason": "迟了"})
+        engine.fire(case.id, "extend", actor=LEADER, data={"reason": "迟了", "approver": "局长张三"})
     assert snapshot(engine, case.id) == before
 
 
@@ -213,7 +214,7 @@ def test_escalations_already_fired_stay_on_the_record_after_an_extension(engine,
     case = engine.fire(engine.open_case("fx_filing", actor=CLERK).id, "accept", actor=CLERK)
     freezer.move_to(at("2024-03-08 10:00"))
     assert [e.level for e in engine.sweep()] == ["warning", "overdue"]
-    engine.fire(case.id, "extend", actor=LEADER, data={"extension_reason": "延期"})
+    engine.fire(case.id, "extend", actor=LEADER, data={"reason": "延期", "approver": "局长张三"})
     assert engine.get_case(case.id).clocks["handling"].commitment_due == d("2024-03-08")
     rows = {x.level: x.state for x in engine.deadlines(case.id)}
     assert rows == {"warning": "fired", "overdue": "fired", "over_statutory": "pending"}
@@ -230,19 +231,19 @@ def test_a_month_extension_adds_to_the_unmoved_day(engine):
     assert case.clocks["handling"].statutory_due == d("2024-05-06")
     engine.fire(case.id, "serve", actor=CLERK, data={"served_on": "2024-03-04"})
     engine.fire(case.id, "answer_received", actor=CLERK)
-    clock = engine.fire(case.id, "extend", actor=LEADER).clocks["handling"]
+    clock = engine.fire(case.id, "extend", actor=LEADER, data=APPROVED).clocks["handling"]
     # + 1 month on the unmoved 05-04 → Tue 06-04 (92 days); commitment floor(2/3 × 92) = 61
     # days → Sat 05-04 → Mon 05-06
     assert (clock.statutory_due, clock.commitment_due) == (d("2024-06-04"), d("2024-05-06"))
     assert (clock.statutory_units, clock.commitment_units) == (92, 61)
     with pytest.raises(errors.TransitionNotAllowed, match="maximum"):
-        engine.fire(case.id, "extend", actor=LEADER)
+        engine.fire(case.id, "extend", actor=LEADER, data=APPROVED)
 
 
 def test_an_extension_needs_its_role(engine):
     case = engine.fire(engine.open_case("fx_filing", actor=CLERK).id, "accept", actor=CLERK)
     with pytest.raises(errors.Forbidden):
-        engine.fire(case.id, "extend", actor=EXAMINER, data={"extension_reason": "x"})
+        engine.fire(case.id, "extend", actor=EXAMINER, data={"reason": "x", "approver": "局长张三"})
 
 
 # --- party clocks ------------------------------------------------------------------------------

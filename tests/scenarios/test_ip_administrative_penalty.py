@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from tests.scenarios.conftest import (
+    APPROVED,
     CLERK,
     EXAMINER,
     LEADER,
@@ -132,25 +133,25 @@ def test_breach_of_the_case_duration(engine, freezer):
 def test_extensions(engine, freezer):
     case = open_lead(engine)
     freezer.move_to("2024-04-22 10:00:00+08:00")
-    longer = walk(engine, case.id, ("extend_verification", LEADER))
+    longer = walk(engine, case.id, ("extend_verification", LEADER, APPROVED))
     # 30 wd from 04-01: … 04-23 (15), 24, 25, 26, Sun 28, 29, 30, (05-01..05-05 off) 05-06, 07,
     # 08, 09, 10, Sat 05-11 (调休), 13, 14, 15 → 05-15; commitment 20 wd → 04-29
     assert due(longer, "verification") == (date(2024, 5, 15), date(2024, 4, 29))
-    err = refused(engine, case.id, "extend_verification", LEADER, errors.TransitionNotAllowed)
+    err = refused(engine, case.id, "extend_verification", LEADER, errors.TransitionNotAllowed, APPROVED)
     assert "maximum extension of 15 working days" in str(err)
     freezer.move_to("2024-04-24 10:00:00+08:00")
     walk(engine, case.id, ("file_case", LEADER, {"investigators": "张三、李四"}))
     freezer.move_to("2024-07-01 10:00:00+08:00")
-    once = walk(engine, case.id, ("extend", LEADER))
+    once = walk(engine, case.id, ("extend", LEADER, APPROVED))
     # 90 + 30 = 120 days from Wed 04-24 → Thu 08-22
     assert once.clocks["handling"].statutory_due == date(2024, 8, 22)
     refused(engine, case.id, "extend_by_collective_decision", LEADER, errors.MissingData)
-    again = walk(engine, case.id, ("extend_by_collective_decision", LEADER, {"meeting_minutes_ref": "局务会纪要〔2024〕9号"}))
+    again = walk(engine, case.id, ("extend_by_collective_decision", LEADER, {"meeting_minutes_ref": "局务会纪要〔2024〕9号", **APPROVED}))
     assert again.clocks["handling"].extensions == ("30 days", "30 days")  # no cap in the rule
     freezer.move_to("2024-09-23 10:00:00+08:00")  # 150 days → Sat 09-21 → Mon 09-23: still in time
-    walk(engine, case.id, ("extend", LEADER))
+    walk(engine, case.id, ("extend", LEADER, APPROVED))
     freezer.move_to("2024-10-24 10:00:00+08:00")  # 180 days → Mon 10-21: passed
-    err = refused(engine, case.id, "extend", LEADER, errors.TransitionNotAllowed)
+    err = refused(engine, case.id, "extend", LEADER, errors.TransitionNotAllowed, APPROVED)
     assert "has passed" in str(err)
 
 
@@ -161,7 +162,7 @@ def test_refused_transitions_leave_the_case_unchanged(engine, freezer):
     refused(engine, case.id, "file_case", LEADER, errors.MissingData)
     refused(engine, case.id, "decide_penalty", LEADER, errors.TransitionNotAllowed)
     investigating(engine, freezer, case)
-    refused(engine, case.id, "extend", SUPERVISOR, errors.Forbidden)
+    refused(engine, case.id, "extend", SUPERVISOR, errors.Forbidden, APPROVED)
     walk(engine, case.id, ("conclude_investigation", EXAMINER))
     refused(engine, case.id, "notify_intended_penalty", EXAMINER, errors.MissingData,
             {"intended_penalty": "罚款"})  # the date of service starts the party's period

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from tests.scenarios.conftest import (
+    APPROVED,
     CLERK,
     EXAMINER,
     LEADER,
@@ -106,11 +107,11 @@ def test_court_asks_for_materials_then_extends_once(engine, freezer):
     # 7 days left from Wed 10-09 → Tue 10-15
     assert resumed.clocks["court_decision"].statutory_due == date(2024, 10, 15)
     freezer.move_to("2024-10-10 10:00:00+08:00")
-    extended = walk(engine, case.id, ("record_court_extension", CLERK))
+    extended = walk(engine, case.id, ("record_court_extension", CLERK, APPROVED))
     # +10 days (the president's approval): 17 left from 10-09 → Fri 10-25
     assert extended.clocks["court_decision"].statutory_due == date(2024, 10, 25)
     assert extended.clocks["court_decision"].extensions == ("10 days",)
-    err = refused(engine, case.id, "record_court_extension", CLERK, errors.TransitionNotAllowed)
+    err = refused(engine, case.id, "record_court_extension", CLERK, errors.TransitionNotAllowed, APPROVED)
     assert "maximum extension" in str(err)  # 10 days at most, refused, never clamped
 
 
@@ -119,7 +120,7 @@ def test_an_extension_after_the_courts_deadline_is_refused(engine, freezer):
     case = walk(engine, open_confirmation(engine).id, ("file_application", CLERK), ("court_accepts", CLERK))
     assert case.clocks["court_decision"].statutory_due == date(2024, 9, 25)  # 15 days from 09-10
     freezer.move_to("2024-09-26 09:00:00+08:00")
-    err = refused(engine, case.id, "record_court_extension", CLERK, errors.TransitionNotAllowed)
+    err = refused(engine, case.id, "record_court_extension", CLERK, errors.TransitionNotAllowed, APPROVED)
     assert "has passed" in str(err)
 
 

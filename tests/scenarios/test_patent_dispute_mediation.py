@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from tests.scenarios.conftest import (
+    APPROVED,
     CLERK,
     EXAMINER,
     LEADER,
@@ -124,11 +125,11 @@ def test_breach_of_the_mediation_period(engine, freezer):
 def test_extension_once_with_the_heads_approval(engine, freezer):
     case = mediating(engine, freezer)
     freezer.move_to("2024-09-10 10:00:00+08:00")
-    refused(engine, case.id, "extend", EXAMINER, errors.Forbidden)
-    longer = walk(engine, case.id, ("extend", LEADER))
+    refused(engine, case.id, "extend", EXAMINER, errors.Forbidden, APPROVED)
+    longer = walk(engine, case.id, ("extend", LEADER, APPROVED))
     # +1 month on the unmoved day: 3 months from 07-12 → Sat 10-12, a 调休 workday: not moved
     assert longer.clocks["handling"].statutory_due == date(2024, 10, 12)
-    err = refused(engine, case.id, "extend", LEADER, errors.TransitionNotAllowed)
+    err = refused(engine, case.id, "extend", LEADER, errors.TransitionNotAllowed, APPROVED)
     assert "maximum extension of 1 month" in str(err)
 
 
@@ -136,7 +137,7 @@ def test_extension_once_with_the_heads_approval(engine, freezer):
 def test_extension_after_the_deadline_is_refused(engine, freezer):
     case = mediating(engine, freezer)
     freezer.move_to("2024-09-13 09:00:00+08:00")  # the statutory 09-12 has passed
-    err = refused(engine, case.id, "extend", LEADER, errors.TransitionNotAllowed)
+    err = refused(engine, case.id, "extend", LEADER, errors.TransitionNotAllowed, APPROVED)
     assert "has passed" in str(err)
 
 

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from tests.scenarios.conftest import (
+    APPROVED,
     CLERK,
     EXAMINER,
     LEADER,
@@ -189,7 +190,7 @@ def test_breach_of_the_case_duration(engine, freezer):
 def test_filing_extension_once_with_the_heads_approval(engine, freezer):
     case = open_request(engine)
     freezer.move_to("2024-07-05 10:00:00+08:00")
-    reason = {"filing_extension_reason": "涉及多项专利，案情复杂"}
+    reason = {"filing_extension_reason": "涉及多项专利，案情复杂", **APPROVED}
     refused(engine, case.id, "extend_filing", EXAMINER, errors.Forbidden, reason)
     refused(engine, case.id, "extend_filing", LEADER, errors.MissingData)
     longer = walk(engine, case.id, ("extend_filing", LEADER, reason))
@@ -203,14 +204,14 @@ def test_filing_extension_once_with_the_heads_approval(engine, freezer):
 def test_case_extensions_head_then_higher_department_three_months_at_most(engine, freezer):
     case = examining(engine, freezer)
     freezer.move_to("2024-10-08 10:00:00+08:00")  # the last day: still in time
-    refused(engine, case.id, "extend_by_head", EXAMINER, errors.Forbidden)
-    head = walk(engine, case.id, ("extend_by_head", SUPERVISOR))
+    refused(engine, case.id, "extend_by_head", EXAMINER, errors.Forbidden, APPROVED)
+    head = walk(engine, case.id, ("extend_by_head", SUPERVISOR, APPROVED))
     # +1 month on the unmoved day: 4 months from 07-03 → Sun 11-03 → Mon 11-04
     assert head.clocks["handling"].statutory_due == date(2024, 11, 4)
     # the head approves one month, once (第三十七条); more needs the next-higher department
-    err = refused(engine, case.id, "extend_by_head", LEADER, errors.TransitionNotAllowed)
+    err = refused(engine, case.id, "extend_by_head", LEADER, errors.TransitionNotAllowed, APPROVED)
     assert "1 time(s) per case" in str(err)
-    ref = {"higher_approval_ref": "鄂知保〔2024〕21号"}
+    ref = {"higher_approval_ref": "鄂知保〔2024〕21号", **APPROVED}
     refused(engine, case.id, "extend_by_higher_department", SUPERVISOR, errors.Forbidden, ref)
     refused(engine, case.id, "extend_by_higher_department", LEADER, errors.MissingData)
     higher = walk(engine, case.id, ("extend_by_higher_department", LEADER, ref))
@@ -225,7 +226,7 @@ def test_case_extensions_head_then_higher_department_three_months_at_most(engine
 def test_an_extension_after_the_deadline_is_refused(engine, freezer):
     case = examining(engine, freezer)
     freezer.move_to("2024-10-09 09:00:00+08:00")
-    err = refused(engine, case.id, "extend_by_head", LEADER, errors.TransitionNotAllowed)
+    err = refused(engine, case.id, "extend_by_head", LEADER, errors.TransitionNotAllowed, APPROVED)
     assert "has passed" in str(err)
 
 

@@ -95,7 +95,7 @@ def test_breach_and_extensions_with_the_parties_consent(engine, freezer):
         ("2024-03-26 00:00", [("mediation_period", "overdue")]),
     ])
     freezer.move_to("2024-03-29 10:00:00+08:00")
-    consent = {"parties_consent": True}
+    consent = {"parties_consent": True, "reason": "双方均同意继续调解"}  # agreed: no approver
     extended = walk(engine, case.id, ("extend_by_agreement", EXAMINER, consent))
     # 60 days from 03-04 → Fri 05-03 (Labour Day) → Mon 05-06; the commitment follows the new
     # limit: 40 days → Sat 04-13 → Mon 04-15. The overdue already fired stays on the record.
@@ -120,4 +120,7 @@ def test_refused_transitions_leave_the_case_unchanged(engine, freezer):
     walk(engine, case.id, ("accept_assignment", CLERK))
     refused(engine, case.id, "reach_agreement", EXAMINER, errors.MissingData)
     refused(engine, case.id, "extend_by_agreement", EXAMINER, errors.MissingData)  # consent recorded
+    # the parties agreed it: the reason is still needed, no approver is
+    err = refused(engine, case.id, "extend_by_agreement", EXAMINER, errors.MissingData, {"parties_consent": True})
+    assert err.fields == {"reason": "required"}
     refused(engine, case.id, "confirmation_window_lapsed", CLERK, errors.TransitionNotAllowed)

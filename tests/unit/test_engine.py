@@ -123,7 +123,7 @@ def test_available_triggers_in_definition_order_and_only_what_would_succeed(engi
     ]
     assert engine.available_triggers(case.id, actor=CLERK) == ["withdraw"]
     assert engine.available_triggers(case.id, actor=LEADER) == ["extend"]
-    engine.fire(case.id, "extend", actor=LEADER, data={"extension_reason": "疑难"})
+    engine.fire(case.id, "extend", actor=LEADER, data={"reason": "疑难", "approver": "局长张三"})
     # 2 of the 3 working days granted: another 2 would exceed the maximum
     assert engine.available_triggers(case.id, actor=LEADER) == []
     with pytest.raises(errors.CaseNotFound):
@@ -237,7 +237,7 @@ def test_missing_data_names_every_field(engine, case):
     assert exc.value.fields == {"reason": "required"}
     with pytest.raises(errors.MissingData) as exc:
         engine.fire(case.id, "extend", actor=LEADER)
-    assert exc.value.fields == {"extension_reason": "required"}
+    assert exc.value.fields == {"reason": "required", "approver": "required"}
     with pytest.raises(errors.MissingData) as exc:
         engine.fire(case.id, "approve", actor=EXAMINER, data={"fee": -5})
     assert set(exc.value.fields) == {"fee"}
@@ -253,11 +253,11 @@ def test_data_given_earlier_satisfies_requires(engine):
 
 
 def test_rejected_calls_leave_the_case_exactly_as_it_was(engine, case, freezer):
-    engine.fire(case.id, "extend", actor=LEADER, data={"extension_reason": "疑难"})
+    engine.fire(case.id, "extend", actor=LEADER, data={"reason": "疑难", "approver": "局长张三"})
     before = snapshot(engine, case.id)
     outbox = list(engine.store.outbox())
     attempts = [
-        (errors.TransitionNotAllowed, dict(trigger="extend", actor=LEADER, data={"extension_reason": "再延"})),
+        (errors.TransitionNotAllowed, dict(trigger="extend", actor=LEADER, data={"reason": "再延", "approver": "局长张三"})),
         (errors.Forbidden, dict(trigger="approve", actor=CLERK)),
         (errors.MissingData, dict(trigger="request_supplement", actor=EXAMINER)),
         (errors.VersionConflict, dict(trigger="approve", actor=EXAMINER, expected_version=1)),

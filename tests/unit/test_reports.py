@@ -81,7 +81,7 @@ def march(tmp_path, freezer):
         ("03-05 10:00", lambda: fire("E", "request_supplement")),
         ("03-06 10:00", lambda: fire("A", "approve", amount=100, reg_no="R1")),
         ("03-08 10:00", lambda: fire("B", "approve", amount=200, reg_no="R2")),
-        ("03-08 10:00", lambda: fire("F", "extend")),
+        ("03-08 10:00", lambda: fire("F", "extend", reason="案情复杂", approver="局长")),
         ("03-11 10:00", lambda: fire("C", "approve", amount=50.5)),
         ("03-11 10:00", lambda: fire("E", "resubmit")),
         ("03-11 10:00", lambda: fire("P", "request_supplement")),

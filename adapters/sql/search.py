@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -392,20 +392,30 @@ def fill_parts(cur: Any, dialect: str) -> int:
     """Write the number parts of every case that has none on a DB-API cursor (migration 0008),
     a batch at a time; returns the rows written."""
     ph = "?" if dialect == "sqlite" else "%s"
-    first = f"SELECT id, number FROM cases ORDER BY id LIMIT {BATCH}"
-    more = f"SELECT id, number FROM cases WHERE id > {ph} ORDER BY id LIMIT {BATCH}"
     insert = f"INSERT INTO case_number_parts (case_id, part) VALUES ({ph}, {ph}) ON CONFLICT DO NOTHING"
     total = 0
-    cur.execute(first)
-    while True:
-        rows = cur.fetchall()
-        if not rows:
-            return total
-        out = [(cid, p[:128]) for cid, number in rows for p in number_parts(number)]
+    for rows in _batches(cur, dialect, "id, number", "id", lambda r: (r[0],)):
+        out = [(r["case_id"], r["part"]) for cid, number in rows for r in part_rows(cid, number)]
         if out:
             cur.executemany(insert, out)
         total += len(out)
-        cur.execute(more, (rows[-1][0],))
+    return total
+
+
+def _batches(cur: Any, dialect: str, cols: str, order: str,
+             key_of: Callable[[Any], tuple[Any, ...]]) -> Iterator[list[Any]]:
+    """Every case row (``cols``) in ``order`` (its columns, the last one ``id``), ``BATCH`` at a
+    time: each batch after the previous one's last ``key_of(row)`` (keyset paging)."""
+    ph = "?" if dialect == "sqlite" else "%s"
+    marks = ", ".join([ph] * len(order.split(",")))
+    cur.execute(f"SELECT {cols} FROM cases ORDER BY {order} LIMIT {BATCH}")
+    while True:
+        rows = cur.fetchall()
+        if not rows:
+            return
+        yield rows
+        cur.execute(f"SELECT {cols} FROM cases WHERE ({order}) > ({marks}) ORDER BY {order} LIMIT {BATCH}",
+                    key_of(rows[-1]))
 
 
 def fill(cur: Any, dialect: str, terms: Terms) -> int:
@@ -414,15 +424,9 @@ def fill(cur: Any, dialect: str, terms: Terms) -> int:
     is stored, as it does for rows added as cases open), a batch at a time (PostgreSQL: ``COPY``)."""
     ph = "?" if dialect == "sqlite" else "%s"
     cols = f"id, number, item_id, org, opened_at, {'data' if dialect == 'sqlite' else 'CAST(data AS text)'}"
-    first = f"SELECT {cols} FROM cases ORDER BY opened_at, id LIMIT {BATCH}"
-    more = f"SELECT {cols} FROM cases WHERE (opened_at, id) > ({ph}, {ph}) ORDER BY opened_at, id LIMIT {BATCH}"
     insert = f"INSERT INTO case_search ({', '.join(COLUMNS)}) VALUES ({', '.join([ph] * len(COLUMNS))})"
     total = 0
-    cur.execute(first)
-    while True:
-        rows = cur.fetchall()
-        if not rows:
-            return total
+    for rows in _batches(cur, dialect, cols, "opened_at, id", lambda r: (r[4], r[0])):
         out = []
         for cid, number, item, org, opened, data in rows:
             key = normalize(number)
@@ -434,7 +438,7 @@ def fill(cur: Any, dialect: str, terms: Terms) -> int:
                 for r in out:
                     copy.write_row(r)
         total += len(rows)
-        cur.execute(more, (rows[-1][4], rows[-1][0]))
+    return total
 
 
 def _data(value: Any) -> Mapping[str, Any]:

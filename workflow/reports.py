@@ -209,6 +209,15 @@ class _Anomaly:
 ANOMALOUS = _Anomaly()
 
 
+def _name(names: dict[str, str], definition: Any, item_id: str) -> None:
+    """Remember an item's name once (an item no longer loaded keeps its id as its name)."""
+    if item_id not in names:
+        try:
+            names[item_id] = definition(item_id, None).name
+        except Exception:  # noqa: BLE001 - any failure to find it: the id stands for the name
+            names[item_id] = item_id
+
+
 def _number(value: Any) -> Decimal | _Anomaly | None:
     """A stored value as a summand: a finite Decimal within the ceiling, None when there is none
     (absent, empty, a boolean), :data:`ANOMALOUS` for anything else. Never raises, and costs no more
@@ -492,31 +501,19 @@ def monthly_report(
             continue
         t = tally(dl.org, dl.item_id)
         t.escalations[dl.level] = t.escalations.get(dl.level, 0) + 1
-        if dl.item_id not in names:
-            try:
-                names[dl.item_id] = definition(dl.item_id, None).name
-            except Exception:  # noqa: BLE001 - an item no longer loaded keeps its id as name
-                names[dl.item_id] = dl.item_id
+        _name(names, definition, dl.item_id)
 
     for r in ratings:
         if not (start <= r.rated_at.astimezone(TZ) < end):
             continue
         tally(r.org, r.item_id).rated.add_rating(r)
-        if r.item_id not in names:
-            try:
-                names[r.item_id] = definition(r.item_id, None).name
-            except Exception:  # noqa: BLE001 - an item no longer loaded keeps its id as name
-                names[r.item_id] = r.item_id
+        _name(names, definition, r.item_id)
 
     for order in orders:
         if not (start <= order.issued_at.astimezone(TZ) < end):
             continue
         tally(order.org, order.item_id).ordered.add_order(order, generated_at)
-        if order.item_id not in names:
-            try:
-                names[order.item_id] = definition(order.item_id, None).name
-            except Exception:  # noqa: BLE001 - an item no longer loaded keeps its id as name
-                names[order.item_id] = order.item_id
+        _name(names, definition, order.item_id)
 
     # roll up: every org with data and each of its ancestors
     totals: dict[tuple[str, str], Tally] = {}

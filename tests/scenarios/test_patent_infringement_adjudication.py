@@ -190,9 +190,12 @@ def test_breach_of_the_case_duration(engine, freezer):
 def test_filing_extension_once_with_the_heads_approval(engine, freezer):
     case = open_request(engine)
     freezer.move_to("2024-07-05 10:00:00+08:00")
-    reason = {"filing_extension_reason": "涉及多项专利，案情复杂", **APPROVED}
+    reason = APPROVED  # one reason (v3): the transition's own field is the implied reason
     refused(engine, case.id, "extend_filing", EXAMINER, errors.Forbidden, reason)
-    refused(engine, case.id, "extend_filing", LEADER, errors.MissingData)
+    err = refused(engine, case.id, "extend_filing", LEADER, errors.MissingData)
+    assert sorted(err.fields) == ["approver", "reason"]
+    fields = engine.definition(ITEM).transition("extend_filing", "received").fields
+    assert [f.name for f in fields] == ["reason", "approver"]
     longer = walk(engine, case.id, ("extend_filing", LEADER, reason))
     # 10 wd from Mon 07-01 → 07-15; commitment floor(2/3 × 10) = 6 wd → 07-09
     assert due(longer, "filing") == (date(2024, 7, 15), date(2024, 7, 9))
@@ -244,3 +247,39 @@ def test_refused_transitions_leave_the_case_unchanged(engine, freezer):
                   {"evidence_period": "10", "evidence_notice_received_on": "2024-07-19"})
     assert err.fields == {"evidence_period": "must be one of 15, 20, 30"}  # at least 15 days
     refused(engine, case.id, "suspend", EXAMINER, errors.MissingData, {"suspension_ground": "tired"})
+
+
+@pytest.mark.freeze_time("2024-07-01 10:00:00+08:00")
+def test_a_case_on_version_2_keeps_its_two_reasons_after_the_upgrade(tmp_path, freezer):
+    """Version 3 asks one reason for the filing extension; a case opened on version 2 (its own
+    field and the implied reason) still loads from the database and keeps its version's rule."""
+    from pathlib import Path
+
+    from adapters import build_engine
+
+    shipped = Path(__file__).resolve().parents[2] / "definitions" / f"{ITEM}.yaml"
+    text = shipped.read_text(encoding="utf-8")
+    one = "      - {name: reason, type: text, label: 延长理由（案情特别复杂或其他特殊情况）, required: true}\n"
+    assert "version: 3 " in text and one in text
+    v2 = tmp_path / "v2" / f"{ITEM}.yaml"
+    v2.parent.mkdir()
+    v2.write_text(text.replace("version: 3 ", "version: 2 ", 1).replace(
+        one, "      - {name: filing_extension_reason, type: text, label: 案情特别复杂或其他特殊情况, required: true}\n"),
+        encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'cases.db'}"
+    old = build_engine(url, definitions=[v2])
+    case = open_request(old)
+    assert case.definition_version == 2
+    old.store.dispose()
+    new = build_engine(url, definitions=[shipped])
+    try:
+        assert [d.version for d in new.definitions() if d.id == ITEM] == [2, 3]
+        assert open_request(new).definition_version == 3
+        freezer.move_to("2024-07-05 10:00:00+08:00")
+        err = refused(new, case.id, "extend_filing", LEADER, errors.MissingData, APPROVED)
+        assert list(err.fields) == ["filing_extension_reason"]
+        longer = walk(new, case.id, ("extend_filing", LEADER, {"filing_extension_reason": "涉及多项专利", **APPROVED}))
+        assert longer.definition_version == 2
+        assert due(longer, "filing") == (date(2024, 7, 15), date(2024, 7, 9))
+    finally:
+        new.store.dispose()

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from .certificate import step_terms as certificate_terms
 from .errors import DefinitionError, Problem
 from .fieldrules import NameRule
 from .fieldrules import parse as parse_rules
@@ -113,6 +114,7 @@ class StateDef:
     limit: Limit | None = None
     limit_status: str | None = None
     basis: str | None = None
+    certificate: bool = False  # the certificate step after a grant (行政许可法第四十四条, workflow/certificate.py)
 
 
 @dataclass(frozen=True)
@@ -427,7 +429,8 @@ _TOP = {
     "transitions", "clocks", "number_prefix", "description", "fields", "figures", "children",
     "open_roles", "status", "notes", "online", "item_code", "stages", "trigger_stages", "one_time_notice",
 }
-_STATE = {"label", "final", "roles", "pauses", "restarts", "limit", "limit_status", "basis", "description"}
+_STATE = {"label", "final", "roles", "pauses", "restarts", "limit", "limit_status", "basis", "description",
+          "certificate"}
 _TRANS = {
     "trigger", "source", "dest", "label", "roles", "requires", "fields", "extend", "description",
     "when", "unless", "max_uses", "extend_by",
@@ -591,6 +594,8 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
             continue
         c.keys(sval, _STATE, p)
         lim = c.limit(sval["limit"], f"{p}.limit") if sval.get("limit") is not None else None
+        # 行政许可法第四十四条: a certificate step defaults to the article's limit and basis
+        lim, lim_status, lim_basis = certificate_terms(sval, lim, p, c.add)
         states[sname] = StateDef(
             name=sname,
             label=str(sval.get("label", "")),
@@ -599,8 +604,9 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
             pauses=c.names(sval.get("pauses"), f"{p}.pauses"),
             restarts=c.names(sval.get("restarts"), f"{p}.restarts"),
             limit=lim,
-            limit_status=sval.get("limit_status"),
-            basis=sval.get("basis"),
+            limit_status=lim_status,
+            basis=lim_basis,
+            certificate=sval.get("certificate") is True,
         )
         if sval.get("limit_status") is not None and sval["limit_status"] not in LIMIT_STATUSES:
             c.add(f"{p}.limit_status", f"limit_status must be one of {', '.join(LIMIT_STATUSES)}")

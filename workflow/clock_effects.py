@@ -49,8 +49,9 @@ class ClockEffectsMixin(EngineBase):
         for name, cdef in defn.clocks.items():
             st = rec.clocks[name]
             if cdef.step:
-                if name == dest:
-                    rec.clocks[name] = lt.start(ClockState.from_spec(cdef.spec(self._ratio(defn), rec.data)), today)
+                if name == dest:  # a step clock counts from the step's legal day too (a deemed acceptance: receipt)
+                    fresh = ClockState.from_spec(cdef.spec(self._ratio(defn), rec.data))
+                    rec.clocks[name] = lt.start(fresh, start_on if start_on is not None else today)
                     rec.clocks[name] = _keep_run(rec.clocks[name], st)
                 continue
             if dest in cdef.stop:

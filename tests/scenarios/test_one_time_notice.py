@@ -264,3 +264,26 @@ def test_a_provisional_last_day_waits_for_the_calendar_or_a_clerk(engine, freeze
     assert confirmed.state == "under_review" and confirmed.sla == "deemed_accepted"
     assert len(deemed_events(engine, case.id)) == 1 and escalations(engine, case.id).count(DEEMED) == 1
     assert engine.sweep() == []
+
+
+def test_a_step_clock_entered_by_the_deemed_acceptance_counts_from_the_receipt_day(engine, freezer):
+    """海外纠纷应对指导: 受理后二个工作日内指派专家 (the ``accepted`` state's own limit). Deemed accepted
+    as of receipt (第三十二条: 自收到申请材料之日起即为受理), that step counts from the receipt day too,
+    not from the day the sweep happened to run."""
+    freezer.move_to("2024-09-27 10:00:00+08:00")
+    case = engine.open_case("overseas_dispute_guidance", actor=CLERK, data={
+        "applicant": "武汉某激光有限公司", "country": "德国", "other_party": "某欧洲竞争企业",
+        "dispute_type": "trade_fair_complaint", "ip_type": "patent", "matter": "展会投诉",
+    })
+    # notice: Fri 09-27 → Sun 09-29 1, 09-30 2, (10-01..07 off) 10-08 3, 10-09 4, 10-10 5; the
+    # service was down until Mon 10-14 09:00
+    fired = sweep_at(engine, freezer, "2024-10-14 09:00", case.id)
+    assert DEEMED in fired
+    after = engine.get_case(case.id)
+    assert after.state == "accepted"
+    step = after.clocks["accepted"]
+    assert step.started_on == date(2024, 9, 27)  # the receipt day, not the sweep's 10-14
+    # 2 wd from Fri 09-27: Sun 09-29 (调休), Mon 09-30 → 09-30 (ratio 1: the commitment too);
+    # counted from 10-14 it would have been 10-16
+    assert due(after, "accepted") == (date(2024, 9, 30), date(2024, 9, 30))
+    assert after.clocks["accepted"].sla == "over_statutory"

@@ -60,7 +60,8 @@ class SqlOrderStore:
         self.sql = {
             "add": p(f"INSERT INTO orders ({_COLS}) VALUES ({', '.join(':' + n for n in names)})"),
             "save": p("UPDATE orders SET org = :org, status = :status, reply = :reply, answered_by = :answered_by, "
-                      "answered_at = :answered_at, escalated_at = :escalated_at WHERE id = :id"),
+                      "answered_at = :answered_at, escalated_at = :escalated_at, due = :due, due_at = :due_at, "
+                      "provisional = :provisional WHERE id = :id"),
             "get": p(f"SELECT {_COLS} FROM orders WHERE id = :id"),
             "of_case": p(f"SELECT {_COLS} FROM orders WHERE case_id = :case_id ORDER BY issued_at, id"),
         }

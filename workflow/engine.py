@@ -542,7 +542,8 @@ class Engine(OfficeMixin, SweepMixin):
             rec.clocks[clock_name] = lt.extend(st, by, today=today, derived=self._derive(st, today))
         rec.state = dest
         rec.version += 1
-        if defn.states[dest].final and rec.closed_at is None:
+        closing = defn.states[dest].final and rec.closed_at is None
+        if closing:
             rec.closed_at = now
         elif not defn.states[dest].final:
             rec.closed_at = None
@@ -551,6 +552,8 @@ class Engine(OfficeMixin, SweepMixin):
         self._append(uow, rec, "transition", trigger, actor, now, source, dest,
                      {**given, **ext, BEFORE: before})
         self._write_deadlines(uow, rec, defn)
+        if closing:  # its open 督办 orders are moot now (workflow/orders.py)
+            self._lapse_orders(uow, rec, now)
         if self.observers:
             step = Step(case=rec, definition=defn, transition=t, trigger=trigger, source=source, dest=dest,
                         data=given, actor=actor, at=now)

@@ -62,7 +62,7 @@ BEFORE = "_before"  # key of a transition event's data holding the case as it wa
 ENGINE_EVENT_KINDS = frozenset({
     "opened", "transition", "corrected", "assigned", "transferred", "suspended", "migrated",
     "escalation", "calendar_recomputed", "expiry_pending_calendar", "expiry_confirmed",
-    "order_issued", "order_answered", "order_escalated", "deemed_accepted",
+    "order_issued", "order_answered", "order_escalated", "order_lapsed", "deemed_accepted",
 })  # kinds only the engine writes (``record_event`` refuses them)
 
 

@@ -24,8 +24,10 @@ from .ports import CaseQuery, UnitOfWork
 class OfficeMixin(ClockEffectsMixin):
     """Supervisors' and administrators' operations of the ``Engine``."""
 
-    if TYPE_CHECKING:  # defined by ``Engine`` (the reading use cases)
+    if TYPE_CHECKING:  # defined by ``Engine`` (the reading use cases) and ``OrdersMixin``
         def get_case(self, case_id: str, actor: Actor | None = None) -> Case: ...
+
+        def _recount_orders(self, uow: UnitOfWork, rec: CaseRecord) -> dict[str, Any]: ...
 
     def assign(self, case_id: str, assignee: str | None, *, actor: Actor,
                expected_version: int | None = None, reason: str | None = None) -> Case:
@@ -347,14 +349,15 @@ class OfficeMixin(ClockEffectsMixin):
             for r in uow.query_cases(CaseQuery(open=True)):
                 rec = uow.get_case(r.id, for_update=True) or r
                 new_dates = self._clock_dates(rec)
+                orders = self._recount_orders(uow, rec)  # its open 督办 orders' reply deadlines too
                 if before is not None:
                     old_dates = before.get(rec.id, {})
-                    if new_dates == old_dates:
+                    if new_dates == old_dates and not orders:
                         continue
                 else:
                     old_dates = {}
-                    if not any(v["statutory_due"] and int(v["statutory_due"][:4]) >= year
-                               for v in new_dates.values()):
+                    if not orders and not any(v["statutory_due"] and int(v["statutory_due"][:4]) >= year
+                                              for v in new_dates.values()):
                         continue
                 defn = self.registry.get(rec.item_id, rec.definition_version)
                 for name, st in list(rec.clocks.items()):
@@ -368,7 +371,7 @@ class OfficeMixin(ClockEffectsMixin):
                     for name, new in new_dates.items() if old_dates.get(name) != new
                 }
                 self._append(uow, rec, "calendar_recomputed", None, actor, now, rec.state, rec.state,
-                             {"year": year, "source": source, "clocks": clocks})
+                             {"year": year, "source": source, "clocks": clocks, **({"orders": orders} if orders else {})})
                 uow.replace_deadlines(rec.id, self._wanted_deadlines(rec))
                 uow.save_case(rec, rec.version)
                 changed.append(rec.id)

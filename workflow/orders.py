@@ -12,6 +12,11 @@ Measures (monthly report, per org and item of the case, by the month the order w
 ``orders_issued`` 督办数; ``orders_answered_on_time`` 督办按时答复数 — answered by the end of the
 last day; ``orders_overdue`` 督办逾期数 — answered after it, or still unanswered once it passed (as
 of the report).
+
+Closing a case lapses its open orders (``lapsed``, 已失效（案件已办结）: ``answered_at`` is when the
+case closed, ``answered_by`` the engine's own actor, an ``order_lapsed`` event): a moot order
+never escalates, and the sweep lapses any it still finds on a closed case. Loading a calendar
+recounts every open order's reply deadline (``_recount_orders``), as it recounts the case clocks.
 """
 
 from __future__ import annotations
@@ -37,8 +42,9 @@ if TYPE_CHECKING:
 
 OPEN = "open"
 ANSWERED = "answered"
-STATUSES = (OPEN, ANSWERED)
-STATUS_LABELS = {OPEN: "待答复", ANSWERED: "已答复"}
+LAPSED = "lapsed"  # the case closed while the order was open: moot, it never escalates
+STATUSES = (OPEN, ANSWERED, LAPSED)
+STATUS_LABELS = {OPEN: "待答复", ANSWERED: "已答复", LAPSED: "已失效（案件已办结）"}
 ISSUERS = ("supervisor", "leader")
 REPLIERS = ("clerk", "examiner")
 READERS = (*REPLIERS, *ISSUERS, "admin")  # the office's staff: a portal (integrating system) reads no order
@@ -78,13 +84,14 @@ class Order:
 
     @property
     def on_time(self) -> bool | None:
-        """Answered by the end of its last day (None while open)."""
-        if self.answered_at is None:
+        """Answered by the end of its last day (None while open, and for a lapsed order)."""
+        if self.answered_at is None or self.status == LAPSED:
             return None
         return self.answered_at <= self.due_at
 
     def overdue_at(self, now: datetime) -> bool:
-        """Late: answered after the last day, or still open once it passed."""
+        """Late: answered after the last day, or still open once it passed; a lapsed order
+        (``answered_at``: when its case closed) only if its case closed after the last day."""
         if self.answered_at is not None:
             return self.answered_at > self.due_at
         return now >= self.due_at
@@ -344,11 +351,57 @@ class OrdersMixin(ClockEffectsMixin):
             uow.put_idempotency(IdempotencyRecord(scoped_idempotency_key(actor, operation, key), fingerprint,
                                                   order.case_id, order.to_dict(), now))
 
+    def _lapse_orders(self, uow: UnitOfWork, rec: CaseRecord, now: datetime) -> None:
+        """The case closed: each of its open orders lapses (moot), its pending row is cancelled."""
+        store = self.order_store
+        if store is None:
+            return
+        lapsed = [o for o in store.of_case(uow, rec.id) if o.status == OPEN]
+        if not lapsed:
+            return
+        clocks = {o.clock for o in lapsed}
+        for o in lapsed:
+            store.save(uow, replace(o, status=LAPSED, answered_at=now, answered_by=SYSTEM.id))
+            self._append(uow, rec, "order_lapsed", None, SYSTEM, now, rec.state, rec.state, {
+                "order": o.id, "due": o.due.isoformat(), "note": STATUS_LABELS[LAPSED],
+            })
+        for dl in uow.deadlines(rec.id):
+            if dl.clock in clocks and dl.state == "pending":
+                uow.mark_deadline(dl, "cancelled", now)
+
+    def _recount_orders(self, uow: UnitOfWork, rec: CaseRecord) -> dict[str, Any]:
+        """The calendar changed: count each open order's reply deadline again from its day of
+        issue; move the changed ones (and their pending rows). Returns {order id: {before, after}}."""
+        store = self.order_store
+        if store is None:
+            return {}
+        changed: dict[str, Any] = {}
+        rows: list[Deadline] = []
+        for o in store.of_case(uow, rec.id):
+            if o.status != OPEN:
+                continue
+            due, provisional = self._reply_due(o.issued_at.astimezone(lt.TZ).date(), o.reply_days)
+            if (due, provisional) == (o.due, o.provisional):
+                continue
+            new = replace(o, due=due, provisional=provisional, due_at=lt.midnight(due + timedelta(days=1)))
+            store.save(uow, new)
+            changed[o.id] = {"before": {"due": o.due.isoformat(), "provisional": o.provisional},
+                             "after": {"due": due.isoformat(), "provisional": provisional}}
+            if o.escalated_at is None:
+                rows.append(Deadline(rec.id, new.clock, 1, LEVEL, new.due_at, org=rec.org, item_id=rec.item_id))
+        if rows:
+            uow.replace_deadlines(rec.id, [*self._wanted_deadlines(rec), *rows])
+        return changed
+
     def _fire_order(self, uow: UnitOfWork, rec: CaseRecord, defn: Definition, dl: Deadline,
                     now: datetime) -> tuple[Escalation, OutboxMessage] | None:
-        """An order's row came due (the sweep): escalate once to the leaders, unless answered."""
+        """An order's row came due (the sweep): escalate once to the leaders, unless answered,
+        or moot (its case closed: the order lapses)."""
         store = self.order_store
         order = store.get(uow, dl.clock[len(CLOCK_PREFIX):]) if store is not None else None
+        if order is not None and order.status == OPEN and rec.closed_at is not None:
+            self._lapse_orders(uow, rec, now)  # closed before closing lapsed orders: moot all the same
+            order = None
         if order is None or order.status != OPEN or order.escalated_at is not None:
             uow.mark_deadline(dl, "cancelled", now)
             return None
@@ -393,7 +446,7 @@ def _may_read(actor: Actor | None) -> None:
 
 
 __all__ = [
-    "ANSWERED", "CLOCK_PREFIX", "ISSUERS", "MAX_DAYS", "MIN_DAYS", "OPEN", "REPLIERS", "STATUSES",
+    "ANSWERED", "CLOCK_PREFIX", "ISSUERS", "LAPSED", "MAX_DAYS", "MIN_DAYS", "OPEN", "REPLIERS", "STATUSES",
     "STATUS_LABELS", "Order", "OrderStore", "OrderTally", "OrdersMixin", "is_order_clock", "order_from_dict",
     "parse_reply_days", "tally",
 ]

@@ -55,7 +55,7 @@ class OrderOut(BaseModel):
     reply_days: int
     due: str = Field(description="the reply's last day (YYYY-MM-DD)")
     due_at: str = Field(description="the instant it is overdue (24:00 of the last day)")
-    status: str = Field(description="open | answered")
+    status: str = Field(description="open | answered | lapsed (the case closed while it was open)")
     status_label: str
     overdue: bool
 

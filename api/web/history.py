@@ -132,6 +132,15 @@ def timeline(events: Sequence[Event], defn: Definition, case: Case, *,
             if isinstance(changed, Mapping):
                 for name, dates in changed.items():
                     rows.append((clock_label(name), _dates(dates)))
+            moved = d.get("orders")
+            if isinstance(moved, Mapping):
+                for dates in moved.values():
+                    if isinstance(dates, Mapping):
+                        old, new = dates.get("before") or {}, dates.get("after") or {}
+                        rows.append(("督办答复期限", f"{_text(old.get('due'))} → {_text(new.get('due'))}"))
+        elif e.kind == "order_lapsed":
+            rows.append(("答复期限", _text(d.get("due"))))
+            rows.append(("说明", "案件已办结，督办不再答复、不再报局领导"))
         elif e.kind == "deemed_accepted":
             rows.append(("收到申请材料之日", _when(d.get("received_on"))))
             rows.append(("一次性告知期限最后一日", _when(d.get("last_day"))))

@@ -180,3 +180,71 @@ def test_monthly_report_counts_orders_issued_on_time_and_overdue(engine, freezer
     april = reports.generate(2024, 4)  # a month with no order: the same columns, in the same order
     assert to_csv(april).splitlines()[0] == to_csv(march).splitlines()[0]
     assert [h for _, h in columns()][-3:] == ["督办数", "督办按时答复数", "督办逾期数"]
+
+
+def test_closing_the_case_lapses_its_open_orders_which_never_escalate(engine, freezer):
+    case = engine.open_case("pledge", actor=CLERK)
+    open_one = _issue(engine, case.id, 1)  # due Tue 03-05
+    answered = _issue(engine, case.id, 1)
+    engine.answer_order(case.id, answered.id, actor=CLERK, text="已办")
+    engine.fire(case.id, "accept", actor=CLERK)
+    engine.fire(case.id, "approve", actor=EXAMINER)  # closed on Mon 03-04, before the order's last day
+    orders = {o.id: o for o in engine.case_orders(case.id)}
+    lapsed = orders[open_one.id]
+    assert (lapsed.status, lapsed.on_time, lapsed.answered_by) == ("lapsed", None, "system")
+    assert lapsed.overdue_at(engine.now()) is False and lapsed.to_dict()["status_label"] == "已失效（案件已办结）"
+    assert orders[answered.id].status == "answered"  # an answered one stays answered
+    kinds = [e.kind for e in engine.history(case.id)]
+    assert kinds[-1] == "order_lapsed" and kinds.count("order_lapsed") == 1
+    assert [d.state for d in engine.deadlines(case.id) if d.clock == open_one.clock] == ["cancelled"]
+    freezer.move_to("2024-03-06 00:00:00+08:00")
+    assert [e for e in engine.sweep() if e.clock.startswith("order:")] == []
+    assert "order_escalated" not in [e.kind for e in engine.history(case.id)]
+    assert engine.open_order_counts(SUPERVISOR) == {"open": 0, "overdue": 0}
+    assert [o.status for o in engine.orders(SUPERVISOR, status="lapsed")] == ["lapsed"]
+
+
+def test_the_sweep_lapses_an_open_order_it_finds_on_a_closed_case(engine, freezer):
+    """An order left open on a case closed before closing lapsed orders: moot, never escalated."""
+    from dataclasses import replace
+
+    case = engine.open_case("pledge", actor=CLERK)
+    order = _issue(engine, case.id, 1)
+    engine.fire(case.id, "accept", actor=CLERK)
+    engine.fire(case.id, "approve", actor=EXAMINER)
+    with engine.store.unit_of_work() as uow:  # as the data of before the fix left it
+        engine.order_store.save(uow, replace(engine.order_store.get(uow, order.id), status="open",
+                                             answered_at=None, answered_by=None))
+        for dl in uow.deadlines(case.id):
+            if dl.clock == order.clock:
+                uow.replace_deadlines(case.id, [replace(dl, state="pending")])
+        uow.commit()
+    assert [d.state for d in engine.deadlines(case.id) if d.clock == order.clock] == ["pending"]
+    freezer.move_to("2024-03-06 00:00:00+08:00")
+    assert [e for e in engine.sweep() if e.clock.startswith("order:")] == []
+    assert engine.case_orders(case.id)[0].status == "lapsed"
+    assert "order_escalated" not in [e.kind for e in engine.history(case.id)]
+
+
+def test_loading_a_calendar_recounts_an_open_order_s_reply_deadline(engine, freezer, tmp_path):
+    freezer.move_to("2026-12-28 10:00:00+08:00")  # Mon; 2027 is not in the official data yet
+    case = engine.open_case("pledge", actor=CLERK)
+    order = _issue(engine, case.id, 5)
+    # 12-29, 12-30, 12-31, (元旦 01-01 off by law) Mon 01-04, Tue 01-05: provisional
+    assert (order.due, order.provisional) == (date(2027, 1, 5), True)
+    path = tmp_path / "2027.yaml"
+    path.write_text("year: 2027\nsource: 国务院办公厅关于2027年部分节假日安排的通知（测试）\n"
+                    "holidays: [2027-01-01, 2027-01-04]\nworkdays: []\n", encoding="utf-8")
+    freezer.move_to("2026-12-29 09:00:00+08:00")
+    assert case.id in engine.load_calendar(path)
+    (moved,) = engine.case_orders(case.id)
+    # 01-04 off too: Tue 01-05 is the 4th working day, Wed 01-06 the 5th
+    assert (moved.due, moved.provisional, moved.status) == (date(2027, 1, 6), False, "open")
+    assert moved.due_at.isoformat() == "2027-01-07T00:00:00+08:00"
+    ev = [e for e in engine.history(case.id) if e.kind == "calendar_recomputed"][-1]
+    assert ev.data["orders"][order.id] == {"before": {"due": "2027-01-05", "provisional": True},
+                                           "after": {"due": "2027-01-06", "provisional": False}}
+    freezer.move_to("2027-01-06 23:59:00+08:00")  # the old due_at (01-06 00:00) has passed: nothing
+    assert [e for e in engine.sweep() if e.clock.startswith("order:")] == []
+    freezer.move_to("2027-01-07 00:00:00+08:00")
+    assert [e.clock for e in engine.sweep() if e.clock.startswith("order:")] == [order.clock]

@@ -22,6 +22,9 @@ from .certificate import step_terms as certificate_terms
 from .errors import DefinitionError, Problem
 from .fieldrules import NameRule
 from .fieldrules import parse as parse_rules
+from .joint_handling import CLOCK as JOINT_CLOCK
+from .joint_handling import KEY as JOINT_KEY
+from .joint_handling import parse as parse_joint
 from .legaltime import DEFAULT_RATIO, ClockKind, ClockSpec, commitment_for
 from .limits import Limit, Unit, parse_ratio
 from .online import OnlineTerms, parse_online
@@ -418,6 +421,18 @@ class _Collector:
                 self.add(path, f"unknown role {r!r} (one of {', '.join(ROLES)})")
         return names
 
+    def block(self, raw: Any, key: str, allowed: set[str], shape: str) -> dict[str, Any] | None:
+        """A top-level block such as ``one_time_notice``: None when absent; when not a mapping,
+        None with the problem (``shape`` says what it should be); else the mapping, its unknown
+        keys reported."""
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            self.add(key, f"{key} is a mapping {shape}")
+            return None
+        self.keys(raw, allowed, key)
+        return raw
+
     def keys(self, value: Mapping[str, Any], allowed: set[str], path: str) -> None:
         for k in value:
             if k not in allowed:
@@ -428,6 +443,7 @@ _TOP = {
     "id", "version", "name", "kind", "legal_basis", "commitment_ratio", "initial", "states",
     "transitions", "clocks", "number_prefix", "description", "fields", "figures", "children",
     "open_roles", "status", "notes", "online", "item_code", "stages", "trigger_stages", "one_time_notice",
+    "joint_handling",
 }
 _STATE = {"label", "final", "roles", "pauses", "restarts", "limit", "limit_status", "basis", "description",
           "certificate"}
@@ -801,7 +817,7 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
                 clocks[sname] = ClockDef(name=sname, limit=st.limit, start=sname, label=st.label, step=True,
                                          status=st.limit_status, basis=st.basis)
         for ck in st.pauses + st.restarts:
-            if ck not in clocks and ck not in raw_clocks:
+            if ck not in clocks and ck not in raw_clocks and not (ck == JOINT_CLOCK and data.get(JOINT_KEY) is not None):
                 c.add(f"states.{sname}", f"unknown clock {ck!r} in pauses/restarts")
     from .notice_clock import deemed_stage
     from .notice_clock import parse as parse_notice  # 一次性告知: a clock and the deemed acceptance
@@ -811,6 +827,12 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
     if notice is not None:
         clocks[notice[0].name] = notice[0]
         transitions.append(notice[1])
+    # 统一办理、联合办理、集中办理 (行政许可法第四十二条第二款): the cap over a bundle and its extension
+    joint = parse_joint(c, data.get(JOINT_KEY), initial=initial, states=states, transitions=transitions,
+                        clocks=clocks, kind=str(kind), ratio=ratio, statuses=LIMIT_STATUSES)
+    if joint is not None:
+        clocks[joint[0].name] = joint[0]
+        transitions += joint[1]
     if sum(1 for x in clocks.values() if x.main) > 1:
         c.add("clocks", "only one clock may be main")
     for i, t in enumerate(transitions):

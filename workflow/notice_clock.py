@@ -46,12 +46,9 @@ def parse(c: Any, raw: Any, *, initial: str, states: dict[str, StateDef], transi
     when it has none, or has problems: each reported through ``c`` with its path)."""
     from .definition import ClockDef, TransitionDef
 
+    raw = c.block(raw, KEY, _KEYS, "{accept, limit, status, basis}")
     if raw is None:
         return None
-    if not isinstance(raw, dict):
-        c.add(KEY, "one_time_notice is a mapping {accept, limit, status, basis}")
-        return None
-    c.keys(raw, _KEYS, KEY)
     ok = True
     if kind == "bundle":
         c.add(KEY, "a bundle takes no application of its own: its items carry the notice clock")

@@ -96,3 +96,28 @@ def test_the_cap_is_on_the_bundles_case_page_and_on_the_board(env: Any) -> None:
     assert (row["over_statutory"], row["total"]) == (1, 1)
     web_board = signed_in(app, "li").get("/web/board")
     assert web_board.status_code == 200 and "测试联合办理（多部门）" in web_board.text
+
+
+def test_the_applicant_is_told_the_reason_of_the_extension(env: Any) -> None:
+    """第四十二条第二款: 并应当将延长期限的理由告知申请人 — the 延期 notice of an online application
+    carries the reason (not who approved it)."""
+    engine, app, clock, _ = env
+    token, _ = issue_token(tokens_for(engine), user="portal", roles="portal", org="420000", now=engine.now(),
+                           orgs=engine.orgs)
+    portal = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    r = portal.post("/api/applications", json={
+        "item_id": "fx_joint", "org": "420100", "data": {"applicant": "武汉某生物医药有限公司"},
+        "applicant": {"id": "91420100MA4K000009", "name": "武汉某生物医药有限公司"}})
+    assert r.status_code == 201, r.text
+    receipt = r.json()
+    case = next(c for c in engine.list_cases(Actor("zhao", {"leader"}, "420100", "赵强"), item_id="fx_joint")
+                if c.number == receipt["number"])
+    clock.at = datetime(2027, 2, 26, 16, 0, tzinfo=TZ)
+    r = api(engine, app, "zhao").post(URL.format(case.id), json={"data": {
+        "reason": "涉及三个部门现场核查", "approver": "副市长 王强"}})
+    assert r.status_code == 200, r.text
+    progress = TestClient(app, headers={"X-Query-Code": receipt["query_code"]}).get(
+        f"/api/applications/{receipt['number']}").json()
+    notice = progress["notices"][-1]
+    assert notice["kind"] == "extended" and "涉及三个部门现场核查" in notice["text"]
+    assert "王强" not in notice["text"]

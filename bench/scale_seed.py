@@ -20,8 +20,10 @@ audit event each). Here:
    way the store keeps them for every case write (``adapters/sql/counters.py``); ``--check``
    compares them with a GROUP BY over all cases at the end. Then ``ANALYZE``.
 4. Each clone gets party names of its own (``bench/parties.py``: companies of Hubei's cities,
-   banks, persons) in the fields its definition marks searchable, and its search row
-   (``case_search``, ``adapters/sql/search.py``) in the same batch.
+   banks, persons) in the fields its definition marks searchable, and its search rows
+   (``case_search``, its number's parts ``case_number_parts``, its beginnings ``case_heads``:
+   ``adapters/sql/search.py``) in the same batch. A clone's number is numbered as an office
+   numbers (``SCALE-420100-2026-0000017``: prefix, org, year, serial).
 
 Incremental: run again with a larger ``--to`` and it adds only what is missing (10k, then 100k,
 then 1M on one database).
@@ -43,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from adapters import build_engine  # noqa: E402
-from adapters.sql import counters  # noqa: E402
+from adapters.sql import counters, search  # noqa: E402
 from adapters.sql.dialect import _dumps  # noqa: E402
 from api.demo import ORGS, SimClock, fill  # noqa: E402
 from bench.parties import Parties  # noqa: E402
@@ -84,7 +86,8 @@ def templates(engine: Any, clock: SimClock, count: int, max_events: int, seed: i
 
 
 def _clone(t: Template, n: int, org: str, stamp: str, d: Any, store: Any, parties: Parties,
-           ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+           ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], dict[str, Any],
+                      list[dict[str, Any]], list[dict[str, Any]]]:
     cid = uuid.uuid4().hex
     names = {f: parties.name_for(f) for f in store.search.fields.get(t.rec.item_id, ()) if f in t.rec.data}
     data = {**t.rec.data, **names}
@@ -100,22 +103,25 @@ def _clone(t: Template, n: int, org: str, stamp: str, d: Any, store: Any, partie
             "data": _dumps(dict(e.data)), "prev_hash": prev, "hash": h,
         })
         prev = h
-    case = {**t.case, "id": cid, "number": f"SCALE-{stamp}-{n:07d}", "org": org, "last_hash": prev,
-            "assignee": None, "data": _dumps(data)}
+    # numbered as an office numbers (prefix, org, year, serial), so that a number found in part
+    # (``420100-2026``, ``2026-00017``) is measured too; the serial counts on from the cases there
+    case = {**t.case, "id": cid, "number": f"SCALE-{org}-{stamp}-{n:07d}", "org": org,
+            "last_hash": prev, "assignee": None, "data": _dumps(data)}
     deadlines = [{"case_id": cid, "clock": x.clock, "run": x.run, "level": x.level, "due_at": d.ts(x.due_at),
                   "state": x.state, "seen_at": d.ts(x.seen_at), "org": org, "item_id": x.item_id}
                  for x in t.deadlines]
-    return case, events, deadlines, store.search.row(case, data)
+    found = store.search.row(case, data)
+    return case, events, deadlines, found, search.part_rows(cid, case["number"]), search.head_rows(found)
 
 
-def _insert_sqlite(store: Any, cases: list, events: list, deadlines: list, counts: Counter, found: list) -> None:
+def _insert_sqlite(store: Any, rows: dict[str, list], counts: Counter) -> None:
     with store.unit_of_work() as uow:
         q = uow.q
-        uow._exec_many(q["append_event"], events)
-        uow._exec_many(q["add_case"], cases)
-        if deadlines:
-            uow._exec_many(q["dl_insert"], deadlines)
-        uow._exec_many(q["search_insert"], found)
+        for table, statement in (("events", "append_event"), ("cases", "add_case"), ("deadlines", "dl_insert"),
+                                 ("case_search", "search_insert"), ("case_number_parts", "part_insert"),
+                                 ("case_heads", "head_insert")):
+            if rows[table]:
+                uow._exec_many(q[statement], rows[table])
         _add_counts(uow, counts)
         uow.commit()
 
@@ -131,18 +137,18 @@ _CASE_COLS = ("id", "number", "item_id", "definition_version", "state", "version
 _EVENT_COLS = ("case_id", "seq", "kind", "trigger", "actor_id", "at", "from_state", "to_state", "data",
                "prev_hash", "hash")
 _DL_COLS = ("case_id", "clock", "run", "level", "due_at", "state", "seen_at", "org", "item_id")
-_SEARCH_COLS = ("case_id", "org", "item_id", "opened_at", "number", "rnumber", "names")
+_COLS = {"events": _EVENT_COLS, "cases": _CASE_COLS, "deadlines": _DL_COLS, "case_search": search.COLUMNS,
+         "case_number_parts": ("case_id", "part"), "case_heads": search.HEAD_COLUMNS}
 
 
-def _insert_postgres(store: Any, cases: list, events: list, deadlines: list, counts: Counter, found: list) -> None:
+def _insert_postgres(store: Any, rows: dict[str, list], counts: Counter) -> None:
     with store.unit_of_work() as uow:
         uow._begin(True)
         cur = uow._cur
-        for table, cols, rows in (("events", _EVENT_COLS, events), ("cases", _CASE_COLS, cases),
-                                  ("deadlines", _DL_COLS, deadlines), ("case_search", _SEARCH_COLS, found)):
+        for table, cols in _COLS.items():
             quoted = ", ".join(f'"{c}"' for c in cols)
             with cur.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
-                for r in rows:
+                for r in rows[table]:
                     copy.write_row(tuple(r[c] for c in cols))
         _add_counts(uow, counts)
         uow.commit()
@@ -168,22 +174,25 @@ def seed(url: str, to: int, *, batch: int = 20_000, template_cases: int = 300, m
         # most cases in the demo's busy orgs, some in every other org of the province
         orgs, weights = (*orgs, *(o for o in _ALL_ORGS if o not in orgs)), (*weights, *([0.5] * 12))
         insert = _insert_postgres if store.is_postgres else _insert_sqlite
-        stamp = time.strftime("%y%m%d%H%M%S")
+        stamp = time.strftime("%Y")
         t0 = time.perf_counter()
         added = 0
         while have + added < to:
             k = min(batch, to - have - added)
-            cases, events, deadlines, found, counts = [], [], [], [], Counter()
+            rows: dict[str, list] = {table: [] for table in _COLS}
+            counts: Counter = Counter()
             for j in range(k):
                 t = tpl[rng.randrange(len(tpl))]
                 org = rng.choices(orgs, weights)[0]
-                c, e, dl, row = _clone(t, have + added + j, org, stamp, store.dialect, store, parties)
-                cases.append(c)
-                events += e
-                deadlines += dl
-                found.append(row)
+                c, e, dl, row, parts, heads = _clone(t, have + added + j, org, stamp, store.dialect, store, parties)
+                rows["cases"].append(c)
+                rows["events"] += e
+                rows["deadlines"] += dl
+                rows["case_search"].append(row)
+                rows["case_number_parts"] += parts
+                rows["case_heads"] += heads
                 counts[(org, c["item_id"], c["sla"])] += 1
-            insert(store, cases, events, deadlines, counts, found)
+            insert(store, rows, counts)
             added += k
             if not quiet:
                 rate = added / (time.perf_counter() - t0)

@@ -17,8 +17,10 @@ and a query of one or two characters when the number or one of those names *begi
 (``甲公司、乙公司``, a JSON list) gives one name each.
 
 The SQL stores keep, per case, the normalized number (indexed for its beginning and, reversed,
-its end), its parts (``case_number_parts``, indexed for their beginnings) and the *names text*: each normalized name preceded by ``SEPARATOR``, indexed by
-trigrams — so a short query's beginning-of-a-name test is the substring ``SEPARATOR`` + query.
+its end), its parts (``case_number_parts``, indexed for their beginnings), the *names text*: each normalized name preceded by ``SEPARATOR``, indexed by
+trigrams — so a short query's beginning-of-a-name test is the substring ``SEPARATOR`` + query —
+and the *heads* (``case_heads``, :func:`heads`): the first one and two characters of the number
+and of each name, which answer a short query by equality in page order.
 Nothing here touches a database (``adapters/sql/search.py`` keeps the index).
 """
 
@@ -106,6 +108,19 @@ def names_text(data: Mapping[str, Any], fields: Iterable[str]) -> str:
     return "".join(SEPARATOR + p for p in parts)
 
 
+def heads(number: str, names: str) -> tuple[str, ...]:
+    """What a short query (one or two characters) is compared with, for equality: the first
+    character and the first two of the normalized ``number`` and of each name in the ``names``
+    text (each once). ``q in heads(...)`` is :func:`matches` for a short ``q``."""
+    out: list[str] = []
+    for text in (number, *names.split(SEPARATOR)):
+        for n in range(1, SHORT):
+            head = text[:n]
+            if head and head not in out:
+                out.append(head)
+    return tuple(out)
+
+
 def matches(number: str, names: str, found: Needle | None, parts: Iterable[str] = ()) -> bool:
     """Whether a case with this normalized ``number``, number ``parts`` and ``names`` text
     matches (None: no search, everything matches)."""
@@ -149,5 +164,5 @@ def searchable_in_raw(body: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(found)
 
 
-__all__ = ["MAX_QUERY", "SEPARATOR", "SHORT", "Needle", "case_matches", "matches", "names_text", "needle",
+__all__ = ["MAX_QUERY", "SEPARATOR", "SHORT", "Needle", "case_matches", "heads", "matches", "names_text", "needle",
            "normalize", "number_parts", "searchable_fields", "searchable_in_raw"]

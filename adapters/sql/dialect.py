@@ -100,6 +100,13 @@ SQL = {
         "VALUES (:case_id, :org, :item_id, :opened_at, :number, :rnumber, :names)"
     ),
     "part_insert": "INSERT INTO case_number_parts (case_id, part) VALUES (:case_id, :part)",  # search.part_rows
+    "head_insert": (  # search.head_rows
+        "INSERT INTO case_heads (case_id, head, org, item_id, opened_at) VALUES (:case_id, :head, :org, :item_id, :opened_at)"
+    ),
+    "head_delete": (  # by its key: the old heads from the case's search row (search.old_heads)
+        "DELETE FROM case_heads WHERE org = :org AND head = :head AND opened_at = :opened_at AND case_id = :case_id"
+    ),
+    "search_row": "SELECT org, item_id, opened_at, number, names FROM case_search WHERE case_id = :case_id",
     "search_update": (  # only when it differs (search.changed compared with the row as read)
         "UPDATE case_search SET names = :names, org = :org WHERE case_id = :case_id"
     ),

@@ -15,14 +15,20 @@ kept by triggers), PostgreSQL a ``pg_trgm`` GIN index (when the extension is the
 hold no number: a number's digits, the same few thousand trigrams in every row, would make
 every lookup read most of the index.
 
-A query is answered one of two ways, both in page order (``opened_at, id``, keyset after the
-cursor):
+A query is answered in page order (``opened_at, id``, keyset after the cursor):
+
+0. *One or two characters* (a beginning): ``case_heads`` holds the first one and two characters
+   of each case's number and names (``workflow.search.heads``) keyed ``(org, head, opened_at,
+   case_id)``: for each org in scope the page is a range of it read in page order
+   with a LIMIT (joined to the case for the other filters), the orgs' pages merged — however
+   many cases begin with it, no sort of all the matches.
+
+Three or more characters one of two ways:
 
 1. *Few matches*: the number ranges and the trigram index give the matching cases in the
    caller's orgs (and item) after the cursor, at most ``CANDIDATES`` of each; the page is read
    from those (a sort of at most that many).
-2. *Many matches* (more than ``CANDIDATES`` from one of them, or a one-character query that no
-   trigram holds): walk ``case_search`` in page order (``ix_case_search_opened``) testing each
+2. *Many matches* (more than ``CANDIDATES`` from one of them): walk ``case_search`` in page order (``ix_case_search_opened``) testing each
    row; with at least ``CANDIDATES`` matches among N cases a page of 50 is found within about
    ``50 × N / CANDIDATES`` rows.
 
@@ -38,7 +44,15 @@ from dataclasses import replace
 from typing import Any
 
 from workflow.ports import CaseQuery
-from workflow.search import Needle, names_text, needle, normalize, number_parts, searchable_fields
+from workflow.search import (
+    Needle,
+    heads,
+    names_text,
+    needle,
+    normalize,
+    number_parts,
+    searchable_fields,
+)
 
 from .dialect import _CASE_COLS, _Dialect
 
@@ -157,11 +171,14 @@ def query(uow: Any, q: CaseQuery) -> list[Any] | None:
     if q.item_id is not None:
         scope.append(f"s.item_id = {_bind(params, q.item_id)}")
     keyset: list[str] = []
+    key: tuple[Any, str] | None = None
     if q.after is not None:
         key = _cursor(uow, q)
         if key is None:
             return []
         keyset.append(f"(s.opened_at, s.case_id) > ({_bind(params, key[0])}, {_bind(params, key[1])})")
+    if found.short:
+        return _by_heads(uow, found.text, q, where, params, key)
     walk = _Walk(uow, found, scope, keyset, where, params, q.limit)
     if q.limit is not None and _may_be_common(found):
         rows = walk.rows(window=WINDOW)  # a common beginning: the page is near
@@ -187,6 +204,50 @@ def query(uow: Any, q: CaseQuery) -> list[Any] | None:
         sql += " WHERE " + " AND ".join(where)
     limit = f" LIMIT {int(q.limit)}" if q.limit is not None else ""
     return uow._all(d.prepare(sql + f" ORDER BY c.opened_at, c.id{limit}"), params, write=False)
+
+
+def _by_heads(uow: Any, head: str, q: CaseQuery, where: list[str], params: dict[str, Any],
+              key: tuple[Any, str] | None) -> list[Any]:
+    """The page of a one- or two-character query from ``case_heads``: per org in scope, the
+    cases that begin with it after the cursor in page order (its key: a range
+    read in order, stopped at the limit), joined to the case when other filters apply; the orgs'
+    pages merged in page order."""
+    d = uow.d
+    params = {**params, "head": head}
+    orgs = sorted(q.orgs) if q.orgs is not None else _orgs_with(uow)
+    if not orgs:
+        return []
+    join = "CROSS JOIN" if d.name == "sqlite" else "JOIN"  # SQLite: joined in the order written
+    common = ["h.head = :head"]
+    if q.item_id is not None:
+        common.append(f"h.item_id = {_bind(params, q.item_id)}")
+    if key is not None:
+        common.append(f"(h.opened_at, h.case_id) > ({_bind(params, key[0])}, {_bind(params, key[1])})")
+    common += where
+    source = f"case_heads AS h {join} cases AS c ON c.id = h.case_id" if where else "case_heads AS h"
+    limit = f" LIMIT {int(q.limit)}" if q.limit is not None else ""
+    branches = [f"SELECT h.opened_at AS opened_at, h.case_id AS case_id FROM {source} "
+                f"WHERE {' AND '.join([f'h.org = {_bind(params, org)}', *common])} "
+                f"ORDER BY h.opened_at, h.case_id{limit}" for org in orgs]
+    if len(branches) == 1:
+        merged = branches[0]
+    else:
+        merged = " UNION ALL ".join(f"SELECT * FROM ({b}) AS b{n}" for n, b in enumerate(branches))
+    sql = (f"SELECT {_qualified(d, 'c')} FROM ({merged}) AS m {join} cases AS c ON c.id = m.case_id "
+           f"ORDER BY m.opened_at, m.case_id{limit}")
+    return uow._all(d.prepare(sql), params, write=False)
+
+
+def _orgs_with(uow: Any) -> list[str]:
+    """Every org that has a case (no org scope: the caller sees them all), one seek of
+    ``case_heads``'s key each."""
+    sql = uow.d.prepare("SELECT MIN(org) FROM case_heads WHERE org > :org")
+    orgs: list[str] = []
+    row = uow._one(uow.d.prepare("SELECT MIN(org) FROM case_heads"), {}, write=False)
+    while row is not None and row[0] is not None:
+        orgs.append(row[0])
+        row = uow._one(sql, {"org": row[0]}, write=False)
+    return orgs
 
 
 WINDOW = 2000  # rows a first look in page order reads, for a query that may match many
@@ -368,24 +429,77 @@ def rebuild(store: Any, fields: Mapping[str, tuple[str, ...]] | None = None, *, 
 
 
 def refill(cur: Any, dialect: str, terms: Terms) -> int:
-    """Empty ``case_search`` and fill it again (SQLite: without the FTS triggers, then one FTS5
-    ``rebuild``: far quicker than a trigger a row)."""
+    """Empty ``case_search`` and ``case_heads`` and fill them again (SQLite: without the FTS
+    triggers, then one FTS5 ``rebuild``: far quicker than a trigger a row)."""
     if dialect == "sqlite":
         for stmt in FTS_DROP[:3]:
             cur.execute(stmt)
+        cur.execute("DELETE FROM case_heads")
         cur.execute("DELETE FROM case_search")
         n = fill(cur, dialect, terms)
         cur.execute("INSERT INTO case_search_fts (case_search_fts) VALUES ('rebuild')")
         for stmt in FTS_DDL[FTS_TRIGGERS:]:
             cur.execute(stmt)
-        return n
-    cur.execute("TRUNCATE case_search")  # PostgreSQL: no dead rows left behind (DELETE would leave each)
-    return fill(cur, dialect, terms)
+    else:
+        cur.execute("TRUNCATE case_search, case_heads")  # PostgreSQL: no dead rows left behind
+        n = fill(cur, dialect, terms)
+    fill_heads(cur, dialect)
+    return n
 
 
 def part_rows(case_id: str, number: str) -> list[dict[str, Any]]:
     """The ``case_number_parts`` rows of a case (``SqlUnitOfWork.add_case``)."""
     return [{"case_id": case_id, "part": p[:128]} for p in number_parts(number)]
+
+
+HEAD_COLUMNS = ("case_id", "head", "org", "item_id", "opened_at")
+
+
+def head_rows(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``case_heads`` rows of a case, from its ``case_search`` row (``Terms.row``)."""
+    return [{"case_id": row["case_id"], "head": h, "org": row["org"], "item_id": row["item_id"],
+             "opened_at": row["opened_at"]} for h in heads(row["number"], row["names"])]
+
+
+def heads_changed(was: Any, row: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``case_heads`` rows to delete and to insert when a case's search row becomes ``row``;
+    ``was``: its row as stored (org, item_id, opened_at, number, names), or None."""
+    new = head_rows(row)
+    if was is None:
+        return [], new
+    old = head_rows({"case_id": row["case_id"], "org": was[0], "item_id": was[1], "opened_at": was[2],
+                     "number": was[3], "names": was[4]})
+    key = ("org", "head")  # the case and its opening instant do not change
+    if old and old[0]["item_id"] == row["item_id"]:
+        kept = {tuple(r[k] for k in key) for r in old} & {tuple(r[k] for k in key) for r in new}
+        old = [r for r in old if tuple(r[k] for k in key) not in kept]
+        new = [r for r in new if tuple(r[k] for k in key) not in kept]
+    return [{k: r[k] for k in ("org", "head", "opened_at", "case_id")} for r in old], new
+
+
+def fill_heads(cur: Any, dialect: str) -> int:
+    """Write the heads of every case from its ``case_search`` row on a DB-API cursor (migration
+    0010 and ``refill``), a batch at a time in page order (PostgreSQL: ``COPY``); returns the
+    rows written."""
+    total = 0
+    for rows in _batches(cur, dialect, "case_id, org, item_id, opened_at, number, names", "opened_at, case_id",
+                         lambda r: (r[3], r[0]), table="case_search"):
+        out = [(cid, h, org, item, opened) for cid, org, item, opened, number, names in rows
+               for h in heads(number, names)]
+        _write(cur, dialect, "case_heads", HEAD_COLUMNS, out)
+        total += len(out)
+    return total
+
+
+def _write(cur: Any, dialect: str, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` into ``table`` on a DB-API cursor: SQLite ``executemany``, PostgreSQL ``COPY``."""
+    if dialect == "sqlite":
+        marks = ", ".join("?" * len(columns))
+        cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        return
+    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row(r)
 
 
 def fill_parts(cur: Any, dialect: str) -> int:
@@ -403,18 +517,18 @@ def fill_parts(cur: Any, dialect: str) -> int:
 
 
 def _batches(cur: Any, dialect: str, cols: str, order: str,
-             key_of: Callable[[Any], tuple[Any, ...]]) -> Iterator[list[Any]]:
-    """Every case row (``cols``) in ``order`` (its columns, the last one ``id``), ``BATCH`` at a
-    time: each batch after the previous one's last ``key_of(row)`` (keyset paging)."""
+             key_of: Callable[[Any], tuple[Any, ...]], table: str = "cases") -> Iterator[list[Any]]:
+    """Every row of ``table`` (``cols``) in ``order`` (its columns, the last one unique), ``BATCH``
+    at a time: each batch after the previous one's last ``key_of(row)`` (keyset paging)."""
     ph = "?" if dialect == "sqlite" else "%s"
     marks = ", ".join([ph] * len(order.split(",")))
-    cur.execute(f"SELECT {cols} FROM cases ORDER BY {order} LIMIT {BATCH}")
+    cur.execute(f"SELECT {cols} FROM {table} ORDER BY {order} LIMIT {BATCH}")
     while True:
         rows = cur.fetchall()
         if not rows:
             return
         yield rows
-        cur.execute(f"SELECT {cols} FROM cases WHERE ({order}) > ({marks}) ORDER BY {order} LIMIT {BATCH}",
+        cur.execute(f"SELECT {cols} FROM {table} WHERE ({order}) > ({marks}) ORDER BY {order} LIMIT {BATCH}",
                     key_of(rows[-1]))
 
 
@@ -422,21 +536,14 @@ def fill(cur: Any, dialect: str, terms: Terms) -> int:
     """Insert the search row of every case on a DB-API cursor (migration 0007 and ``rebuild``),
     in page order (``opened_at, id``: a walk in page order then reads the table in the order it
     is stored, as it does for rows added as cases open), a batch at a time (PostgreSQL: ``COPY``)."""
-    ph = "?" if dialect == "sqlite" else "%s"
     cols = f"id, number, item_id, org, opened_at, {'data' if dialect == 'sqlite' else 'CAST(data AS text)'}"
-    insert = f"INSERT INTO case_search ({', '.join(COLUMNS)}) VALUES ({', '.join([ph] * len(COLUMNS))})"
     total = 0
     for rows in _batches(cur, dialect, cols, "opened_at, id", lambda r: (r[4], r[0])):
         out = []
         for cid, number, item, org, opened, data in rows:
             key = normalize(number)
             out.append((cid, org, item, opened, key, key[::-1], terms.names(item, _data(data))))
-        if dialect == "sqlite":
-            cur.executemany(insert, out)
-        else:
-            with cur.copy(f"COPY case_search ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for r in out:
-                    copy.write_row(r)
+        _write(cur, dialect, "case_search", COLUMNS, out)
         total += len(rows)
     return total
 
@@ -461,5 +568,5 @@ def shipped_fields(bodies: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, 
     return {k: tuple(v) for k, v in out.items()}
 
 
-__all__ = ["CANDIDATES", "COLUMNS", "FTS_DDL", "FTS_DROP", "Terms", "attach", "changed", "fields_hash",
-           "fill", "fill_parts", "part_rows", "query", "rebuild", "refill", "row_test", "shipped_fields", "trgm_index_ddl", "trgm_schema"]
+__all__ = ["CANDIDATES", "COLUMNS", "FTS_DDL", "FTS_DROP", "HEAD_COLUMNS", "Terms", "attach", "changed",
+           "fields_hash", "fill", "fill_heads", "fill_parts", "head_rows", "heads_changed", "part_rows", "query", "rebuild", "refill", "row_test", "shipped_fields", "trgm_index_ddl", "trgm_schema"]

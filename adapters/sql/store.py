@@ -571,9 +571,12 @@ class SqlUnitOfWork:
         self._exec(self.q["add_case"], params, write=True)
         self._rows[record.id] = tuple(params.values())
         self._sla.move(None, counters.key_of_params(params))
-        self._defer(self.q["search_insert"], self.store.search.row(params, record.data))
+        found = self.store.search.row(params, record.data)
+        self._defer(self.q["search_insert"], found)
         for part in _search.part_rows(record.id, record.number):
             self._defer(self.q["part_insert"], part)
+        for head in _search.head_rows(found):
+            self._defer(self.q["head_insert"], head)
 
     def save_case(self, record: CaseRecord, expected_version: int) -> None:
         """``UPDATE cases SET <the columns that changed> WHERE id = ? AND version = ?``: an
@@ -602,6 +605,14 @@ class SqlUnitOfWork:
         if "data" in cols or "org" in cols:  # what the case is found by may have changed
             found = _search.changed(self.store.search, old, params, record.data)
             if found is not None:
+                # the heads anew, now (deferred, a delete could run after another case's inserts),
+                # those of the search row as it is before its update (the key of each)
+                was_row = self._one(self.q["search_row"], {"case_id": record.id}, write=True)
+                gone, heads = _search.heads_changed(was_row, self.store.search.row(params, record.data))
+                if gone:
+                    self._exec_many(self.q["head_delete"], gone)
+                if heads:
+                    self._exec_many(self.q["head_insert"], heads)
                 self._defer(self.q["search_update"], found)
         self._rows[record.id] = tuple(params.values())
         self._sla.move(was, counters.key_of_params(params))

@@ -169,6 +169,25 @@ class CaseNumberPartRow(SQLModel, table=True):
                       sa_type=sa.String(128).with_variant(sa.String(128, collation="C"), "postgresql"))
 
 
+class CaseHeadRow(SQLModel, table=True):
+    """The beginnings a one- or two-character query is matched against (``workflow.search.heads``:
+    the first character and the first two of the normalized number and of each name), one row a
+    case and beginning, with the case's org, item and opening instant. Its key is in page order
+    after the org and the beginning, so a short query's page is a range of it read with a LIMIT,
+    however many cases begin with it (``武汉``: a third of them). SQLite keeps the rows in that
+    key's B-tree itself (WITHOUT ROWID: one tree, no second index). Written with the case's
+    search row (``adapters/sql/search.py``); migration 0010 wrote those of the cases before it."""
+
+    __tablename__ = "case_heads"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    org: str = Field(max_length=64, primary_key=True)
+    head: str = Field(max_length=8, primary_key=True)
+    opened_at: datetime = Field(sa_type=AwareDateTime(), primary_key=True)
+    case_id: str = Field(max_length=64, primary_key=True, foreign_key="cases.id")
+    item_id: str = Field(max_length=128)
+
+
 # Objects of the search index that the models do not declare (migration 0007 makes them): the
 # FTS5 table and its shadow tables (SQLite), the trigram index (PostgreSQL). Alembic's
 # comparisons skip them (``include_object``).
@@ -470,11 +489,11 @@ TABLES = (
     "definitions", "people", "api_tokens", "reports", "attachments", "sla_counts", "web_signouts",
     "applications", "application_notices", "ratings",
     "webhook_subscribers",
-    "secret_failures", "case_search", "case_number_parts", "orders",
+    "secret_failures", "case_search", "case_number_parts", "orders", "case_heads",
 )
 
 __all__ = [
-    "ApiTokenRow", "ApplicationNoticeRow", "ApplicationRow", "AttachmentRow", "RatingRow", "AwareDateTime", "CalendarOverrideRow", "CaseRow", "CaseNumberPartRow", "CaseSearchRow",
+    "ApiTokenRow", "ApplicationNoticeRow", "ApplicationRow", "AttachmentRow", "RatingRow", "AwareDateTime", "CalendarOverrideRow", "CaseRow", "CaseHeadRow", "CaseNumberPartRow", "CaseSearchRow",
     "DeadlineRow", "DefinitionRow", "EventRow", "IdempotencyRow", "OrderRow", "OutboxRow", "PersonRow",
     "ReportRow", "SEARCH_EXTRAS", "SecretFailureRow", "SequenceRow", "SlaCountRow", "TABLES", "WebSignoutRow",
     "WebhookSubscriberRow", "include_object",

@@ -184,3 +184,46 @@ def test_both_ways_of_the_sql_query_agree(eng, clock, cap, request):
     assert numbers(every_page(eng, PROVINCE, 5, q="建设")) == numbers(made)      # short: a beginning
     assert numbers(every_page(eng, PROVINCE, 5, q="建")) == numbers(made)
     assert numbers(every_page(eng, PROVINCE, 5, q="长飞光纤第1")) == numbers([made[1], made[10], made[11]])
+
+
+def test_short_queries_every_org_filter_and_page(eng, clock):
+    """One or two characters: a beginning of the number or of a name, on every store the same —
+    SQL from ``case_heads`` a range per org in page order, the orgs' pages merged."""
+    made = []
+    for i in range(14):
+        clock.advance(minutes=1)
+        who = (WUHAN, YICHANG)[i % 2]
+        made.append(pledge(eng, who, f"{'宜昌' if i % 3 == 0 else '武汉'}第{i}纺织厂", "王" if i % 4 == 0 else "招商银行"))
+    eng.fire(made[2].id, "withdraw", actor=WUHAN)
+    other = adjudication(eng, WUHAN, "武汉某电子厂", "乙方")
+    wuhan_names = [c for i, c in enumerate(made) if i % 3]
+    assert numbers(every_page(eng, PROVINCE, 3, q="武汉")) == numbers([*wuhan_names, other])
+    assert numbers(every_page(eng, PROVINCE, 3, q="武")) == numbers([*wuhan_names, other])
+    assert numbers(every_page(eng, WUHAN, 2, q="武汉")) == numbers([c for c in [*wuhan_names, other]
+                                                                     if c.org == WUHAN.org])
+    assert numbers(every_page(eng, WUHAN, 2, q="武汉", open=True)) == numbers(
+        [c for c in [*wuhan_names, other] if c.org == WUHAN.org and c.id != made[2].id])
+    assert numbers(every_page(eng, WUHAN, 2, q="武汉", open=False)) == [made[2].number]
+    assert numbers(every_page(eng, PROVINCE, 4, q="武汉", item_id=PLEDGE)) == numbers(wuhan_names)
+    assert numbers(every_page(eng, PROVINCE, 4, q="武汉", org="420500")) == numbers(
+        [c for c in wuhan_names if c.org == "420500"])
+    assert numbers(every_page(eng, PROVINCE, 2, q="王")) == numbers(made[::4])      # a one-character name
+    assert eng.list_cases(PROVINCE, q="王伟") == [] and eng.list_cases(PROVINCE, q="汉") == []
+    assert numbers(every_page(eng, PROVINCE, 5, q="宜昌")) == numbers(made[::3])
+    beginning = made[0].number[:2]                                                   # ZY: the pledges' numbers
+    assert numbers(every_page(eng, PROVINCE, 5, q=beginning.lower())) == numbers(made)
+    assert numbers(eng.list_cases(PROVINCE, q=made[0].number[:1], limit=3)) == numbers(made[:3])
+    # a transfer and a renamed party move the case's beginnings with it
+    eng.transfer(made[0].id, "420500", actor=BOSS, reason="管辖")
+    assert numbers(every_page(eng, YICHANG, 2, q="宜昌")) == numbers([c for c in made[::3]
+                                                                      if c.org == YICHANG.org or c is made[0]])
+    assert made[0].number not in numbers(every_page(eng, WUHAN, 2, q="宜昌"))
+    late = eng.open_case(PLEDGE, actor=WUHAN)                                        # a blank form
+    assert late.number not in numbers(every_page(eng, WUHAN, 50, q="荆州"))
+    eng.fire(late.id, "accept", actor=WUHAN, data={"pledgor": "荆州某厂", "pledgee": "国家开发银行",
+                                                   "patent_numbers": "ZL1", "channel": "online"})
+    assert numbers(eng.list_cases(WUHAN, q="荆州")) == [late.number]
+    eng.fire(late.id, "request_supplement", actor=WUHAN, data={"supplement_items": "补正", "pledgor": "黄石某厂"})
+    assert eng.list_cases(WUHAN, q="荆州") == []
+    assert numbers(eng.list_cases(WUHAN, q="黄石")) == [late.number]
+    assert numbers(eng.list_cases(WUHAN, q="国家")) == [late.number]

@@ -90,27 +90,33 @@ def test_marking_a_field_rebuilds_the_rows_and_needs_no_new_version(sql_url, tmp
         back.store.dispose()
 
 
-def test_0008_writes_the_number_parts_of_the_cases_there_and_downgrades(sql_url):
-    """A number found in part (``420100-2026``): the parts of cases opened before 0008 are
-    written by it; after it, every new case's are written with the case."""
+def _down_and_up(sql_url: str, revision: str, table: str) -> None:
+    """Down to ``revision`` (``table`` is gone), then up to the head again."""
     from alembic import command
 
     from adapters.sql.migrate import alembic_config, script_head
+
+    store = SqlStore(sql_url)
+    try:
+        with store.engine.connect() as conn:
+            command.downgrade(alembic_config(conn), revision)
+            conn.commit()
+        assert table not in _tables(store)
+    finally:
+        store.dispose()
+    assert upgrade(sql_url) == script_head()
+
+
+def test_0008_writes_the_number_parts_of_the_cases_there_and_downgrades(sql_url):
+    """A number found in part (``420100-2026``): the parts of cases opened before 0008 are
+    written by it; after it, every new case's are written with the case."""
     from workflow.search import number_parts
 
     engine = build_engine(sql_url)
     opened = [engine.open_case(PLEDGE_ITEM, actor=CLERK, data={"pledgor": f"荆州纺织{i}厂", "pledgee": "农业银行"})
               for i in range(3)]
     engine.store.dispose()
-    store = SqlStore(sql_url)
-    try:
-        with store.engine.connect() as conn:
-            command.downgrade(alembic_config(conn), "0007")
-            conn.commit()
-        assert "case_number_parts" not in _tables(store)
-    finally:
-        store.dispose()
-    assert upgrade(sql_url) == script_head()
+    _down_and_up(sql_url, "0007", "case_number_parts")
     again = build_engine(sql_url)
     try:
         with again.store.unit_of_work() as uow:
@@ -122,5 +128,54 @@ def test_0008_writes_the_number_parts_of_the_cases_there_and_downgrades(sql_url)
         assert [c.number for c in again.list_cases(CLERK, q=middle)] == [c.number for c in [*opened, later]]
         assert [c.number for c in again.list_cases(CLERK, q=middle, open=True, limit=2)] == \
             [c.number for c in opened[:2]]
+    finally:
+        again.store.dispose()
+
+
+def test_a_short_query_reads_its_page_as_a_range_in_page_order(tmp_path):
+    """SQLite's plan of a one- or two-character query: per org a range of ``case_heads``'s key
+    (org, head, then page order), read in order with the page's LIMIT — no sort of every case
+    that begins with it; only the orgs' pages (at most limit × orgs rows) are merged."""
+    engine = build_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    store = engine.store
+    try:
+        for i in range(3):
+            engine.open_case(PLEDGE_ITEM, actor=CLERK, data={"pledgor": f"武汉轴承{i}厂", "pledgee": "农业银行"})
+        store.trace = []
+        page = engine.list_cases(CLERK, q="武汉", limit=2, open=True)
+        assert len(page) == 2
+        sql, params = next((s, p) for s, p in store.trace if "case_heads" in s)
+        store.trace = None
+        with store.unit_of_work() as uow:
+            plan = [r[-1] for r in uow.fetch_all("EXPLAIN QUERY PLAN " + sql, params)]
+        searches = [p for p in plan if p.startswith("SEARCH h ")]
+        assert searches and all("PRIMARY KEY (org=? AND head=?" in p for p in searches), plan
+        assert not any("SCAN h" in p for p in plan), plan
+        assert sum("TEMP B-TREE" in p for p in plan) <= 1, plan  # the merge of the orgs' pages only
+    finally:
+        store.dispose()
+
+
+def test_0010_writes_the_heads_of_the_cases_there_and_downgrades(sql_url):
+    """A short query's index (``case_heads``): the heads of cases opened before 0010 are written
+    by it from their search rows; after it, every new case's are written with the case."""
+    from workflow.search import heads, names_text, normalize
+
+    engine = build_engine(sql_url)
+    opened = [engine.open_case(PLEDGE_ITEM, actor=CLERK, data={"pledgor": f"荆门化工{i}厂", "pledgee": "工商银行"})
+              for i in range(3)]
+    fields = engine.store.search.fields[PLEDGE_ITEM]
+    engine.store.dispose()
+    _down_and_up(sql_url, "0009", "case_heads")
+    again = build_engine(sql_url)
+    try:
+        with again.store.unit_of_work() as uow:
+            rows = sorted(tuple(r) for r in uow.fetch_all("SELECT case_id, head, org FROM case_heads"))
+        assert rows == sorted((c.id, h, c.org) for c in opened
+                              for h in heads(normalize(c.number), names_text(c.data, fields)))
+        assert {h for _, h, _ in rows} >= {"荆", "荆门", "工", "工商"}
+        later = again.open_case(PLEDGE_ITEM, actor=CLERK, data={"pledgor": "荆门化工9厂"})
+        assert [c.number for c in again.list_cases(CLERK, q="荆门")] == [c.number for c in [*opened, later]]
+        assert [c.number for c in again.list_cases(CLERK, q="工商", limit=2)] == [c.number for c in opened[:2]]
     finally:
         again.store.dispose()

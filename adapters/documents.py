@@ -47,6 +47,7 @@ from workflow.legaltime import TZ
 from workflow.limits import Limit
 from workflow.model import Case, Clock, Event
 from workflow.orgs import OrgTree
+from workflow.special import KIND_LABELS as SPECIAL_KIND_LABELS
 from workflow.values import is_abnormal_number, text_of
 
 from .issuance import DocumentNotIssuable, Issuable, IssueRule, check, load_rules, refusal
@@ -60,6 +61,7 @@ TITLES = {
     "acceptance_notice": "受理通知书",
     "supplement_notice": "补正通知书",
     "decision": "决定书",
+    "special_procedure_notice": "特别程序告知书",
 }
 
 
@@ -81,6 +83,7 @@ CHOICE_LABELS: dict[str, str] = {
     "inspection": "检查发现", "complaint": "投诉", "report": "举报", "referral": "移送", "assigned": "交办",
     "consultation": "咨询", "infringement_analysis": "侵权分析", "dispute_guidance": "纠纷应对指导",
     "overseas_dispute": "海外纠纷", "other": "其他",
+    **SPECIAL_KIND_LABELS,  # 特别程序的种类 (workflow/special.py): 听证、鉴定、中止 …
 }
 
 
@@ -292,7 +295,8 @@ def case_context(
         "labels": labels,
         "clocks": clocks,
         # the 一次性告知 clock (kind notice) is the window's duty before acceptance, not a handling limit
-        "office_clocks": [c for c in clocks if not c["party"] and not c["external"] and c["kind"] != "notice"],
+        # nor is a special procedure's expected time (特别程序): its own notice states it
+        "office_clocks": [c for c in clocks if not c["party"] and not c["external"] and c["kind"] not in ("notice", "special")],
         "main": _clock_view(main) if main is not None else None,
         "events": list(events),
         "last_transition": last_transition,

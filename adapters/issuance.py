@@ -23,6 +23,7 @@ from workflow.model import Case, Event
 
 RULES_FILE = "documents.yaml"
 ANY_FINAL = "final"
+SPECIAL = "special_procedure"  # a state word: while a special procedure (特别程序) is under way
 OPENED = "opened"
 
 
@@ -141,8 +142,13 @@ def check(rule: IssueRule, case: Case, definition: Definition, events: Sequence[
         return Issuable(rule.name, rule.title, True)
     triggers = {t.trigger for t in definition.transitions}
     after = tuple(a for a in cond.after if a == OPENED or a in triggers)
-    states = tuple(s for s in cond.states if s == ANY_FINAL or s in definition.states)
+    special = SPECIAL in cond.states and any(t.special for t in definition.transitions)
+    states = tuple(s for s in cond.states if s == ANY_FINAL or s in definition.states or (s == SPECIAL and special))
     reversed_ = undone(events)
+    if special and _under_way(case):  # dated by, and reading, the step that started the procedure
+        started = next((e for e in reversed(events) if e.seq not in reversed_ and e.kind == "transition"
+                        and SPECIAL in e.data), None)
+        return Issuable(rule.name, rule.title, True, event=started, after=after, states=states)
     for e in reversed(events):
         if e.seq in reversed_:
             continue
@@ -163,9 +169,15 @@ def _why_not(rule: IssueRule, definition: Definition, after: tuple[str, ...], st
         steps = "、".join(dict.fromkeys("立案" if a == OPENED else labels.get(a, a) for a in after))
         parts.append(f"办理“{steps}”之后")
     if states:
-        names = "、".join("已办结" if s == ANY_FINAL else definition.label_of(s) for s in states)
+        names = "、".join("已办结" if s == ANY_FINAL else "特别程序进行中" if s == SPECIAL else definition.label_of(s)
+                         for s in states)
         parts.append(f"案件处于“{names}”时")
     return f"{rule.title}只能在{'或'.join(parts)}出具"
+
+
+def _under_way(case: Case) -> bool:
+    clock = case.clocks.get(SPECIAL)
+    return clock is not None and clock.status == "running"
 
 
 def refusal(item: Issuable, case: Case) -> DocumentNotIssuable:

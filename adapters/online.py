@@ -630,7 +630,7 @@ class NoticeObserver:
             return
         accepted = self.store.has_notice(uow, app.case_id, rec.id, "accepted")
         kind = notice_kind(step.definition, step.trigger, step.source, step.dest, accepted=accepted,
-                           extends=bool(step.transition.extend))
+                           extends=bool(step.transition.extend), special=bool(step.transition.special))
         if kind is None:
             return
         title, text, data = self._compose(kind, step, app)
@@ -645,6 +645,18 @@ class NoticeObserver:
             return None, None, False
         d = lt.evaluate(st, self.engine.calendar, strict=self.engine.settings.strict_calendar, today=step.at.date())
         return d.commitment_due, d.statutory_due, d.provisional
+
+    def _special(self, step: Step) -> dict[str, Any]:
+        """The special procedure this step started: its kind's name, expected time and last day."""
+        from workflow.special import KIND_LABELS, SPECIAL_CLOCK
+
+        kind = str(step.data.get("kind", ""))
+        st = step.case.clocks.get(SPECIAL_CLOCK)
+        end, provisional, limit = None, False, ""
+        if st is not None:
+            d = lt.evaluate(st, self.engine.calendar, strict=self.engine.settings.strict_calendar, today=step.at.date())
+            end, provisional, limit = d.statutory_due, d.statutory_provisional, _limit_cn(str(st.limit))
+        return {"label": KIND_LABELS.get(kind, kind), "end": end, "provisional": provisional, "limit": limit}
 
     def _compose(self, kind: str, step: Step, app: Application) -> tuple[str, str, dict[str, Any]]:
         defn, rec, t = step.definition, step.case, step.transition
@@ -687,6 +699,14 @@ class NoticeObserver:
             text = (f"{head}的{label}已延长{by}。理由：{reason}。"
                     f"延长后的期限：{_fmt_day(statutory, provisional)}。")
             return f"【延期通知】{rec.number}", text, data
+        if kind == "special":  # 行政许可法第四十五条: the time it needs, told in writing
+            sp = self._special(step)
+            data.update(kind=given.get("kind"), kind_label=sp["label"], expected_limit=sp["limit"],
+                        expected_end=_iso(sp["end"]), provisional=sp["provisional"])
+            text = (f"{head}依法需要进行{sp['label']}，经批准自{_fmt_day(step.at.date())}起进入特别程序，"
+                    f"预计所需时间{sp['limit']}，预计于{_fmt_day(sp['end'], sp['provisional'])}前结束。"
+                    "该程序所需时间不计算在办理期限内，程序结束后继续计算。")
+            return f"【特别程序告知】{rec.number}", text, data
         if kind == "not_accepted":
             reason = _reason(given, t) or defn.label_of(step.dest)
             data.update(reason=reason)

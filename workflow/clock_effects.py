@@ -18,6 +18,7 @@ from .ports import UnitOfWork
 
 _SLA_RANK = {
     "on_track": 0, "met": 0, "warning": 1, "met_late": 1, "expired": 1,
+    "overrun": 1,  # a special procedure past its expected end: a warning (the statutory limit is paused)
     "overdue": 2, "over_statutory": 3, "met_over_statutory": 3,
     "deemed_accepted": 4,  # no 一次性告知 in time (第三十二条): shown as its own breach while the case is open
 }

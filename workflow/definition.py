@@ -28,6 +28,8 @@ from .joint_handling import parse as parse_joint
 from .legaltime import DEFAULT_RATIO, ClockKind, ClockSpec, commitment_for
 from .limits import Limit, Unit, parse_ratio
 from .online import OnlineTerms, parse_online
+from .special import check as check_special
+from .special import parse as parse_special
 from .stages import StageMap, parse_stages
 from .values import text_of
 
@@ -133,6 +135,7 @@ class TransitionDef:
     when: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # data guards: all must hold
     unless: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # data guards: none may hold
     max_uses: int | None = None  # how many times one case may take this transition
+    special: tuple[str, ...] = ()  # the kinds of 特别程序 this step starts (workflow/special.py)
 
     def guard_failure(self, data: Mapping[str, Any], *, partial: bool = False) -> str | None:
         """Why the data guards refuse this transition, or None. With ``partial`` a ``when`` field
@@ -449,7 +452,7 @@ _STATE = {"label", "final", "roles", "pauses", "restarts", "limit", "limit_statu
           "certificate"}
 _TRANS = {
     "trigger", "source", "dest", "label", "roles", "requires", "fields", "extend", "description",
-    "when", "unless", "max_uses", "extend_by",
+    "when", "unless", "max_uses", "extend_by", "special",
 }
 # what an extension (行政许可法 第四十二条) needs, implied on every transition with ``extend``: the
 # reason, and the approving official unless the parties agreed it (``extend_by: agreement``)
@@ -699,6 +702,7 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
         own_fields = _fields(c, t.get("fields"), f"{p}.fields")
         if extend:
             own_fields = extension_fields(own_fields, extend_by)
+        special_kinds, own_fields = parse_special(c, t.get("special"), p, own=own_fields, extend=bool(extend))
         max_uses = t.get("max_uses")
         if max_uses is not None and (not isinstance(max_uses, int) or isinstance(max_uses, bool) or max_uses < 1):
             c.add(f"{p}.max_uses", f"max_uses is a whole number ≥ 1, got {max_uses!r}")
@@ -716,6 +720,7 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
                 requires=c.names(t.get("requires"), f"{p}.requires"),
                 fields=own_fields,
                 extend=extend,
+                special=special_kinds,
             )
         )
 
@@ -833,6 +838,7 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
     if joint is not None:
         clocks[joint[0].name] = joint[0]
         transitions += joint[1]
+    check_special(c, states, transitions, clocks)
     if sum(1 for x in clocks.values() if x.main) > 1:
         c.add("clocks", "only one clock may be main")
     for i, t in enumerate(transitions):

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
-from . import bounds, fieldrules
+from . import bounds, fieldrules, special
 from . import legaltime as lt
 from .authority import (
     is_engine,
@@ -507,8 +507,10 @@ class Engine(OfficeMixin, SweepMixin):
         specs = _with_case_fields(t.fields, defn)
         given = _canonical(specs, dict(given))
         merged = {**rec.data, **given}
-        # an extension's reason and approver come with it, not from an earlier step's data
-        present = {k: v for k, v in merged.items() if k in given or not (t.extend and k in EXTENSION_FIELDS)}
+        # an extension's reason and approver, a special procedure's kind, approver and expected
+        # days come with it, not from an earlier step's data
+        fresh = (EXTENSION_FIELDS if t.extend else ()) + (special.FIELD_NAMES if t.special else ())
+        present = {k: v for k, v in merged.items() if k in given or k not in fresh}
         check_data(t.required_fields, specs, given, present, self.field_context(rec.started_on))
         given = _normalised(specs, given)
         merged = {**rec.data, **given}
@@ -537,6 +539,12 @@ class Engine(OfficeMixin, SweepMixin):
                     "last_day": last.isoformat() if last else None, "note": DEEMED_LABEL,
                 })
             self._enter(defn, rec, source, dest, today, now, start_on)
+            special.stop(rec, today)  # leaving a special procedure's state ends it
+        procedure: dict[str, Any] = {}
+        if t.special:  # 特别程序 (workflow/special.py): its expected time on its own clock
+            rec.clocks[special.SPECIAL_CLOCK] = started = special.start(
+                rec.clocks, defn, dest, str(given["kind"]), int(given["expected_days"]), today)
+            procedure = special.record(rec, given, self._derive(started, today).statutory_due, today)
         for clock_name, by in t.extend.items():
             st = rec.clocks[clock_name]
             rec.clocks[clock_name] = lt.extend(st, by, today=today, derived=self._derive(st, today))
@@ -550,7 +558,7 @@ class Engine(OfficeMixin, SweepMixin):
         self._refresh(rec, defn, now)
         ext = {"extended": {k: str(v) for k, v in t.extend.items()}} if t.extend else {}
         self._append(uow, rec, "transition", trigger, actor, now, source, dest,
-                     {**given, **ext, BEFORE: before})
+                     {**given, **ext, **procedure, BEFORE: before})
         self._write_deadlines(uow, rec, defn)
         if closing:  # its open 督办 orders are moot now (workflow/orders.py)
             self._lapse_orders(uow, rec, now)

@@ -11,7 +11,9 @@ Default ladder:
 * ``overdue`` → the org's supervisors;
 * ``over_statutory`` → the leaders of the org and of its parent;
 * ``deemed_accepted`` (no 一次性告知 within its period: the case counts as accepted from receipt,
-  行政许可法第三十二条) → the org's supervisors.
+  行政许可法第三十二条) → the org's supervisors;
+* ``overrun`` (a special procedure ran past the expected end declared at its start, 行政许可法第四十五条)
+  → the assignee (else the state's roles) and the org's supervisors.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ DEFAULT_LADDER: dict[str, tuple[str, ...]] = {
     "overdue": ("role:supervisor@org",),
     "over_statutory": ("role:leader@org", "role:leader@parent"),
     "deemed_accepted": ("role:supervisor@org",),
+    "overrun": ("assignee|state_roles", "role:supervisor@org"),
 }
 
 

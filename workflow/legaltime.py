@@ -46,6 +46,7 @@ class ClockKind(StrEnum):
     PARTY = "party"  # a party's right (answer, supplement): never compressed or escalated to staff
     EXTERNAL = "external"  # another body's time (a court): tracked like a party clock
     NOTICE = "notice"  # 一次性告知 (行政许可法第三十二条): never compressed; running out is a deemed acceptance
+    SPECIAL = "special"  # 特别程序's expected time (行政许可法第四十五条): never compressed; running over warns
 
 
 class Status(StrEnum):
@@ -63,6 +64,7 @@ class Level(StrEnum):
     OVER_STATUTORY = "over_statutory"
     EXPIRED = "expired"
     DEEMED_ACCEPTED = "deemed_accepted"  # a notice clock ran out: accepted as of receipt
+    OVERRUN = "overrun"  # a special procedure ran past its expected last day
 
 
 class Sla(StrEnum):
@@ -75,6 +77,7 @@ class Sla(StrEnum):
     MET_LATE = "met_late"
     MET_OVER_STATUTORY = "met_over_statutory"
     DEEMED_ACCEPTED = "deemed_accepted"  # no 一次性告知 in time: the case counts as accepted from receipt
+    OVERRUN = "overrun"  # a special procedure past its expected last day (a warning: the limit is paused)
 
 
 def midnight(day: date) -> datetime:
@@ -337,6 +340,8 @@ class Derived:
         """The escalation levels this clock will reach, with the instant each falls due."""
         if kind is ClockKind.NOTICE:
             return [(Level.DEEMED_ACCEPTED, self.expires_at)] if self.expires_at else []
+        if kind is ClockKind.SPECIAL:
+            return [(Level.OVERRUN, self.expires_at)] if self.expires_at else []
         if kind is not ClockKind.OFFICE:
             return [(Level.EXPIRED, self.expires_at)] if self.expires_at else []
         pairs = [
@@ -484,7 +489,7 @@ def _stopped_sla(state: ClockState, derived: Derived) -> Sla:
         assert derived.expires_at is not None
         if midnight(stop) < derived.expires_at:
             return Sla.MET
-        return Sla.DEEMED_ACCEPTED if state.kind is ClockKind.NOTICE else Sla.EXPIRED
+        return {ClockKind.NOTICE: Sla.DEEMED_ACCEPTED, ClockKind.SPECIAL: Sla.OVERRUN}.get(state.kind, Sla.EXPIRED)
     if derived.commitment_due is not None and stop <= derived.commitment_due:
         return Sla.MET
     if stop <= derived.statutory_due:

@@ -19,6 +19,7 @@ from .errors import Forbidden, MissingData, TransitionNotAllowed
 from .legaltime import ClockKind, ClockState, Status
 from .model import SYSTEM, Actor, Case, CaseRecord, Event, OutboxMessage, clock_from_dict
 from .ports import CaseQuery, UnitOfWork
+from .special import SPECIAL_CLOCK
 
 
 class OfficeMixin(ClockEffectsMixin):
@@ -242,7 +243,7 @@ class OfficeMixin(ClockEffectsMixin):
                             st, limit=spec.limit, commitment=spec.commitment, ratio=spec.ratio,
                             grace=spec.grace, max_extension=spec.max_extension, kind=spec.kind,
                         )
-                for name in [n for n in rec.clocks if n not in new.clocks]:
+                for name in [n for n in rec.clocks if n not in new.clocks and n != SPECIAL_CLOCK]:
                     del rec.clocks[name]
                 rec.version += 1
                 self._refresh(rec, new, now)

@@ -12,7 +12,8 @@ A definition says how it meets the applicant under its ``online`` key (docs/defi
         - {name: application_form, label: 专利权质押登记申请表, required: true}
 
 Notice kinds (what the applicant is told, :data:`NOTICE_KINDS`): ``accepted`` 受理, ``supplement``
-补正 (the full list, once), ``extended`` 延期 (with the reason), ``closed`` 办结, ``not_accepted``
+补正 (the full list, once), ``extended`` 延期 (with the reason), ``special`` 特别程序 (its kind, expected
+time and end: 行政许可法第四十五条), ``closed`` 办结, ``not_accepted``
 不予受理, and ``none`` to keep a trigger silent. Without an entry in ``notices`` a transition's
 kind follows from the definition (:func:`notice_kind`): ``accept`` is 受理; a transition with
 ``extend`` is 延期; entering a state the applicant's supplement leaves is 补正; reaching a final
@@ -40,6 +41,7 @@ NOTICE_KINDS: dict[str, str] = {
     "accepted": "受理",
     "supplement": "补正",
     "extended": "延期",
+    "special": "特别程序",
     "closed": "办结",
     "not_accepted": "不予受理",
     "rating_reply": "评价答复",
@@ -191,15 +193,17 @@ def _withdrawal(trigger: str, dest: str) -> bool:
 
 
 def notice_kind(defn: Definition, trigger: str, source: str, dest: str, *, accepted: bool,
-                extends: bool = False) -> str | None:
+                extends: bool = False, special: bool = False) -> str | None:
     """The notice a transition sends the applicant (a key of :data:`NOTICE_KINDS`), or None.
     ``accepted``: whether the case was accepted (受理) before this transition; ``extends``: the
-    transition extends a clock."""
+    transition extends a clock; ``special``: it starts a special procedure (特别程序)."""
     explicit = terms(defn).notices.get(trigger)
     if explicit is not None:
         return None if explicit == SILENT else explicit
     if extends:
         return "extended"
+    if special:
+        return "special"
     waiting = awaiting_states(defn)
     if dest in waiting and source not in waiting:
         return "supplement"

@@ -41,7 +41,12 @@ time                                                 last day
 orders_overdue         督办逾期数                      of those, answered after it or still unanswered
                                                      once it passed (as of the report)
 figures                definition figures           sum / count of a data field over the cases closed
-                                                     in the month, withdrawn ones left out
+                                                     in the month, withdrawn ones left out; and the
+                                                     special procedures (特别程序) by kind:
+                                                     ``special.<kind>.started`` / ``.ended`` in the
+                                                     month, ``.days`` (natural days of those ended),
+                                                     ``.avg_days``, ``.overrun`` (ended past the
+                                                     expected end): on the items' own sheet
 =====================  ==========================  ==================================================
 
 A line's ``scope`` is ``total`` (the org and every org under it) or ``own`` (the org's own cases,
@@ -70,8 +75,10 @@ from .model import CaseRecord, Deadline
 from .orders import Order, OrderTally, is_order_clock
 from .orgs import OrgTree
 from .ratings import Rating, RatingTally
+from .special import KIND_LABELS as SPECIAL_KINDS
+from .special import LOG as SPECIAL_LOG
 
-LEVELS = ("warning", "overdue", "over_statutory", "expired", "deemed_accepted")
+LEVELS = ("warning", "overdue", "over_statutory", "expired", "deemed_accepted", "overrun")
 ALL_ITEMS = "*"
 
 HEADINGS: dict[str, str] = {
@@ -101,6 +108,7 @@ HEADINGS: dict[str, str] = {
     "escalations.over_statutory": "超法定时限次数",
     "escalations.expired": "期限届满次数",
     "escalations.deemed_accepted": "逾期未一次性告知视为受理次数",
+    "escalations.overrun": "特别程序超预计期限次数",
     "ratings": "评价数",
     "satisfied_rate": "满意率",
     "bad_ratings": "差评数",
@@ -294,6 +302,11 @@ class Tally:
             return round(n / self.measured, 4) if self.measured else None
 
         avg = self.compression_sum / self.measured if self.measured else None
+        figures = dict(self.figures)
+        for key, n in self.figures.items():  # a special procedure's average length, by kind
+            if key.startswith(SPECIAL_PREFIX) and key.endswith(".ended") and n:
+                base = key[: -len(".ended")]
+                figures[f"{base}.avg_days"] = (figures.get(f"{base}.days", Decimal(0)) / n).quantize(Decimal("0.1"))
         return {
             "opened": self.opened,
             "closed": self.closed,
@@ -313,10 +326,44 @@ class Tally:
             "escalations": dict(self.escalations),
             **self.rated.measures(),
             **self.ordered.measures(),
-            "figures": {k: _plain(v) for k, v in sorted(self.figures.items())},
+            "figures": {k: _plain(v) for k, v in sorted(figures.items())},
             # only when a stored value was left out of a sum: figure → how many (数值异常)
             **({"figure_anomalies": dict(sorted(self.anomalies.items()))} if self.anomalies else {}),
         }
+
+
+SPECIAL_PREFIX = "special."
+# what each special procedure figure says (特别程序, 行政许可法第四十五条), by kind: on the item's own sheet
+SPECIAL_FIGURES = {"started": "开始次数", "ended": "结束次数", "days": "合计用时（日）", "avg_days": "平均用时（日）",
+                   "overrun": "超出预计期限次数"}
+
+
+def _count_special(t: Tally, rec: CaseRecord, first: date, last: date) -> dict[str, str]:
+    """The case's special procedures started, and ended (with their natural days and whether they
+    ran past the expected end), in the days ``first`` .. ``last``: figures ``special.<kind>.<what>``;
+    the labels of the figures it counted."""
+    labels: dict[str, str] = {}
+    log = rec.data.get(SPECIAL_LOG)
+    for entry in log if isinstance(log, list) else ():
+        if not isinstance(entry, dict):
+            continue
+        kind = str(entry.get("kind", ""))
+        base = f"{SPECIAL_PREFIX}{kind}"
+        adds: dict[str, int] = {}
+        if first.isoformat() <= str(entry.get("started_on")) <= last.isoformat():
+            adds["started"] = 1
+        ended = entry.get("ended_on")
+        if isinstance(ended, str) and first.isoformat() <= ended <= last.isoformat():
+            days = entry.get("days")
+            adds.update(ended=1, days=days if isinstance(days, int) and not isinstance(days, bool) else 0,
+                        overrun=1 if entry.get("overrun") is True else 0)
+        for what, n in adds.items():
+            t.figures[f"{base}.{what}"] = t.figures.get(f"{base}.{what}", Decimal(0)) + n
+        if adds:
+            name = SPECIAL_KINDS.get(kind, kind)
+            for what, label in SPECIAL_FIGURES.items():
+                labels.setdefault(f"{base}.{what}", f"特别程序（{name}）{label}")
+    return labels
 
 
 def _plain(v: Decimal) -> int | float:
@@ -450,8 +497,8 @@ def monthly_report(
         defn = definition(rec.item_id, rec.definition_version)
         names.setdefault(rec.item_id, defn.name)
         targets.setdefault(rec.item_id, defn.commitment_ratio if "commitment_ratio" in defn.raw else default_ratio)
-        if defn.figures:
-            labels.setdefault(rec.item_id, {f.name: f.label for f in defn.figures})
+        if defn.figures and not any(f.name in labels.get(rec.item_id, {}) for f in defn.figures):
+            labels[rec.item_id] = {**{f.name: f.label for f in defn.figures}, **labels.get(rec.item_id, {})}
         t = tally(rec.org, rec.item_id)
         opened_at = rec.opened_at.astimezone(TZ)
         closed_at = rec.closed_at.astimezone(TZ) if rec.closed_at else None
@@ -486,6 +533,9 @@ def monthly_report(
                     t.figures[fig.name] = t.figures.get(fig.name, Decimal(0)) + add
                 elif fig.agg == "sum":
                     t.figures.setdefault(fig.name, Decimal(0))
+        named = _count_special(t, rec, start.astimezone(TZ).date(), judged_at.astimezone(TZ).date())
+        if named:
+            labels[rec.item_id] = {**labels.get(rec.item_id, {}), **named}
         open_at_end = opened_at < cutoff and (closed_at is None or closed_at >= cutoff)
         if open_at_end and st is not None and st.compressed:
             level = level_at(st, judged_at, calendar, strict=strict)

@@ -14,7 +14,8 @@ from .orders import OrdersMixin, is_order_clock
 from .pending_expiry import PendingExpiryMixin
 from .ports import CaseQuery, UnitOfWork
 
-_LEVEL_ORDER = {"warning": 0, "overdue": 1, "over_statutory": 2, "expired": 3, "deemed_accepted": 3}
+_LEVEL_ORDER = {"warning": 0, "overdue": 1, "over_statutory": 2, "expired": 3, "deemed_accepted": 3,
+                "overrun": 3}
 _EXPIRING = (Level.EXPIRED.value, Level.DEEMED_ACCEPTED.value)  # levels that may take an ``on_expire`` step
 
 

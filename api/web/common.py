@@ -246,7 +246,7 @@ def _row(v: Visit, c: Case) -> dict[str, Any]:
             "awaiting": any(k.awaiting_calendar for k in c.clocks.values())}
 
 
-YELLOW = ("warning",)  # 黄: the board's 预警 column
+YELLOW = ("warning", "overrun")  # 黄: the board's 预警 column (a special procedure past its expected end too)
 RED = ("overdue", "over_statutory", "deemed_accepted")  # 红: the board's 超承诺时限, 超法定时限 and 视为受理 columns
 
 

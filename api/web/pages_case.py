@@ -112,6 +112,9 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
                        "today_at": present.strip_position(c, today) if c.status != "stopped" else None,
                        "left": present.days_left(c, today), "statutory": present.statutory_text(c),
                        "ahead": present.not_started_yet(c, today)})
+    # the special procedure (特别程序) its clock belongs to: the step that started the latest one
+    procedure = next((ev.data["special_procedure"] for ev in reversed(events)
+                      if ev.kind == "transition" and isinstance(ev.data.get("special_procedure"), dict)), None)
     field_labels = {f.name: (f.label or f.name) for f in defn.fields}
     for t in defn.transitions:
         for f in t.fields:
@@ -121,7 +124,7 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
     return render(
         v.request, "case.html.j2", v, status=status, case=case, defn=defn, events=events, labels=labels,
         timeline=entries, data_rows=history.data_rows(case, defn, events),
-        actions=actions, others=others, errors=errors or {}, values=values or {}, clocks=clocks,
+        actions=actions, others=others, errors=errors or {}, values=values or {}, clocks=clocks, procedure=procedure,
         field_errors=field_errors or {},
         attachments=attachments, documents=ops.documents.available(case, defn, events),
         children=children, parent=parent, correctable=correctable, people=people,

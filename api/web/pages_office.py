@@ -58,7 +58,7 @@ def _board_data(v: Visit) -> dict[str, Any]:
     e = v.engine
     scope = e.orgs.subtree(v.actor.org)
     counts = sla_counts(e, scope, None)
-    fold = {"met": "on_track", "met_late": "overdue", "met_over_statutory": "over_statutory"}
+    fold = {"met": "on_track", "met_late": "overdue", "met_over_statutory": "over_statutory", "overrun": "warning"}
     cells: dict[tuple[str, str], dict[str, int]] = {}
     for (org, item, level), n in counts.items():
         col = fold.get(level, level)

@@ -23,13 +23,13 @@ from workflow.values import text_of
 SLA_LABELS = {
     "on_track": "正常", "warning": "预警", "overdue": "超承诺时限", "over_statutory": "超法定时限",
     "expired": "期间届满", "met": "按时办结", "met_late": "超承诺办结", "met_over_statutory": "超法定办结",
-    "deemed_accepted": "逾期未一次性告知（视为受理）",
+    "deemed_accepted": "逾期未一次性告知（视为受理）", "overrun": "特别程序超出预计期限",
 }
 # colour class of a level: green, yellow, red, darkred (and grey for closed on time)
 SLA_COLOUR = {
     "on_track": "green", "met": "green", "warning": "yellow", "expired": "yellow", "overdue": "red",
     "met_late": "red", "over_statutory": "darkred", "met_over_statutory": "darkred",
-    "deemed_accepted": "red",
+    "deemed_accepted": "red", "overrun": "yellow",
 }
 STATUS_LABELS = {"not_started": "未开始", "running": "计时中", "paused": "已暂停", "stopped": "已停止"}
 ROLE_LABELS = {
@@ -37,7 +37,8 @@ ROLE_LABELS = {
     "admin": "管理员", "portal": "对接系统", "system": "系统",
 }
 KIND_LABELS = {"service_item": "窗口服务事项", "dispute_case": "纠纷案件", "bundle": "一件事一次办"}
-CLOCK_KIND_LABELS = {"office": "本局时限", "party": "当事人期间", "external": "外部期间", "notice": "一次性告知期限"}
+CLOCK_KIND_LABELS = {"office": "本局时限", "party": "当事人期间", "external": "外部期间", "notice": "一次性告知期限",
+                     "special": "特别程序预计期限"}
 EVENT_LABELS = {
     "opened": "立案", "transition": "办理", "corrected": "更正", "assigned": "指定承办人",
     "transferred": "移送", "suspended": "全局中止计时", "migrated": "版本迁移", "escalation": "预警/超期",
@@ -48,7 +49,8 @@ EVENT_LABELS = {
     "deemed_accepted": "逾期未一次性告知，视为自收到申请材料之日起受理",
 }
 LEVEL_LABELS = {"warning": "黄色预警", "overdue": "超承诺时限", "over_statutory": "超法定时限",
-                "expired": "期限届满", "deemed_accepted": "逾期未一次性告知，视为受理"}
+                "expired": "期限届满", "deemed_accepted": "逾期未一次性告知，视为受理",
+                "overrun": "特别程序超出预计期限"}
 UNIT_WORDS = {"working_days": "个工作日", "days": "日", "months": "个月"}
 YEAR_LABELS = {"official": "官方数据", "override": "本局导入", "provisional": "按法定节假日推算（暂定）"}
 PROVISIONAL_NOTE = ("暂定：该年度国务院节假日安排尚未载入，暂按周末及《全国年节及纪念日放假办法》规定的"

@@ -515,3 +515,54 @@ def test_receipts_and_progress_are_not_cached(svc: Stack) -> None:
     receipt = apply(svc)
     r = anon(svc, receipt["query_code"]).get(f"/api/applications/{receipt['number']}")
     assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_a_special_procedure_is_typed_approved_and_told(svc: Stack) -> None:
+    """特别程序 (行政许可法第四十五条; 令第81号 第三十七条) over HTTP: the kind, the approver and the
+    expected days come with the step, or nothing moves (422 naming each); another city's examiner
+    does not see the case (404); the applicant is told the kind and the expected time through their
+    channels; the 特别程序告知书 can be issued while it is under way."""
+    data = {"requester": "武汉光谷智能装备有限公司", "respondent": "某侵权公司", "respondent_domicile": "domestic",
+            "patent_number": "ZL202010000002.1", "patent_type": "invention", "claims": "停止侵权"}
+    receipt = apply(svc, item="patent_infringement_adjudication", data=data)
+    case = case_of(svc, receipt["number"])
+    today = svc.engine.now().date().isoformat()
+    fire(svc, case["id"], "file_case", "wuhan_examiner", panel="王、李、赵")
+    fire(svc, case["id"], "serve", "wuhan_clerk", served_on=today)
+    fire(svc, case["id"], "receive_answer", "wuhan_clerk")
+    before = fire(svc, case["id"], "forward_answer", "wuhan_clerk")
+    examiner = svc.client("wuhan_examiner")
+    url = f"/api/cases/{case['id']}/transitions/start_appraisal"
+    doc = f"/api/cases/{case['id']}/documents/special_procedure_notice"
+    assert examiner.get(doc).status_code == 409  # no procedure under way
+    r = examiner.post(url, json={"data": {}})
+    assert r.status_code == 422, r.text
+    assert r.json()["fields"] == {"kind": "required", "approver": "required", "expected_days": "required"}
+    r = examiner.post(url, json={"data": {"kind": "auction", "approver": "副局长 李强", "expected_days": 400}})
+    assert r.status_code == 422, r.text
+    assert set(r.json()["fields"]) == {"kind", "expected_days"}
+    after = examiner.get(f"/api/cases/{case['id']}").json()
+    assert (after["version"], after["state"]) == (before["version"], "under_examination")
+    assert "special_procedure" not in after["clocks"]
+    good = {"kind": "appraisal", "approver": "副局长 李强", "expected_days": 20}
+    r = svc.client("yichang_examiner").post(url, json={"data": good})
+    assert r.status_code == 404, r.text  # another city's examiner: no such case
+    r = examiner.post(url, json={"data": good})
+    assert r.status_code == 200, r.text
+    moved = r.json()
+    clock = moved["clocks"]["special_procedure"]
+    assert (clock["kind"], clock["status"], clock["limit"], clock["sla"]) == ("special", "running", "20 days", "on_track")
+    assert moved["clocks"]["handling"]["status"] == "paused"
+    notice = progress(svc, receipt)["notices"][-1]
+    assert notice["kind"] == "special"
+    assert "鉴定" in notice["text"] and "20日" in notice["text"] and "不计算在办理期限内" in notice["text"]
+    assert "李强" not in notice["text"]  # who approved it is on the office's notice, not the message
+    page = examiner.get(doc)
+    assert page.status_code == 200, page.text
+    assert 'data-field="kind">鉴定<' in page.text and 'data-field="approver">副局长 李强<' in page.text
+    assert f'data-field="expected_end" datetime="{clock["statutory_due"]}"' in page.text
+    assert 'data-field="basis">《行政许可法》第四十五条<' in page.text
+    history = examiner.get(f"/api/cases/{case['id']}/history").json()["items"][-1]
+    assert history["data"]["special_procedure"]["expected_end"] == clock["statutory_due"]
+    fire(svc, case["id"], "appraisal_done", "wuhan_examiner")
+    assert examiner.get(doc).status_code == 409  # over: nothing to tell any more

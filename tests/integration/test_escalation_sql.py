@@ -93,7 +93,7 @@ def test_downtime_delivery_dedupe_and_reports_on_sql(url, freezer):
     # 5 working days from 03-04: statutory 03-11, closed 03-13: late (not on time)
     assert line.measures["closed"] == 1 and line.measures["on_time"] == 0
     assert line.measures["escalations"] == {"warning": 1, "overdue": 1, "over_statutory": 1, "expired": 0,
-                                             "deemed_accepted": 0}
+                                             "deemed_accepted": 0, "overrun": 0}
     assert [(ln.org, ln.item_id, ln.scope) for ln in stored.lines] == [
         (ln.org, ln.item_id, ln.scope) for ln in made.lines
     ]

@@ -28,6 +28,8 @@ from tests.scenarios.conftest import (
 from workflow import errors
 
 ITEM = "patent_infringement_adjudication"
+# what every excluded period (第三十七条) carries as a special procedure: its approver, expected days
+SPECIAL = {"approver": "副局长 刘强", "expected_days": 60}
 
 
 def open_request(engine, domicile="domestic"):
@@ -122,7 +124,8 @@ def test_supplement_counts_filing_afresh(engine, freezer):
 def test_suspension_while_an_invalidation_is_pending(engine, freezer):
     case = examining(engine, freezer)
     freezer.move_to("2024-08-01 10:00:00+08:00")
-    paused = walk(engine, case.id, ("suspend", EXAMINER, {"suspension_ground": "invalidation_pending"}))
+    paused = walk(engine, case.id, ("suspend", EXAMINER, {"suspension_ground": "invalidation_pending",
+                                                           **SPECIAL, "kind": "suspension"}))
     assert paused.clocks["handling"].status == "paused" and paused.clocks["handling"].used_units == 29
     assert sweep_at(engine, freezer, "2024-09-03 00:00") == []  # the old overdue instant
     freezer.move_to("2024-09-20 10:00:00+08:00")
@@ -246,12 +249,13 @@ def test_refused_transitions_leave_the_case_unchanged(engine, freezer):
     err = refused(engine, case.id, "set_evidence_period", EXAMINER, errors.MissingData,
                   {"evidence_period": "10", "evidence_notice_received_on": "2024-07-19"})
     assert err.fields == {"evidence_period": "must be one of 15, 20, 30"}  # at least 15 days
-    refused(engine, case.id, "suspend", EXAMINER, errors.MissingData, {"suspension_ground": "tired"})
+    refused(engine, case.id, "suspend", EXAMINER, errors.MissingData,
+            {"suspension_ground": "tired", **SPECIAL, "kind": "suspension"})
 
 
 @pytest.mark.freeze_time("2024-07-01 10:00:00+08:00")
 def test_a_case_on_version_2_keeps_its_two_reasons_after_the_upgrade(tmp_path, freezer):
-    """Version 3 asks one reason for the filing extension; a case opened on version 2 (its own
+    """Version 3 (and 4) asks one reason for the filing extension; a case opened on version 2 (its own
     field and the implied reason) still loads from the database and keeps its version's rule."""
     from pathlib import Path
 
@@ -260,10 +264,10 @@ def test_a_case_on_version_2_keeps_its_two_reasons_after_the_upgrade(tmp_path, f
     shipped = Path(__file__).resolve().parents[2] / "definitions" / f"{ITEM}.yaml"
     text = shipped.read_text(encoding="utf-8")
     one = "      - {name: reason, type: text, label: 延长理由（案情特别复杂或其他特殊情况）, required: true}\n"
-    assert "version: 3 " in text and one in text
+    assert "version: 4 " in text and one in text
     v2 = tmp_path / "v2" / f"{ITEM}.yaml"
     v2.parent.mkdir()
-    v2.write_text(text.replace("version: 3 ", "version: 2 ", 1).replace(
+    v2.write_text(text.replace("version: 4 ", "version: 2 ", 1).replace(
         one, "      - {name: filing_extension_reason, type: text, label: 案情特别复杂或其他特殊情况, required: true}\n"),
         encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'cases.db'}"
@@ -273,8 +277,8 @@ def test_a_case_on_version_2_keeps_its_two_reasons_after_the_upgrade(tmp_path, f
     old.store.dispose()
     new = build_engine(url, definitions=[shipped])
     try:
-        assert [d.version for d in new.definitions() if d.id == ITEM] == [2, 3]
-        assert open_request(new).definition_version == 3
+        assert [d.version for d in new.definitions() if d.id == ITEM] == [2, 4]
+        assert open_request(new).definition_version == 4
         freezer.move_to("2024-07-05 10:00:00+08:00")
         err = refused(new, case.id, "extend_filing", LEADER, errors.MissingData, APPROVED)
         assert list(err.fields) == ["filing_extension_reason"]

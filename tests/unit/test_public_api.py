@@ -128,9 +128,10 @@ def test_case_clock_event_escalation_fields():
 
 def test_enumerations():
     assert [s.value for s in workflow.Status] == ["not_started", "running", "paused", "stopped"]
-    assert [x.value for x in workflow.Level] == ["warning", "overdue", "over_statutory", "expired", "deemed_accepted"]
+    assert [x.value for x in workflow.Level] == ["warning", "overdue", "over_statutory", "expired", "deemed_accepted",
+                                                "overrun"]
     assert {"on_track", "warning", "overdue", "over_statutory", "expired", "met", "met_late",
-            "met_over_statutory", "deemed_accepted"} == {s.value for s in workflow.Sla}
+            "met_over_statutory", "deemed_accepted", "overrun"} == {s.value for s in workflow.Sla}
 
 
 def test_the_core_imports_no_outer_layer():

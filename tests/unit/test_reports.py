@@ -133,7 +133,7 @@ def test_march_2024_by_hand(march):
         "avg_compression": round(41 / 54, 4), "compression_target": "2/3", "compression_met": False,
         "open_breaches": 1,
         "provisional": 0,  # every date of March 2024 is on the official calendar
-        "escalations": {"warning": 0, "overdue": 0, "over_statutory": 0, "expired": 0, "deemed_accepted": 0},
+        "escalations": {"warning": 0, "overdue": 0, "over_statutory": 0, "expired": 0, "deemed_accepted": 0, "overrun": 0},
         "ratings": 0, "satisfied_rate": None, "bad_ratings": 0, "bad_rectified_on_time": 0,  # no 好差评 this month
         "orders_issued": 0, "orders_answered_on_time": 0, "orders_overdue": 0,  # no 督办 this month
         "figures": {"amount": 1350.5, "registered": 2},
@@ -159,7 +159,7 @@ def test_march_2024_by_hand(march):
         "avg_compression": round(1 / 3, 4), "compression_target": "2/3", "compression_met": True,
         "open_breaches": 2,
         "provisional": 0,  # every date of March 2024 is on the official calendar
-        "escalations": {"warning": 2, "overdue": 2, "over_statutory": 1, "expired": 0, "deemed_accepted": 0},
+        "escalations": {"warning": 2, "overdue": 2, "over_statutory": 1, "expired": 0, "deemed_accepted": 0, "overrun": 0},
         "ratings": 0, "satisfied_rate": None, "bad_ratings": 0, "bad_rectified_on_time": 0,  # no 好差评 this month
         "orders_issued": 0, "orders_answered_on_time": 0, "orders_overdue": 0,  # no 督办 this month
         "figures": {"amount": 300, "registered": 1},
@@ -177,7 +177,7 @@ def test_march_2024_by_hand(march):
         "avg_compression": None, "compression_target": "2/3", "compression_met": None,
         "open_breaches": 1,
         "provisional": 0,  # every date of March 2024 is on the official calendar
-        "escalations": {"warning": 0, "overdue": 1, "over_statutory": 1, "expired": 0, "deemed_accepted": 0},
+        "escalations": {"warning": 0, "overdue": 1, "over_statutory": 1, "expired": 0, "deemed_accepted": 0, "overrun": 0},
         "ratings": 0, "satisfied_rate": None, "bad_ratings": 0, "bad_rectified_on_time": 0,  # no 好差评 this month
         "orders_issued": 0, "orders_answered_on_time": 0, "orders_overdue": 0,  # no 督办 this month
         "figures": {},
@@ -196,7 +196,7 @@ def test_march_2024_by_hand(march):
         "avg_compression": round(44 / 63, 4), "compression_target": "2/3", "compression_met": False,
         "open_breaches": 4,
         "provisional": 0,  # every date of March 2024 is on the official calendar
-        "escalations": {"warning": 2, "overdue": 3, "over_statutory": 2, "expired": 0, "deemed_accepted": 0},
+        "escalations": {"warning": 2, "overdue": 3, "over_statutory": 2, "expired": 0, "deemed_accepted": 0, "overrun": 0},
         "ratings": 0, "satisfied_rate": None, "bad_ratings": 0, "bad_rectified_on_time": 0,  # no 好差评 this month
         "orders_issued": 0, "orders_answered_on_time": 0, "orders_overdue": 0,  # no 督办 this month
         "figures": {"amount": 1650.5, "registered": 3},

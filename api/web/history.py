@@ -85,6 +85,10 @@ def timeline(events: Sequence[Event], defn: Definition, case: Case, *,
             for k, v in d.items():
                 if k.startswith("_") or k in HIDDEN or v in (None, ""):
                     continue
+                if k == "special_procedure" and isinstance(v, Mapping):  # 特别程序: its expected end and law
+                    rows += [(label, _text(v.get(key))) for key, label in (("expected_end", "预计届满"), ("basis", "依据"))
+                             if v.get(key)]
+                    continue
                 rows.append((own.get(k) or WORDS.get(k) or item_fields.get(k, k), _text(v)))
         elif e.kind == "opened":
             if d.get("started_on"):  # back-dated: the legal start and why

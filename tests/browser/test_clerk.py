@@ -3,15 +3,18 @@ pause (补正) and back, and watch its clock change; refused actions are explain
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from api.web.screenshots import sign_in, wait_for
+from api.web.screenshots import sign_in, viewport, wait_for
 
 from .conftest import PASSWORD, PLEDGE, Stack
+from .test_day import inside_screen, lines_of
 
 
 def clock_status(d: Any, name: str = "handling") -> str:
@@ -141,36 +144,81 @@ def test_counts_update_without_reload(driver: Any, stack: Stack) -> None:
     assert driver.find_element(By.CSS_SELECTOR, "[data-live-stale]").is_displayed()
 
 
-def test_accepting_a_blank_pledge_asks_for_what_the_law_needs(driver: Any, stack: Stack) -> None:
+@pytest.fixture(params=["default", "phone"])
+def screen(request: pytest.FixtureRequest, driver: Any) -> Iterator[int | None]:
+    """The browser's width for the test: its default, then a 390×844 phone (None: the default)."""
+    if request.param == "default":
+        yield None
+        return
+    viewport(driver, 390, 844)
+    yield 390
+    viewport(driver)
+
+
+def on_screen(d: Any, el: Any, width: int | None) -> None:
+    """``el`` is shown, and on a phone wholly inside the screen's width."""
+    assert el.is_displayed(), el.get_attribute("outerHTML")[:120]
+    if width is not None:
+        assert inside_screen(d, el, width), el.get_attribute("outerHTML")[:120]
+
+
+def test_accepting_a_blank_pledge_asks_for_what_the_law_needs(driver: Any, stack: Stack, screen: int | None) -> None:
     """Issue 16: receiving may be incomplete, accepting may not. The opening form leaves the
     channel (which sets the limit) to be chosen; the accept form marks what accepting needs
     (*必填); a refusal — the browser's own check taken away, as a hand-made post would — comes back
-    beside the field with what was typed kept, and the case has not moved."""
+    beside the field with what was typed kept, and the case has not moved. At the default width
+    and on a 390-px phone: there every field, its *必填 and its refusal are in sight without
+    scrolling sideways, and the worklist's clock column keeps its numbers on one line."""
     sign_in(driver, stack.url, "zhang", PASSWORD)
     driver.find_element(By.LINK_TEXT, "立案").click()
     driver.find_element(By.LINK_TEXT, "专利权质押登记").click()
     channel = Select(driver.find_element(By.ID, "f_channel"))
     assert channel.first_selected_option.get_attribute("value") == ""  # never preselected
     assert channel.first_selected_option.text == "请选择"
-    driver.find_element(By.CSS_SELECTOR, "form.case-form button[type=submit]").click()
+    no_sideways_scroll(driver, screen)
+    submit = driver.find_element(By.CSS_SELECTOR, "form.case-form button[type=submit]")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", submit)
+    submit.click()
     wait_for(driver, lambda d: "done=opened" in d.current_url)
     assert state(driver) == "received"  # a blank form is received (收件)
+    case_id = driver.current_url.split("/web/cases/")[1].split("?")[0]
 
-    driver.find_element(By.CSS_SELECTOR, 'summary[data-trigger="accept"]').click()
+    summary = driver.find_element(By.CSS_SELECTOR, 'summary[data-trigger="accept"]')
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", summary)
+    summary.click()
     form = driver.find_element(By.CSS_SELECTOR, 'form[action$="/fire/accept"]')
+    if screen is not None:
+        on_screen(driver, form, screen)
     for name in ("pledgor", "pledgee", "patent_numbers", "channel"):
         box = form.find_element(By.ID, f"accept-f_{name}")
         assert box.get_attribute("required") is not None, name
-        label = form.find_element(By.CSS_SELECTOR, f'label[for="accept-f_{name}"]').text
-        assert "*必填" in label, (name, label)
+        label = form.find_element(By.CSS_SELECTOR, f'label[for="accept-f_{name}"]')
+        assert "*必填" in label.text, (name, label.text)
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+        on_screen(driver, box, screen)
+        on_screen(driver, label, screen)
+    no_sideways_scroll(driver, screen)
     form.find_element(By.ID, "accept-f_pledgor").send_keys("武汉东湖光电子有限公司")
     driver.execute_script("arguments[0].querySelectorAll('[required]').forEach(e => e.removeAttribute('required'))",
                           form)
     before = driver.find_element(By.TAG_NAME, "body").get_attribute("data-version")
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    button = form.find_element(By.CSS_SELECTOR, "button[type=submit]")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+    button.click()
     wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-field-error="pledgee"]'))
     for name in ("pledgee", "patent_numbers", "channel"):
-        assert driver.find_element(By.CSS_SELECTOR, f'[data-field-error="{name}"]').text, name
+        error = driver.find_element(By.CSS_SELECTOR, f'[data-field-error="{name}"]')
+        assert error.text, name
+        box = driver.find_element(By.ID, f"accept-f_{name}")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+        on_screen(driver, error, screen)
+        # beside its field: in the field's own block, right under it, not at the top of the page
+        assert driver.execute_script("return arguments[0].parentElement === arguments[1].parentElement",
+                                     error, box), name
+        gap = driver.execute_script("return arguments[0].getBoundingClientRect().top"
+                                    " - arguments[1].getBoundingClientRect().bottom", error, box)
+        assert -1 <= gap <= 40, (name, gap)
+    no_sideways_scroll(driver, screen)
     assert not driver.find_elements(By.CSS_SELECTOR, '[data-field-error="pledgor"]')
     assert driver.find_element(By.ID, "accept-f_pledgor").get_attribute("value") == "武汉东湖光电子有限公司"
     assert state(driver) == "received"
@@ -179,6 +227,25 @@ def test_accepting_a_blank_pledge_asks_for_what_the_law_needs(driver: Any, stack
     driver.find_element(By.ID, "accept-f_pledgee").send_keys("汉口银行光谷支行")
     driver.find_element(By.ID, "accept-f_patent_numbers").send_keys("ZL202410000002.X")
     Select(driver.find_element(By.ID, "accept-f_channel")).select_by_visible_text("纸件提交")
-    driver.find_element(By.CSS_SELECTOR, 'button[data-confirm="accept"]').click()
+    confirm = driver.find_element(By.CSS_SELECTOR, 'button[data-confirm="accept"]')
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", confirm)
+    confirm.click()
     wait_for(driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-version") != before)
     assert state(driver) == "under_review"
+
+    # the examiner's worklist on this screen: the accepted case's clock column in sight, its
+    # numbers on one line
+    driver.delete_all_cookies()
+    sign_in(driver, stack.url, "wang", PASSWORD)
+    driver.get(stack.url + "/web/worklist")
+    row = driver.find_element(By.CSS_SELECTOR, f'tr[data-case="{case_id}"]')
+    clock = row.find_element(By.CSS_SELECTOR, "td.c-clock")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", clock)
+    on_screen(driver, clock, screen)
+    assert any(ch.isdigit() for ch in clock.text) and lines_of(driver, clock) == 1, clock.text
+    no_sideways_scroll(driver, screen)
+
+
+def no_sideways_scroll(d: Any, width: int | None) -> None:
+    if width is not None:
+        assert d.execute_script("return document.documentElement.scrollWidth") <= width + 1, d.current_url

@@ -136,6 +136,7 @@ class TransitionDef:
     unless: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # data guards: none may hold
     max_uses: int | None = None  # how many times one case may take this transition
     special: tuple[str, ...] = ()  # the kinds of 特别程序 this step starts (workflow/special.py)
+    special_basis: str | None = None  # the law that keeps its time out, where not each kind's own
 
     def guard_failure(self, data: Mapping[str, Any], *, partial: bool = False) -> str | None:
         """Why the data guards refuse this transition, or None. With ``partial`` a ``when`` field
@@ -702,7 +703,8 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
         own_fields = _fields(c, t.get("fields"), f"{p}.fields")
         if extend:
             own_fields = extension_fields(own_fields, extend_by)
-        special_kinds, own_fields = parse_special(c, t.get("special"), p, own=own_fields, extend=bool(extend))
+        special_kinds, special_basis, own_fields = parse_special(c, t.get("special"), p, own=own_fields,
+                                                                 extend=bool(extend))
         max_uses = t.get("max_uses")
         if max_uses is not None and (not isinstance(max_uses, int) or isinstance(max_uses, bool) or max_uses < 1):
             c.add(f"{p}.max_uses", f"max_uses is a whole number ≥ 1, got {max_uses!r}")
@@ -721,6 +723,7 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
                 fields=own_fields,
                 extend=extend,
                 special=special_kinds,
+                special_basis=special_basis,
             )
         )
 

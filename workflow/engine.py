@@ -544,7 +544,8 @@ class Engine(OfficeMixin, SweepMixin):
         if t.special:  # 特别程序 (workflow/special.py): its expected time on its own clock
             rec.clocks[special.SPECIAL_CLOCK] = started = special.start(
                 rec.clocks, defn, dest, str(given["kind"]), int(given["expected_days"]), today)
-            procedure = special.record(rec, given, self._derive(started, today).statutory_due, today)
+            procedure = special.record(rec, given, self._derive(started, today).statutory_due, today,
+                                       t.special_basis)
         for clock_name, by in t.extend.items():
             st = rec.clocks[clock_name]
             rec.clocks[clock_name] = lt.extend(st, by, today=today, derived=self._derive(st, today))

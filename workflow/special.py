@@ -11,6 +11,9 @@ A transition into a pausing state declares the kinds of procedure it starts::
     - {trigger: start_appraisal, source: under_examination, dest: appraisal, roles: [examiner],
        special: [verification, appraisal]}
 
+Where another law keeps the time out (a penalty's 听证 under 《市场监督管理行政处罚程序规定》), the
+step names it: ``special: {kinds: [hearing], basis: 《…》第…条}``; else each kind's law below is the basis.
+
 The loader implies three required fields on it, given with the call itself (never taken from an
 earlier step's data): ``kind`` (a choice of the declared kinds, never preselected), ``approver``
 (who approved it) and ``expected_days`` (the time it needs, 1..365, declared at its start: the
@@ -78,15 +81,26 @@ def fields(kinds: tuple[str, ...]) -> tuple[FieldSpec, ...]:
     )
 
 
-def parse(c: Any, raw: Any, path: str, *, own: tuple[FieldSpec, ...], extend: bool) -> tuple[tuple[str, ...], tuple[FieldSpec, ...]]:
+def parse(c: Any, raw: Any, path: str, *, own: tuple[FieldSpec, ...],
+          extend: bool) -> tuple[tuple[str, ...], str | None, tuple[FieldSpec, ...]]:
     """The declared kinds of a transition's ``special`` key (``()`` when absent or wrong: each
-    problem reported through ``c``) and its fields with the implied ones."""
+    problem reported through ``c``), the basis it names (or None), and its fields with the implied
+    ones."""
     if raw is None:
-        return (), own
+        return (), None, own
     p = f"{path}.{KEY}"
+    basis: str | None = None
+    if isinstance(raw, dict):
+        c.keys(raw, {"kinds", "basis"}, p)
+        basis = raw.get("basis")
+        if basis is not None and (not isinstance(basis, str) or not basis.strip()):
+            c.add(f"{p}.basis", "basis is the text of the law that keeps the time out")
+            basis = None
+        raw = raw.get("kinds")
+        p = f"{p}.kinds"
     if not isinstance(raw, list) or not raw or not all(isinstance(k, str) for k in raw):
         c.add(p, f"special lists the kinds of special procedure the step starts (some of {', '.join(KINDS)})")
-        return (), own
+        return (), None, own
     ok = True
     for k in raw:
         if k not in KINDS:
@@ -98,14 +112,14 @@ def parse(c: Any, raw: Any, path: str, *, own: tuple[FieldSpec, ...], extend: bo
     if extend:
         c.add(p, "a special procedure pauses the limit; an extension lengthens it: one step does one or the other")
         ok = False
-    clash = [f.name for f in own if f.name in FIELD_NAMES]
+    clash = [] if extend else [f.name for f in own if f.name in FIELD_NAMES]  # an extension implies its own
     if clash:
         c.add(f"{path}.fields", f"{', '.join(clash)} is implied by special: remove it")
         ok = False
     if not ok:
-        return (), own
+        return (), None, own
     kinds = tuple(raw)
-    return kinds, own + fields(kinds)
+    return kinds, basis, own + fields(kinds)
 
 
 def check(c: Any, defn_states: Any, transitions: Any, clocks: Any) -> None:
@@ -161,14 +175,16 @@ def stop(rec: CaseRecord, today: date) -> None:
         rec.data = {**rec.data, LOG: log}
 
 
-def record(rec: CaseRecord, given: dict[str, Any], expected_end: date | None, today: date) -> dict[str, Any]:
-    """Log the procedure just started on the case; what its transition event records of it."""
+def record(rec: CaseRecord, given: dict[str, Any], expected_end: date | None, today: date,
+           basis: str | None = None) -> dict[str, Any]:
+    """Log the procedure just started on the case; what its transition event records of it
+    (``basis``: the step's own, else the kind's law)."""
     kind = str(given.get("kind", ""))
     entry = {"kind": kind, "started_on": today.isoformat(),
              "expected_end": expected_end.isoformat() if expected_end else None, "ended_on": None}
     rec.data = {**rec.data, LOG: [*(rec.data.get(LOG) or []), entry]}
     return {EVENT_KEY: {"kind": kind, "label": KIND_LABELS.get(kind, kind),
-                        "basis": KINDS[kind][1] if kind in KINDS else None, "approver": given.get("approver"),
+                        "basis": basis or (KINDS[kind][1] if kind in KINDS else None), "approver": given.get("approver"),
                         "expected_days": given.get("expected_days"),
                         "expected_end": expected_end.isoformat() if expected_end else None}}
 

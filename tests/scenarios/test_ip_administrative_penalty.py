@@ -90,7 +90,8 @@ def test_happy_path_lead_to_served_decision(engine, freezer):
 def test_the_hearing_is_not_counted(engine, freezer):
     case = notified(engine, freezer)
     freezer.move_to("2024-06-03 10:00:00+08:00")
-    hearing = walk(engine, case.id, ("request_hearing", CLERK))
+    hearing = walk(engine, case.id, ("request_hearing", CLERK,
+                                     {"kind": "hearing", "approver": "副局长 刘强", "expected_days": 45}))
     assert hearing.clocks["handling"].status == "paused"
     assert hearing.clocks["handling"].used_units == 54  # 04-11 .. 06-03
     assert hearing.clocks["defence_period"].sla == "met"

@@ -3,7 +3,8 @@ periods the 3 months leave out are typed, approved special procedures — kind, 
 expected days declared at the start; the expected end is its own clock that warns once on overrun;
 the statutory clock stays paused for exactly the days the procedure took.
 
-Dates hand-checked. 2026: 12-02 is a Wednesday. 2027 has no official notice loaded yet, so its rest
+Dates hand-checked. 2024 (the penalty): Qingming 04-04 .. 04-06 off, Sun 04-07 a workday; Labour Day
+05-01 .. 05-05 off, Sun 04-28 a workday. 2026: 12-02 is a Wednesday. 2027 has no official notice loaded yet, so its rest
 days are the law's (《全国年节及纪念日放假办法》): 元旦 Fri 01-01; 春节 除夕 Fri 02-05 to 初三 Mon 02-08,
 with 初一 (Sat 02-06) and 初二 (Sun 02-07) given in lieu on Tue 02-09 and Wed 02-10 (第六条): 02-05 ..
 02-10 off, Thu 02-11 the first working day; 2027 dates are provisional (暂定).
@@ -151,3 +152,30 @@ def test_a_procedure_needs_its_kind_approver_and_expected_days(engine, freezer):
     walk(engine, case.id, ("start_appraisal", EXAMINER, APPRAISAL), ("appraisal_done", EXAMINER))
     err = refused(engine, case.id, "start_settlement", EXAMINER, errors.MissingData)
     assert err.fields == {"kind": "required", "approver": "required", "expected_days": "required"}
+
+
+@pytest.mark.freeze_time("2024-04-01 10:00:00+08:00")
+def test_a_penalty_lead_tested_counts_working_days(engine, freezer):
+    """The penalty's 核查 counts 15 working days (《市场监督管理行政处罚程序规定》第十八条), so its
+    检测 procedure's expected days are working days too; its basis is the step's own."""
+    case = engine.open_case("ip_administrative_penalty", actor=CLERK, data={
+        "case_type": "counterfeit_patent", "party": "某五金经营部", "lead_source": "complaint",
+        "lead_summary": "产品包装标注已失效专利号"})
+    # 15 wd from Mon 04-01: 04-02, 03, 07 (Sun, worked), 08 .. 12, 15 .. 19, 22, 23 → Tue 04-23
+    assert case.clocks["verification"].statutory_due == date(2024, 4, 23)
+    freezer.move_to("2024-04-02 10:00:00+08:00")
+    testing = walk(engine, case.id, ("start_lead_testing", EXAMINER,
+                                     {"kind": "testing", "approver": "科长 李娜", "expected_days": 5}))
+    special = testing.clocks["special_procedure"]
+    # 5 wd from Tue 04-02: 04-03, 04-07 (Sun, worked), 04-08, 04-09, 04-10 → Wed 04-10
+    assert (special.unit, special.statutory_due, special.label) == ("working_days", date(2024, 4, 10),
+                                                                     "特别程序预计期限（检测）")
+    assert engine.history(case.id)[-1].data["special_procedure"]["basis"].startswith(
+        "《市场监督管理行政处罚程序规定》第十八条")
+    ladder(engine, freezer, [("2024-04-11 00:00", [("special_procedure", "overrun")])], case.id)
+    freezer.move_to("2024-04-15 10:00:00+08:00")
+    back = walk(engine, case.id, ("lead_testing_done", EXAMINER))
+    # paused 04-03 .. 04-15: 8 working days (04-03, 07, 08, 09, 10, 11, 12, 15); 04-23 + 8 wd:
+    # 04-24, 25, 26, 28 (Sun, worked), 29, 30, (05-01 .. 05 off) 05-06, 05-07 → Tue 05-07
+    assert back.clocks["verification"].statutory_due == date(2024, 5, 7)
+    assert back.data["_special_procedures"][-1]["days"] == 13  # natural days, for the report

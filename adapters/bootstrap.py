@@ -76,10 +76,11 @@ def build_engine(
     if settings is None:
         settings = EngineSettings(strict_calendar=strict_calendar)
     store = make_store(url, **(store_options or {}))
+    from .directory import directory_for
     from .orders import order_store_for
 
     engine = Engine(store=store, registry=registry, calendar=calendar, now=now, orgs=orgs, settings=settings,
-                    order_store=order_store_for(store))
+                    order_store=order_store_for(store), people=directory_for(store))
     attach = getattr(store, "attach", None)
     if attach is not None:  # durable stores register definitions and reload calendar overrides
         attach(engine)

@@ -19,6 +19,7 @@ YAML format::
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -204,11 +205,26 @@ class SqlDirectory:
     """The ``people`` table of the SQL store (``SqlDirectory(store.engine)``). Writes only the
     directory's columns: a password hash another part keeps there is left alone."""
 
-    def __init__(self, sa_engine: Any) -> None:
+    def __init__(self, sa_engine: Any, dialect: Any = None) -> None:
         from .sql.tables import PersonRow
 
         self.engine = sa_engine
         self.table = PersonRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it at class creation
+        self._in_uow = dialect.prepare("SELECT id, roles FROM people WHERE org = :org AND active = :active "
+                                       "ORDER BY id") if dialect is not None else None
+
+    def with_role_in(self, uow: Any, role: str, org: str) -> list[Any]:
+        """``with_role`` read in the caller's unit of work (the sweep's transaction: on SQLite a
+        second connection would wait for the write lock that transaction holds)."""
+        fetch = getattr(uow, "fetch_all", None)
+        if self._in_uow is None or fetch is None:
+            return self.with_role(role, org)
+        out = []
+        for pid, roles in fetch(self._in_uow, {"org": org, "active": True}):
+            held = json.loads(roles) if isinstance(roles, str) else roles
+            if role in (held or ()):
+                out.append(Person(id=pid, roles=frozenset(held), org=org))
+        return out
 
     @staticmethod
     def _person(row: Mapping[str, Any]) -> Person:
@@ -261,5 +277,5 @@ def directory_for(store: Any) -> Directory:
     """The directory that goes with a store: the ``people`` table on SQL, memory otherwise."""
     eng = getattr(store, "engine", None)
     if eng is not None and hasattr(eng, "dialect"):
-        return SqlDirectory(eng)
+        return SqlDirectory(eng, getattr(store, "dialect", None))
     return MemoryDirectory()

@@ -105,6 +105,8 @@ def render(message: OutboxMessage) -> tuple[str, str]:
         return _render_pending_expiry(message)
     if message.topic == "order_overdue":
         return _render_order_overdue(message)
+    if message.topic == "reminder":
+        return _render_reminder(message)
     level = str(p.get("level", ""))
     number = p.get("number") or message.case_id
     subject = f"【{LEVEL_SHORT.get(level, level)}】{number} {p.get('item_name', '')}"
@@ -118,6 +120,21 @@ def render(message: OutboxMessage) -> tuple[str, str]:
 def _case_head(p: Mapping[str, Any], number: Any) -> str:
     """案件 <number>（<item>，当前环节：<state>）: how every message names its case."""
     return f"案件 {number}（{p.get('item_name', '')}，当前环节：{p.get('state_label', p.get('state', ''))}）"
+
+
+def _render_reminder(message: OutboxMessage) -> tuple[str, str]:
+    """The office's reminder while a case is overdue (escalation ladder, workflow/ladder.py):
+    once a working day, at the time the ladder sets."""
+    p = message.payload
+    number = p.get("number") or message.case_id
+    of = str(p.get("reminder_of", ""))
+    subject = f"【催办】{number} {p.get('item_name', '')}"
+    body = (
+        f"{_case_head(p, number)}的{p.get('clock_label', p.get('clock', ''))}{LEVEL_NAMES.get(of, of)}，"
+        f"尚未办结，请尽快办理。\n（本局升级规则：每个工作日提醒一次；本次提醒日 {p.get('day', '')}，"
+        f"系统发送时间：{_fmt(p.get('seen', ''))}。）"
+    )
+    return subject, body
 
 
 def _render_order_overdue(message: OutboxMessage) -> tuple[str, str]:

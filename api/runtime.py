@@ -157,7 +157,7 @@ def directory_for(engine: Engine) -> Any:
     """The people directory of the engine's database (the ``people`` table; memory otherwise)."""
     from adapters.directory import directory_for as for_store
 
-    return for_store(engine.store)
+    return getattr(engine, "people", None) or for_store(engine.store)
 
 
 def notifiers_from_env(env: Mapping[str, str] | None = None) -> list[Any]:

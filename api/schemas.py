@@ -233,6 +233,12 @@ class DefinitionOut(_Open):
     clocks: dict[str, dict[str, Any]]
     children: list[str]
     versions: list[int]
+    escalation: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="the escalation ladder in force (docs/escalation.md): per level warning / overdue / "
+        "over_statutory its label, notify (names the definition or the office's override set, null: the "
+        "engine's policy), audience (the targets told), and for warning before_commitment or "
+        "share_of_commitment, for the others remind and reassign_to; default: nothing set")
 
 
 class CalendarOut(_Open):

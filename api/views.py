@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from workflow.definition import ClockDef, Definition, FieldSpec
 from workflow.engine import Engine
+from workflow.escalation import DEFAULT_LADDER
 from workflow.model import Actor
 
 
@@ -52,7 +54,10 @@ def definition_summary(d: Definition) -> dict[str, Any]:
     }
 
 
-def definition_detail(d: Definition, versions: list[int]) -> dict[str, Any]:
+def definition_detail(d: Definition, versions: list[int],
+                      policy: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, Any]:
+    """``policy``: the engine's escalation policy (``EscalationPolicy.ladder``), which fills in
+    the levels the definition's ladder leaves to it (``escalation``: the ladder in force)."""
     return {
         "id": d.id, "version": d.version, "name": d.name, "kind": d.kind,
         "legal_basis": list(d.legal_basis), "description": d.description, "initial": d.initial,
@@ -74,6 +79,7 @@ def definition_detail(d: Definition, versions: list[int]) -> dict[str, Any]:
         "clocks": {c.name: _clock(c) for c in d.clocks.values()},
         "children": list(d.children),
         "versions": versions,
+        "escalation": d.escalation.effective(policy if policy is not None else DEFAULT_LADDER),
     }
 
 

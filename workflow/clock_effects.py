@@ -11,7 +11,8 @@ from fractions import Fraction
 from . import legaltime as lt
 from .definition import ClockDef, Definition
 from .engine_base import EngineBase
-from .errors import MissingData
+from .errors import MissingData, UnknownItem
+from .ladder import Ladder, next_reminders, reminder_level
 from .legaltime import ClockKind, ClockState, Sla, Status
 from .model import CaseRecord, Deadline
 from .ports import UnitOfWork
@@ -146,13 +147,31 @@ class ClockEffectsMixin(EngineBase):
 
     def _wanted_deadlines(self, rec: CaseRecord) -> list[Deadline]:
         out: list[Deadline] = []
+        ladder = self._ladder_of(rec)
         for name, st in rec.clocks.items():
             if st.status is not Status.RUNNING:
                 continue
             derived = self._derive(st)
-            for level, at in derived.level_instants(st.kind):
+            instants = derived.level_instants(st.kind)
+            for level, at in instants:
                 out.append(Deadline(rec.id, name, st.run, level.value, at, org=rec.org, item_id=rec.item_id))
+            if ladder is not None and st.kind is ClockKind.OFFICE:  # the office's reminders while overdue
+                for day, _level, at in self._reminders(ladder, {lv.value: t for lv, t in instants}):
+                    out.append(Deadline(rec.id, name, st.run, reminder_level(day), at, org=rec.org,
+                                        item_id=rec.item_id))
         return out
+
+    def _ladder_of(self, rec: CaseRecord) -> Ladder | None:
+        """The case's definition's ladder when it sends reminders (None otherwise: most do not)."""
+        try:
+            ladder = self.registry.get(rec.item_id, rec.definition_version).escalation
+        except UnknownItem:
+            return None
+        return ladder if ladder.reminds else None
+
+    def _reminders(self, ladder: Ladder, instants: dict[str, datetime]) -> list[tuple[date, str, datetime]]:
+        counter = lt.Counter(self.calendar)
+        return next_reminders(ladder, instants, self.today(), counter.is_workday)
 
     def _write_deadlines(self, uow: UnitOfWork, rec: CaseRecord, defn: Definition) -> None:
         uow.replace_deadlines(rec.id, self._wanted_deadlines(rec))

@@ -25,7 +25,9 @@ from .fieldrules import parse as parse_rules
 from .joint_handling import CLOCK as JOINT_CLOCK
 from .joint_handling import KEY as JOINT_KEY
 from .joint_handling import parse as parse_joint
-from .legaltime import DEFAULT_RATIO, ClockKind, ClockSpec, commitment_for
+from .ladder import Ladder
+from .ladder import parse as parse_ladder
+from .legaltime import DEFAULT_RATIO, ClockKind, ClockSpec, WarningRule, commitment_for
 from .limits import Limit, Unit, parse_ratio
 from .online import OnlineTerms, parse_online
 from .special import check as check_special
@@ -93,6 +95,7 @@ class ClockDef:
     basis: str | None = None
     limit_choice: LimitChoice | None = None
     step: bool = False  # a state's own `limit`: started on entering it, stopped on leaving
+    warning: WarningRule | None = None  # the escalation block's warning point (office clocks)
 
     def spec(self, ratio: Fraction, data: Mapping[str, Any] | None = None) -> ClockSpec:
         limit = self.limit_choice.pick(data or {}) if self.limit_choice else self.limit
@@ -105,6 +108,7 @@ class ClockDef:
             grace=self.grace,
             max_extension=self.max_extension,
             label=self.label,
+            warning=self.warning,
         )
 
 
@@ -199,6 +203,7 @@ class Definition:
     open_roles: tuple[str, ...] = ("clerk", "admin", "portal")
     online: OnlineTerms = field(default_factory=OnlineTerms)  # the applicant's side (workflow/online.py)
     stages: StageMap = field(default_factory=StageMap)  # platform stages, item code (workflow/stages.py)
+    escalation: Ladder = field(default_factory=Ladder)  # the office's ladder (workflow/ladder.py)
     source: str = ""
     content_hash: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -448,6 +453,7 @@ _TOP = {
     "transitions", "clocks", "number_prefix", "description", "fields", "figures", "children",
     "open_roles", "status", "notes", "online", "item_code", "stages", "trigger_stages", "one_time_notice",
     "joint_handling",
+    "escalation",
 }
 _STATE = {"label", "final", "roles", "pauses", "restarts", "limit", "limit_status", "basis", "description",
           "certificate"}
@@ -844,6 +850,10 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
     check_special(c, states, transitions, clocks)
     if sum(1 for x in clocks.values() if x.main) > 1:
         c.add("clocks", "only one clock may be main")
+    ladder = parse_ladder(data.get("escalation"), c.add)  # the office's escalation ladder
+    if ladder.warning is not None:  # every office clock carries the warning point it starts with
+        clocks = {n: replace(x, warning=ladder.warning) if x.kind is ClockKind.OFFICE else x
+                  for n, x in clocks.items()}
     for i, t in enumerate(transitions):
         for ck, lim in t.extend.items():
             clk = clocks.get(ck)
@@ -946,6 +956,7 @@ def parse_definition(data: Any, source: str = "<definition>", lines: dict[str, i
         open_roles=open_roles,
         online=online,
         stages=stages,
+        escalation=ladder,
         source=source,
         content_hash=content_hash(data),
         raw=data,

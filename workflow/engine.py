@@ -59,6 +59,7 @@ from .ports import (
     CaseQuery,
     DeadlineListener,
     IdempotencyRecord,
+    People,
     Step,
     StepObserver,
     Store,
@@ -233,8 +234,10 @@ class Engine(OfficeMixin, SweepMixin):
         orgs: OrgTree | None = None,
         settings: EngineSettings | None = None,
         order_store: OrderStore | None = None,
+        people: People | None = None,
     ) -> None:
         self.store = store
+        self.people = people  # the directory the ladder's reassign_to asks (workflow/ladder.py)
         self.order_store = order_store  # 督办 (workflow/orders.py); build_engine gives the store's
         self.registry = registry
         self.calendar = calendar

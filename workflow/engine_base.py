@@ -63,6 +63,7 @@ ENGINE_EVENT_KINDS = frozenset({
     "opened", "transition", "corrected", "assigned", "transferred", "suspended", "migrated",
     "escalation", "calendar_recomputed", "expiry_pending_calendar", "expiry_confirmed",
     "order_issued", "order_answered", "order_escalated", "order_lapsed", "deemed_accepted",
+    "reminded", "reassign_unfilled",
 })  # kinds only the engine writes (``record_event`` refuses them)
 
 

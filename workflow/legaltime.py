@@ -20,6 +20,7 @@ Counting, in short:
 from __future__ import annotations
 
 import calendar as _stdcal
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -202,6 +203,24 @@ def excluded_days(spans: Iterable[tuple[date, date]]) -> frozenset[date]:
 
 
 @dataclass(frozen=True)
+class WarningRule:
+    """When an office clock turns yellow (an office's escalation ladder, workflow/ladder.py).
+
+    ``before``: from 00:00 of the ``before``-th working day before the commitment's last day (1,
+    the default: the last working day before it). ``share`` (instead): from 00:00 after the day
+    on which ``ceil(share × commitment units)`` counted units are used up. Either way never at or
+    before the clock's start, never after 00:00 of the commitment's last day."""
+
+    before: int = 1
+    share: Fraction | None = None
+
+    def __str__(self) -> str:
+        if self.share is not None:
+            return f"share_of_commitment {self.share}"
+        return f"before_commitment {self.before} working day{'s' if self.before != 1 else ''}"
+
+
+@dataclass(frozen=True)
 class ClockSpec:
     """What a definition says about a clock (a plain value; the definition model builds it)."""
 
@@ -213,6 +232,7 @@ class ClockSpec:
     grace: Limit | None = None
     max_extension: Limit | None = None
     label: str = ""
+    warning: WarningRule | None = None  # None: the default (one working day before the commitment)
 
 
 @dataclass(frozen=True)
@@ -246,6 +266,7 @@ class ClockState:
     # party/external: the period ran out on a provisional last day, and its on_expire transition
     # waits for the year's calendar or a clerk's confirmation (rule 10)
     awaiting_calendar: bool = False
+    warning: WarningRule | None = None  # the definition's (or office's) warning point; None: default
 
     @classmethod
     def from_spec(cls, spec: ClockSpec, limit: Limit | None = None) -> ClockState:
@@ -258,6 +279,7 @@ class ClockState:
             grace=spec.grace,
             max_extension=spec.max_extension,
             label=spec.label,
+            warning=spec.warning,
         )
 
     @property
@@ -434,7 +456,7 @@ def _evaluate(
     c_prov = counter.touched()
     if c_moved > statutory_due:  # never past the statutory deadline: it is that date, and its flag
         c_prov = s_prov
-    warning_at = warning_instant(state, commitment_due, counter)
+    warning_at = warning_instant(state, commitment_due, counter, c_units)
     c_prov = counter.touched() or c_prov  # the warning day looked back from the commitment
     return Derived(
         statutory_due=statutory_due,
@@ -451,16 +473,32 @@ def _evaluate(
     )
 
 
-def warning_instant(state: ClockState, commitment_due: date, counter: Counter) -> datetime:
+def warning_instant(state: ClockState, commitment_due: date, counter: Counter,
+                    commitment_units: int | None = None) -> datetime:
     """Yellow from 00:00 of the last working day before the commitment's last day, but never at
     or before the clock's start: where that instant is (the day before the commitment is the
     start day or earlier), from 00:00 of the commitment's last day instead ("due today").
 
     The clock starts during its start day, so 00:00 of any day after it is after the start.
+    A clock's ``warning`` rule (:class:`WarningRule`) moves the point: ``before`` N working days
+    (where the N-th lies at or before the start: the first working day after the start), or a
+    ``share`` of the commitment's units used; never later than 00:00 of the commitment's last day.
     """
-    day = counter.previous_workday(commitment_due)
+    rule = state.warning
+    if rule is not None and rule.share is not None and commitment_units:
+        k = max(1, math.ceil(rule.share * commitment_units))
+        used_up = _locate(state.segments, k, state.counting_unit, counter, True)
+        if used_up is not None:
+            return min(midnight(used_up + ONE_DAY), midnight(commitment_due))
+    before = rule.before if rule is not None and rule.share is None else 1
+    day = commitment_due
+    for _ in range(before):
+        day = counter.previous_workday(day)
     if state.started_on is not None and day <= state.started_on:
-        day = commitment_due
+        if before == 1:
+            day = commitment_due
+        else:  # as early as the rule asks, but after the start: the first working day after it
+            day = min(counter.off_rest(state.started_on + ONE_DAY), commitment_due)
     return midnight(day)
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
-from .legaltime import ClockKind, ClockState, Level, Segment, Sla, Status
+from .legaltime import ClockKind, ClockState, Level, Segment, Sla, Status, WarningRule
 from .limits import Limit, Unit
 
 
@@ -288,7 +288,20 @@ def clock_to_dict(c: ClockState) -> dict[str, Any]:
         "held_level": c.held_level.value if c.held_level else None,
         "suspended": [[a.isoformat(), b.isoformat()] for a, b in c.suspended],
         "awaiting_calendar": c.awaiting_calendar,
+        **({"warning": _warning_to_dict(c.warning)} if c.warning is not None else {}),
     }
+
+
+def _warning_to_dict(w: WarningRule) -> dict[str, Any]:
+    return {"share": str(w.share)} if w.share is not None else {"before": w.before}
+
+
+def _warning_from_dict(d: Any) -> WarningRule | None:
+    if not isinstance(d, Mapping):
+        return None
+    if d.get("share") is not None:
+        return WarningRule(share=Fraction(str(d["share"])))
+    return WarningRule(before=int(d.get("before", 1)))
 
 
 def _lim(v: str | None) -> Limit | None:
@@ -319,6 +332,7 @@ def clock_from_dict(d: Mapping[str, Any]) -> ClockState:
         held_level=Sla(d["held_level"]) if d.get("held_level") else None,
         suspended=tuple((date.fromisoformat(a), date.fromisoformat(b)) for a, b in d.get("suspended", [])),
         awaiting_calendar=bool(d.get("awaiting_calendar", False)),
+        warning=_warning_from_dict(d.get("warning")),
     )
 
 

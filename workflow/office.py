@@ -242,6 +242,7 @@ class OfficeMixin(ClockEffectsMixin):
                         rec.clocks[name] = _replace(
                             st, limit=spec.limit, commitment=spec.commitment, ratio=spec.ratio,
                             grace=spec.grace, max_extension=spec.max_extension, kind=spec.kind,
+                            warning=spec.warning,
                         )
                 for name in [n for n in rec.clocks if n not in new.clocks and n != SPECIAL_CLOCK]:
                     del rec.clocks[name]

@@ -17,11 +17,15 @@ An override file names the definition it changes and only what it changes::
     field_rules:                           # rules added to a field (the opening form's and any
       secured_amount: {max: 500000000}     # transition's field of that name)
       pledgor: {required: true}
+    escalation:                            # the ladder (workflow/ladder.py), merged level by level
+      warning: {before_commitment: 2 working days}
+      overdue: {remind: "working days 09:00", notify: [assignee, supervisor]}
 
 Clocks and states merge key by key; a transition entry changes every transition with that trigger
 (``source`` narrows it to one). An office adds field rules but never loosens the law's: a field's
 bounds, ``past``, ``names`` and ``required``, and a transition's required data, stay at least as
-strict as the shipped definition's (docs/definitions.md, "Field rules").
+strict as the shipped definition's (docs/definitions.md, "Field rules"); an escalation ladder may
+warn earlier, remind and tell more, never less (``workflow.ladder.loosened``).
 The result is validated like a definition (a commitment beyond the
 ⅔ target is refused), and errors name the override file.
 """
@@ -35,10 +39,12 @@ from typing import Any
 from .definition import Definition, parse_definition, read_yaml
 from .errors import DefinitionError, Problem
 from .fieldrules import RULE_KEYS, loosened
+from .ladder import loosened as ladder_loosened
+from .ladder import merge as ladder_merge
 
 _ALLOWED = {"override", "base_version", "version", "reason", "name", "legal_basis", "commitment_ratio",
             "clocks", "states", "transitions", "number_prefix", "description", "figures", "fields",
-            "open_roles", "online", "item_code", "stages", "trigger_stages", "field_rules"}
+            "open_roles", "online", "item_code", "stages", "trigger_stages", "field_rules", "escalation"}
 _TRANSITION_KEYS = {"trigger", "source", "roles", "label", "requires", "fields", "extend", "extend_by"}
 
 
@@ -71,6 +77,8 @@ def apply_override(base: Definition, override: dict[str, Any], source: str) -> D
             doc[key] = {**(doc.get(key) or {}), **copy.deepcopy(override[key])}
         elif key in override:
             doc[key] = copy.deepcopy(override[key])  # the validator names what is wrong with it
+    if "escalation" in override:  # the ladder (workflow/ladder.py): merged level by level, key by key
+        doc["escalation"] = ladder_merge(copy.deepcopy(doc.get("escalation")), copy.deepcopy(override["escalation"]))
     for section in ("clocks", "states"):
         changes = override.get(section) or {}
         if not isinstance(changes, dict):
@@ -117,6 +125,7 @@ def apply_override(base: Definition, override: dict[str, Any], source: str) -> D
     except DefinitionError as exc:
         raise DefinitionError(source, exc.problems) from None
     problems += _loosenings(base, result)
+    problems += [Problem(path, message) for path, message in ladder_loosened(base.escalation, result.escalation)]
     if problems:
         raise DefinitionError(source, problems)
     return result

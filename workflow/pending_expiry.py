@@ -21,9 +21,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .authority import require_outside
-from .clock_effects import ClockEffectsMixin
 from .definition import Definition, TransitionDef
 from .errors import Forbidden, MissingData, TransitionNotAllowed
+from .ladder_sweep import LadderMixin
 from .legaltime import ClockKind, Level, Status
 from .model import SYSTEM, Actor, Case, CaseRecord, Deadline, Escalation, OutboxMessage
 
@@ -31,7 +31,7 @@ HELD = "held"  # a deadline row's state while its expiry waits for the calendar
 CONFIRM_ROLES = ("clerk", "supervisor", "leader", "admin")
 
 
-class PendingExpiryMixin(ClockEffectsMixin):
+class PendingExpiryMixin(LadderMixin):
     """Holding a provisional expiry, and firing it once confirmed."""
 
     if TYPE_CHECKING:  # defined by ``Engine``
@@ -71,10 +71,7 @@ class PendingExpiryMixin(ClockEffectsMixin):
         self._append(uow, rec, "escalation", None, SYSTEM, now, rec.state, rec.state,
                      {"clock": dl.clock, "level": dl.level, "due": at.isoformat(),
                       "seen": now.isoformat(), "run": dl.run})
-        audience = self.settings.escalation.audience(
-            dl.level, rec=rec, state_roles=defn.states[rec.state].roles,
-            parent_org=self.orgs.parent(rec.org),
-        )
+        audience = self._audience(rec, defn, st, dl.level)  # the ladder's notify, else the policy
         message = OutboxMessage(
             topic="escalation", case_id=rec.id, created_at=now,
             payload={**esc.to_dict(), "item_name": defn.name, "state": rec.state,

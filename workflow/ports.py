@@ -148,6 +148,15 @@ class Store(Protocol):
     def earliest_pending_due(self) -> datetime | None: ...
 
 
+class People(Protocol):
+    """Who holds a role where: the directory of people (adapters/directory.py), which the
+    escalation ladder's ``reassign_to`` asks (workflow/ladder.py)."""
+
+    def with_role(self, role: str, org: str) -> Sequence[Any]:
+        """Active people holding ``role`` in exactly ``org``, each with an ``id``, by id."""
+        ...
+
+
 class Notifier(Protocol):
     """Delivers one outbox message (raise to have it retried)."""
 

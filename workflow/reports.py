@@ -70,6 +70,7 @@ from . import legaltime as lt
 from .bounds import FIRST_YEAR, LAST_YEAR, OutOfRange
 from .calendar import WorkingCalendar
 from .definition import Definition
+from .ladder import is_reminder
 from .legaltime import TZ, ClockState, Segment, Sla, Status
 from .model import CaseRecord, Deadline
 from .orders import Order, OrderTally, is_order_clock
@@ -548,6 +549,8 @@ def monthly_report(
         if dl.seen_at is None or not (start <= dl.seen_at.astimezone(TZ) < end):
             continue
         if is_order_clock(dl.clock):  # an order's escalation: counted with the orders, below
+            continue
+        if is_reminder(dl.level):  # a reminder while overdue (workflow/ladder.py) is no escalation
             continue
         t = tally(dl.org, dl.item_id)
         t.escalations[dl.level] = t.escalations.get(dl.level, 0) + 1

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from .definition import Definition
+from .ladder import is_reminder
 from .legaltime import Level, Status
 from .model import SYSTEM, CaseRecord, Deadline, Escalation, OutboxMessage
 from .orders import OrdersMixin, is_order_clock
@@ -17,6 +18,11 @@ from .ports import CaseQuery, UnitOfWork
 _LEVEL_ORDER = {"warning": 0, "overdue": 1, "over_statutory": 2, "expired": 3, "deemed_accepted": 3,
                 "overrun": 3}
 _EXPIRING = (Level.EXPIRED.value, Level.DEEMED_ACCEPTED.value)  # levels that may take an ``on_expire`` step
+_REMINDER_ORDER = 4  # a reminder row (remind:<day>: workflow/ladder.py) after the levels due with it
+
+
+def _order(level: str) -> int:
+    return _LEVEL_ORDER.get(level, _REMINDER_ORDER)
 
 
 def _lock_due(uow: UnitOfWork, ids: list[str], now: datetime) -> tuple[list[CaseRecord], dict[str, list[Deadline]]]:
@@ -68,12 +74,12 @@ class SweepMixin(PendingExpiryMixin, OrdersMixin):
                 time.sleep(pause)
         if fired:
             self._deadlines_changed()
-        fired.sort(key=lambda e: (e.due, e.case_id, e.clock, _LEVEL_ORDER[e.level]))
+        fired.sort(key=lambda e: (e.due, e.case_id, e.clock, _order(e.level)))
         return fired
 
     def _sweep_case(self, uow: UnitOfWork, rec: CaseRecord, now: datetime, fired: list[Escalation],
                     rows: list[Deadline], touched: set[str]) -> bool:
-        due = sorted(rows, key=lambda d: (d.due_at, _LEVEL_ORDER[d.level]))
+        due = sorted(rows, key=lambda d: (d.due_at, _order(d.level)))
         if not due:
             return False
         defn = self.registry.get(rec.item_id, rec.definition_version)
@@ -86,6 +92,13 @@ class SweepMixin(PendingExpiryMixin, OrdersMixin):
                 if found is not None:
                     fired.append(found[0])
                     messages.append(found[1])
+                continue
+            if is_reminder(dl.level):  # the office's reminder while overdue (workflow/ladder.py)
+                sent = self._fire_reminder(uow, rec, defn, dl, now)
+                if sent is not None:
+                    fired.append(sent[0])
+                    messages.append(sent[1])
+                rewrite = True  # the next working day's reminder row
                 continue
             st = rec.clocks.get(dl.clock)
             if st is None or st.run != dl.run or st.status is not Status.RUNNING:
@@ -106,6 +119,7 @@ class SweepMixin(PendingExpiryMixin, OrdersMixin):
                     messages.append(notice)
                 continue
             esc, message = self._fire_level(uow, rec, defn, dl, at, now)
+            self._reassign(uow, rec, defn, dl, message, now)  # the ladder's reassign_to, if any
             fired.append(esc)
             messages.append(message)
             if expiring:

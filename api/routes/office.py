@@ -177,7 +177,7 @@ def definition(
 ) -> Response:
     d = _definition(ctx, item_id, version)
     versions = [x.version for x in ctx.engine.definitions() if x.id == d.id]
-    return json_response(definition_detail(d, versions))
+    return json_response(definition_detail(d, versions, ctx.engine.settings.escalation.ladder))
 
 
 @router.get(

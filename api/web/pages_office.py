@@ -366,7 +366,8 @@ def definition(v: Visit, item_id: str) -> Response:
               for c in d.clocks.values() if not c.step]
     steps = [s for s in d.states.values() if s.limit is not None]
     anywhere = diagram.everywhere(d)
-    return render(request, "definition.html.j2", v, d=d, clocks=clocks, steps=steps, svg=diagram.svg(d),
+    ladder = present.ladder_rows(d.escalation.effective(v.engine.settings.escalation.ladder))
+    return render(request, "definition.html.j2", v, d=d, clocks=clocks, steps=steps, ladder=ladder, svg=diagram.svg(d),
                   mermaid=mermaid(d), anywhere=anywhere, inputs=present.inputs_for(d.fields),
                   children=[v.engine.definition(c) for c in d.children])
 

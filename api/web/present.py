@@ -405,3 +405,49 @@ def explain(exc: Exception, labels: Mapping[str, str] | None = None) -> str:
         if isinstance(exc, cls):
             return f"{head}（{exc}）"
     return f"操作未完成（{exc}）"
+
+
+# --- the escalation ladder (workflow/ladder.py) on the definition page -------------------------------
+
+_TARGET_WORDS = {"assignee": "承办人", "state_roles": "本环节办理人员", "role:supervisor@org": "本级科室负责人",
+                 "role:leader@org": "本级局领导", "role:leader@parent": "上级局领导"}
+_WHEN = {"overdue": "承诺期限届满次日0时起", "over_statutory": "法定期限届满次日0时起"}
+
+
+def _target_words(spec: str) -> str:
+    """``assignee|state_roles`` → 承办人（无则本环节办理人员）; ``role:x@org`` → x's label."""
+    options = [o.strip() for o in spec.split("|")]
+    words = []
+    for o in options:
+        if o in _TARGET_WORDS:
+            words.append(_TARGET_WORDS[o])
+        elif o.startswith("role:"):
+            role, _, where = o[5:].partition("@")
+            words.append(("上级" if where == "parent" else "本级") + ROLE_LABELS.get(role, role))
+        else:
+            words.append(o)
+    return words[0] + (f"（无则{'、'.join(words[1:])}）" if len(words) > 1 else "")
+
+
+def ladder_rows(effective: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per level of ``Ladder.effective(...)``: 级别, 何时, 通知, 催办, 改派, and whether
+    the level is the default."""
+    rows = []
+    for level, e in effective.items():
+        if level == "warning":
+            if "share_of_commitment" in e:
+                when = f"承诺时限已用去{round(e['share_of_commitment'] * 100)}%后（次日0时起）"
+            else:
+                n = str(e.get("before_commitment", "1")).split()[0]
+                when = "承诺期限最后一日的前一个工作日0时起" if n == "1" else f"承诺期限最后一日前第{n}个工作日0时起"
+        else:
+            when = _WHEN.get(level, "")
+        told = "、".join(_target_words(t) for t in e.get("audience") or []) or "—"
+        remind = str(e.get("remind") or "")
+        rows.append({
+            "label": str(e.get("label", level)), "when": when, "told": told,
+            "remind": f"每个工作日 {remind.split()[-1]}" if remind else "—",
+            "reassign": ROLE_LABELS.get(str(e.get("reassign_to")), "") if e.get("reassign_to") else "—",
+            "default": "默认" if e.get("default") else "本局设定",
+        })
+    return rows

@@ -126,3 +126,18 @@ def due(case: Case, clock: str) -> tuple[Any, Any]:
     """(statutory last day, commitment last day) of a clock."""
     c = case.clocks[clock]
     return c.statutory_due, c.commitment_due
+
+
+def refused_at_load(text: str, source: str, path: str, words: str, line: str) -> None:
+    """Loading ``text`` as ``source`` is refused with a problem at ``path`` whose message has
+    ``words``, on the line whose text is ``line``, naming the file."""
+    from workflow.definition import load_text
+    from workflow.errors import DefinitionError
+
+    with pytest.raises(DefinitionError) as exc:
+        load_text(text, source)
+    found = [p for p in exc.value.problems if p.path == path]
+    assert found, exc.value.problems
+    assert words in found[0].message
+    assert found[0].line == text.splitlines().index(line) + 1
+    assert source in str(exc.value)

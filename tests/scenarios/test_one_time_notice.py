@@ -24,11 +24,11 @@ from tests.scenarios.conftest import (
     due,
     escalations,
     ladder,
+    refused_at_load,
     sweep_at,
     walk,
 )
-from workflow.definition import load_text
-from workflow.errors import DefinitionError, Forbidden
+from workflow.errors import Forbidden
 from workflow.model import SYSTEM
 
 NOTICE = "one_time_notice"
@@ -229,13 +229,7 @@ def test_a_definition_without_the_block_behaves_as_before(tmp_path, freezer):
 ])
 def test_the_block_is_validated_at_load_with_its_path_and_line(block, path, words):
     text = LICENSING.replace("one_time_notice: {accept: accept, status: verified, basis: 行政许可法第三十二条}", block)
-    with pytest.raises(DefinitionError) as exc:
-        load_text(text, "sample_licence.yaml")
-    found = [p for p in exc.value.problems if p.path == path]
-    assert found, exc.value.problems
-    assert words in found[0].message
-    assert found[0].line == text.splitlines().index(block) + 1
-    assert "sample_licence.yaml" in str(exc.value)
+    refused_at_load(text, "sample_licence.yaml", path, words, block)
 
 
 def test_the_shipped_items_that_take_applications_opt_in_as_the_office_s_own_rule(engine):

@@ -77,3 +77,22 @@ def test_a_refused_order_keeps_what_was_typed(driver: Any, stack: Stack) -> None
     assert "要求" in error and "必填" in error
     assert driver.find_element(By.ID, "order-reason").get_attribute("value") == "事由"
     assert stack.engine.case_orders(case.id) == []
+
+
+def test_a_long_unbroken_reason_wraps_on_a_phone(driver: Any, stack: Stack) -> None:
+    """A reason or action with no break opportunity (a link, a long code) wraps inside the order
+    instead of widening the whole case page (390 px: no sideways scrolling)."""
+    case = stack.engine.open_case(PLEDGE, actor=stack.actor("zhang"), data=pledge_data())
+    stack.engine.issue_order(case.id, actor=stack.actor("li"), reason="见 https://example.org/" + "x" * 300,
+                             action="ABCDEFGHIJ" * 40, reply_days=3)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        sign_in(driver, stack.url, "zhang", PASSWORD)
+        driver.get(f"{stack.url}/web/cases/{case.id}")
+        driver.find_element(By.CSS_SELECTOR, "#orders [data-order-reason]")
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390, f"the case page is {width}px wide"
+    finally:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": False})

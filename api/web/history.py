@@ -128,6 +128,16 @@ def timeline(events: Sequence[Event], defn: Definition, case: Case, *,
             rows.append(("应于", _when(d.get("due"))))
             if d.get("seen") and str(d.get("seen"))[:16] != str(d.get("due"))[:16]:
                 rows.append(("发现于", _when(d.get("seen"))))
+        elif e.kind == "reminded":  # the office's ladder: a reminder while overdue (workflow/ladder.py)
+            colour = present.SLA_COLOUR.get(str(d.get("level", "")), "red")
+            rows.append(("时限", clock_label(d.get("clock"))))
+            rows.append(("级别", present.LEVEL_LABELS.get(str(d.get("level", "")), _text(d.get("level")))))
+            rows.append(("提醒日", _text(d.get("day"))))
+        elif e.kind == "reassign_unfilled":
+            colour = "red"
+            rows.append(("级别", present.LEVEL_LABELS.get(str(d.get("level", "")), _text(d.get("level")))))
+            rows.append(("改派给", present.ROLE_LABELS.get(str(d.get("role", "")), _text(d.get("role")))))
+            rows.append(("说明", _text(d.get("note"))))
         elif e.kind == "calendar_recomputed":
             rows.append(("年度", _text(d.get("year"))))
             if d.get("source"):

@@ -46,6 +46,7 @@ EVENT_LABELS = {
     "expiry_confirmed": "确认期间届满", "attached": "上传附件", "document_issued": "出具文书",
     "rated": "申请人评价（好差评）", "order_issued": "督办", "order_answered": "督办答复",
     "order_escalated": "督办逾期未答复（报局领导）", "order_lapsed": "督办失效（案件已办结）",
+    "reminded": "催办（超期每个工作日提醒）", "reassign_unfilled": "按升级规则改派未成（无该角色人员）",
     "deemed_accepted": "逾期未一次性告知，视为自收到申请材料之日起受理",
 }
 LEVEL_LABELS = {"warning": "黄色预警", "overdue": "超承诺时限", "over_statutory": "超法定时限",

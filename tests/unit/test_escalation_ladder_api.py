@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import re
 import textwrap
+from datetime import datetime
 
 from fastapi.testclient import TestClient
 
 from adapters import build_engine
-from adapters.directory import Person
+from adapters.directory import MemoryDirectory, Person
 from api import web
 from api.app import create_app
 from api.auth import issue_token
 from api.demo import SimClock
 from api.tokens import tokens_for
 from api.web.security import hash_password
+from workflow import TZ, Actor
 
 ITEM = "patent_pledge_registration"
 OVERRIDE = textwrap.dedent(
@@ -65,20 +67,44 @@ def test_the_default_ladder_is_today_s_behaviour():
     assert ladder["over_statutory"]["audience"] == ["role:leader@org", "role:leader@parent"]
 
 
-def test_the_definition_page_shows_the_ladder_in_chinese(tmp_path):
+def _pages(tmp_path, clock=None):
+    """The app with its pages, on an engine with the office's ladder, signed in as a supervisor."""
     path = tmp_path / "pledge_ladder.yaml"
     path.write_text(OVERRIDE, encoding="utf-8")
-    engine = build_engine("memory://", now=SimClock(), overrides=[path])
+    engine = build_engine("memory://", now=clock or SimClock(), overrides=[path])
     app = create_app(engine)
     if not any(getattr(r, "path", "") == "/web/login" for r in app.routes):
         app.include_router(web.router)
     web.configure(app, web.WebSettings(secret="unit-tests-secret-0123456789"))
     acc = web.accounts_for(engine)
-    acc.put(Person(id="boss", name="科长", roles=frozenset({"supervisor"}), org="420100"))
+    acc.put(Person(id="boss", name="赵科长", roles=frozenset({"supervisor"}), org="420100"))
     acc.set_password_hash("boss", hash_password("Ladder-test-2026!"))
     c = TestClient(app)
     csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/web/login").text).group(1)  # type: ignore[union-attr]
     c.post("/web/login", data={"user": "boss", "password": "Ladder-test-2026!", "csrf": csrf})
+    return engine, c
+
+
+def test_the_history_page_shows_the_reminders_and_the_reassignment(tmp_path):
+    clock = SimClock()
+    clock.at = datetime(2026, 12, 25, 10, 0, tzinfo=TZ)
+    engine, c = _pages(tmp_path, clock)
+    engine.people = MemoryDirectory([Person(id="boss", name="赵科长", roles=frozenset({"supervisor"}), org="420100")])
+    clerk = Actor("clerk-1", {"clerk"}, "420100")
+    case = engine.open_case(ITEM, actor=clerk, data={
+        "request_type": "registration", "channel": "paper", "pledgor": "甲公司", "pledgee": "乙银行",
+        "patent_numbers": "ZL1"})
+    engine.fire(case.id, "accept", actor=clerk)
+    for when in (datetime(2026, 12, 31, 9, 0), datetime(2027, 1, 5, 0, 0)):
+        clock.at = when.replace(tzinfo=TZ)
+        engine.sweep()
+    page = c.get(f"/web/cases/{case.id}").text
+    assert "催办（超期每个工作日提醒）" in page and "2026-12-31" in page
+    assert "按本局升级规则改派给科室负责人" in page and "赵科长" in page
+
+
+def test_the_definition_page_shows_the_ladder_in_chinese(tmp_path):
+    _, c = _pages(tmp_path)
     page = c.get(f"/web/definitions/{ITEM}").text
     section = page[page.index('id="h-ladder"'):page.index('id="h-diagram"')]
     assert "预警与升级" in section

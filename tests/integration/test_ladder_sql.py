@@ -10,7 +10,7 @@ import pytest
 
 from adapters import build_engine
 from adapters.directory import Person
-from tests.scenarios.conftest import CLERK, ORG, at
+from tests.scenarios.conftest import ADMIN, CLERK, ORG, at
 from tests.scenarios.test_escalation_ladder import ITEM, OVERRIDE, PLEDGE
 
 
@@ -48,3 +48,32 @@ def test_two_engines_on_one_database_send_one_reminder_a_working_day(sql_url, ov
     assert len(sent) == 3
     for engine in (a, b):
         engine.store.dispose()
+
+
+
+def test_cases_migrated_to_the_office_s_version_get_its_ladder(sql_url, tmp_path, freezer):
+    """On a database a changed rule needs a new version: the office publishes its ladder as v4;
+    a case opened on v3 keeps v3's ladder until migrated, and migrating writes its reminder rows
+    (with ``apply_new_limits``, the new warning point too)."""
+    v4 = tmp_path / "pledge_ladder_v4.yaml"
+    v4.write_text(OVERRIDE.replace("reason:", "version: 4\nreason:", 1), encoding="utf-8")
+    freezer.move_to(at("2026-12-25 10:00"))
+    before = build_engine(sql_url)  # no override yet
+    case = before.open_case(ITEM, actor=CLERK, data=PLEDGE)
+    before.fire(case.id, "accept", actor=CLERK)
+    before.store.dispose()
+    after = build_engine(sql_url, overrides=[v4])  # the office loads its ladder (a restart)
+    assert after.get_case(case.id).definition_version == 3
+    assert after.get_case(case.id).clocks["handling"].warning_at == at("2026-12-29 00:00")  # v3's default
+    freezer.move_to(at("2026-12-26 10:00"))
+    after.migrate(ITEM, from_version=3, to_version=4, actor=ADMIN, reason="本局升级规则适用于在办案件",
+                  apply_new_limits=True)
+    assert after.get_case(case.id).clocks["handling"].warning_at == at("2026-12-28 00:00")  # 2 wd before 12-30
+    rows = sorted(d.level for d in after.deadlines(case.id) if d.level.startswith("remind:"))
+    assert rows == ["remind:2026-12-31", "remind:2027-01-04"]
+    got = []
+    for when in ("2026-12-28 00:00", "2026-12-31 00:00", "2026-12-31 09:00"):
+        freezer.move_to(at(when))
+        got += [e.level for e in after.sweep() if e.case_id == case.id]
+    assert got == ["warning", "overdue", "remind:2026-12-31"]
+    after.store.dispose()

@@ -10,6 +10,7 @@ from workflow.definition import ClockDef, Definition, FieldSpec
 from workflow.engine import Engine
 from workflow.escalation import DEFAULT_LADDER
 from workflow.model import Actor
+from workflow.special import KIND_LABELS as SPECIAL_KINDS
 
 
 def _field(f: FieldSpec) -> dict[str, Any]:
@@ -73,7 +74,9 @@ def definition_detail(d: Definition, versions: list[int],
             {"trigger": t.trigger, "label": t.label or t.trigger, "sources": list(t.sources),
              "dest": t.dest, "roles": list(t.roles), "requires": list(t.required_fields),
              "fields": [_field(f) for f in t.fields],
-             "extends": {k: str(v) for k, v in t.extend.items()}}
+             "extends": {k: str(v) for k, v in t.extend.items()},
+             # the kinds of 特别程序 the step starts (docs/definitions.md), with their Chinese names
+             **({"special": [{"kind": k, "label": SPECIAL_KINDS.get(k, k)} for k in t.special]} if t.special else {})}
             for t in d.transitions
         ],
         "clocks": {c.name: _clock(c) for c in d.clocks.values()},

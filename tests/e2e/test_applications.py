@@ -535,6 +535,10 @@ def test_a_special_procedure_is_typed_approved_and_told(svc: Stack) -> None:
     url = f"/api/cases/{case['id']}/transitions/start_appraisal"
     doc = f"/api/cases/{case['id']}/documents/special_procedure_notice"
     assert examiner.get(doc).status_code == 409  # no procedure under way
+    steps = examiner.get("/api/definitions/patent_infringement_adjudication").json()["transitions"]
+    step = next(t for t in steps if t["trigger"] == "start_appraisal")
+    assert step["special"] == [{"kind": "verification", "label": "检验"}, {"kind": "appraisal", "label": "鉴定"}]
+    assert step["requires"] == ["kind", "approver", "expected_days"]
     r = examiner.post(url, json={"data": {}})
     assert r.status_code == 422, r.text
     assert r.json()["fields"] == {"kind": "required", "approver": "required", "expected_days": "required"}

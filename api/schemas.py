@@ -67,9 +67,9 @@ class CalendarOverrideIn(BaseModel):
 class ClockOut(_Open):
     name: str
     label: str
-    kind: str = Field(description="office | party | external")
+    kind: str = Field(description="office | party | external | notice (一次性告知) | special (a 特别程序's expected time)")
     status: str = Field(description="not_started | running | paused | stopped")
-    statutory_due: str | None = Field(description="YYYY-MM-DD: the statutory last day")
+    statutory_due: str | None = Field(description="YYYY-MM-DD: the statutory last day (a special clock: the expected last day of the procedure)")
     commitment_due: str | None = Field(description="YYYY-MM-DD: the committed (承诺) last day")
     sla: SlaLevel
     provisional: bool = Field(description="counted on a year with no official calendar yet")

@@ -8,6 +8,9 @@ from datetime import date
 
 import pytest
 
+# the SQL tables, imported before a test freezes time: built under freezegun, their models fail on
+# FakeDatetime (the version-2 test builds a SQLite engine; it failed when api was imported first)
+import adapters.sql.tables  # noqa: F401
 from tests.scenarios.conftest import (
     APPROVED,
     CLERK,

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from adapters import build_engine
+from api.web.history import timeline
+from tests.scenarios.conftest import EXAMINER
+from tests.scenarios.test_special_procedures import APPRAISAL, ITEM, examining
 from tests.unit.test_definition_validation import BASE, only, problems
 from workflow.definition import load_text
 from workflow.limits import Unit
@@ -65,3 +69,15 @@ def test_the_clock_name_is_reserved():
                                           "  special_procedure: {limit: 5 days, start: received, stop: [done]}")
     path, message, _ = only(text)
     assert path == "clocks.special_procedure" and "rename this clock" in message
+
+
+@pytest.mark.freeze_time("2026-11-30 10:00:00+08:00")
+def test_the_history_page_shows_the_procedure(freezer):
+    engine = build_engine("memory://")
+    case = examining(engine, freezer)
+    freezer.move_to("2027-01-18 10:00:00+08:00")
+    paused = engine.fire(case.id, "start_appraisal", actor=EXAMINER, data=APPRAISAL)
+    defn = engine.definition(ITEM, paused.definition_version)
+    entry = timeline(engine.history(case.id), defn, paused, who=str, org_name=str)[-1]
+    assert [("特别程序种类", "鉴定"), ("批准人", "副局长 刘强"), ("预计届满", "2027-02-11"),
+            ("依据", "《行政许可法》第四十五条")] == [r for r in entry.fields if r[0] != "预计所需时间"]

@@ -67,6 +67,7 @@ from .ports import (
 )
 from .registry import Registry
 from .sweep import SweepMixin
+from .visibility import visible
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -273,9 +274,11 @@ class Engine(OfficeMixin, SweepMixin):
         return self._view(rec, children)
 
     def history(self, case_id: str, actor: Actor | None = None) -> list[Event]:
+        """The case's events as ``actor`` may see them: a caller outside the office's staff (a
+        portal) sees no order's events (workflow/visibility.py)."""
         with self.store.unit_of_work() as uow:
             self._load(uow, case_id, actor)
-            return uow.events(case_id)
+            return visible(actor, uow.events(case_id))
 
     def deadlines(self, case_id: str, actor: Actor | None = None) -> list[Deadline]:
         with self.store.unit_of_work() as uow:

@@ -53,6 +53,8 @@ MAX_TEXT = 1000  # characters of a reason, an action or a reply
 DAYS_PROBLEM = f"a whole number of working days from {MIN_DAYS} to {MAX_DAYS}"
 CLOCK_PREFIX = "order:"  # the deadline row's clock: order:<id>
 LEVEL = "overdue"
+EVENT_KINDS = ("order_issued", "order_answered", "order_escalated", "order_lapsed")
+"""The history events an order writes: the office's staff see them, nobody else (workflow/visibility.py)."""
 
 
 @dataclass(frozen=True)
@@ -446,7 +448,7 @@ def _may_read(actor: Actor | None) -> None:
 
 
 __all__ = [
-    "ANSWERED", "CLOCK_PREFIX", "ISSUERS", "LAPSED", "MAX_DAYS", "MIN_DAYS", "OPEN", "REPLIERS", "STATUSES",
+    "ANSWERED", "CLOCK_PREFIX", "EVENT_KINDS", "ISSUERS", "LAPSED", "MAX_DAYS", "MIN_DAYS", "OPEN", "REPLIERS", "STATUSES",
     "STATUS_LABELS", "Order", "OrderStore", "OrderTally", "OrdersMixin", "is_order_clock", "order_from_dict",
     "parse_reply_days", "tally",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ from starlette.responses import Response
 from adapters.changes import ChangePage, CursorError, cursor_of, feed_for, parse_cursor
 from adapters.webhooks import change_document
 from workflow.errors import MissingData
+from workflow.visibility import visible
 
 from ..deps import ActorDep, CtxDep, clean_text, json_response
 from ..schemas import TEXT, problems
@@ -133,7 +135,8 @@ async def changes(
 ) -> Response:
     """Events (openings, transitions, escalations, assignments, corrections, ratings, …) of the
     cases in the caller's org subtree, in commit order. A follower never misses or repeats one:
-    it passes ``next`` back as ``after``. An unknown or future cursor is 422."""
+    it passes ``next`` back as ``after``. An unknown or future cursor is 422. A ``portal`` token
+    gets no supervision order's events (督办: the office's staff only); ``next`` passes over them."""
     try:
         position = parse_cursor(after)
     except CursorError as exc:
@@ -147,10 +150,12 @@ async def changes(
 
     async def read(at: int) -> ChangePage:
         try:
-            return await anyio.to_thread.run_sync(
+            found = await anyio.to_thread.run_sync(
                 lambda: feed.page(at, size, orgs=scope, item_id=item_id))
         except CursorError as exc:
             raise InvalidQuery("after", str(exc)) from None
+        # a portal sees no order's events (workflow/visibility.py); ``next`` still passes them over
+        return replace(found, items=visible(actor, found.items))
 
     page = await read(position)
     if not page.items and seconds > 0:

@@ -103,3 +103,45 @@ def test_unanswered_escalates_to_the_leaders_once(timed):
     assert kinds.count("order_escalated") == 1
     changes = timed.wuhan_supervisor.get("/api/changes", params={"after": "", "limit": 500}).json()["items"]
     assert {"order_issued", "order_escalated"} <= {c["kind"] for c in changes}
+
+
+ORDER_KINDS = {"order_issued", "order_answered", "order_escalated", "order_lapsed"}
+
+
+def test_a_portal_sees_no_order_in_the_history_the_change_feed_or_webhooks(timed):
+    """Orders are the office's internal supervision: a portal token (the province's integrating
+    system) finds none of their events (issued, answered, escalated, lapsed), nor their texts, in a
+    case's history or in the change feed, while the staff see them all; nor may it subscribe a
+    webhook (the root admin's alone)."""
+    timed.clock.at = datetime.fromisoformat("2024-03-04T10:00:00+08:00")
+    case = open_pledge(timed.wuhan_clerk)
+    answered = _issue(timed.wuhan_supervisor, case["id"], reason="答复过的督办事由", reply_days=1).json()
+    assert timed.wuhan_clerk.post(f"/api/cases/{case['id']}/orders/{answered['id']}/reply",
+                                  json={"text": "内部答复文字"}).status_code == 200
+    late = _issue(timed.wuhan_supervisor, case["id"], reason="逾期的督办事由", reply_days=1).json()
+    timed.clock.at = datetime.fromisoformat("2024-03-06T00:00:01+08:00")
+    assert [e.clock for e in timed.engine.sweep() if e.clock.startswith("order:")] == [f"order:{late['id']}"]
+    _issue(timed.wuhan_supervisor, case["id"], reason="失效的督办事由")
+    r = timed.wuhan_clerk.post(f"/api/cases/{case['id']}/transitions/withdraw")
+    assert r.status_code == 200, r.text
+    staff_kinds = {e["kind"] for e in timed.wuhan_clerk.get(f"/api/cases/{case['id']}/history").json()["items"]}
+    assert ORDER_KINDS <= staff_kinds  # the test writes every kind an order writes
+    staff_feed = timed.wuhan_supervisor.get("/api/changes", params={"after": "", "limit": 500}).json()["items"]
+    assert ORDER_KINDS <= {c["kind"] for c in staff_feed}
+
+    portal = timed.client("portal")
+    r = portal.get(f"/api/cases/{case['id']}/history")
+    assert r.status_code == 200, r.text
+    history = r.json()["items"]
+    assert {"opened", "transition"} <= {e["kind"] for e in history}  # the case's own steps are still there
+    assert not ORDER_KINDS & {e["kind"] for e in history}
+    r = portal.get("/api/changes", params={"after": "", "limit": 500})
+    assert r.status_code == 200, r.text
+    feed = r.json()
+    assert [c for c in feed["items"] if c["case_id"] == case["id"]]
+    assert not ORDER_KINDS & {c["kind"] for c in feed["items"]}
+    assert feed["next"] == timed.wuhan_supervisor.get("/api/changes", params={"after": "", "limit": 500}).json()["next"]
+    for text in ("答复过的督办事由", "逾期的督办事由", "失效的督办事由", "内部答复文字", ORDER["action"], answered["id"]):
+        assert text not in r.text and text not in str(history)
+    problem(portal.get("/api/webhooks"), 403)
+    problem(portal.post("/api/webhooks", json={"url": "https://portal.example.cn/hook"}), 403)

@@ -27,6 +27,7 @@ LEADER = Actor("l1", {"leader"}, "420000")
 YICHANG_SUPERVISOR = Actor("s5", {"supervisor"}, "420500")
 YICHANG_CLERK = Actor("c5", {"clerk"}, "420500")
 PROVINCE_CLERK = Actor("c0", {"clerk"}, "420000")
+PORTAL = Actor("hubei.portal", {"portal"}, "420000")
 
 
 @pytest.fixture
@@ -245,6 +246,11 @@ def test_loading_a_calendar_recounts_an_open_order_s_reply_deadline(engine, free
     ev = [e for e in engine.history(case.id) if e.kind == "calendar_recomputed"][-1]
     assert ev.data["orders"][order.id] == {"before": {"due": "2027-01-05", "provisional": True},
                                            "after": {"due": "2027-01-06", "provisional": False}}
+    # a portal sees the recount of the case's clocks, not the order it moved (the office's own)
+    (seen,) = [e for e in engine.history(case.id, PORTAL) if e.kind == "calendar_recomputed"]
+    assert "orders" not in seen.data and seen.data["year"] == 2027 and order.id not in str(seen)
+    assert not {e.kind for e in engine.history(case.id, PORTAL)} & {"order_issued"}
+    assert "orders" in engine.history(case.id, CLERK)[-1].data
     freezer.move_to("2027-01-06 23:59:00+08:00")  # the old due_at (01-06 00:00) has passed: nothing
     assert [e for e in engine.sweep() if e.clock.startswith("order:")] == []
     freezer.move_to("2027-01-07 00:00:00+08:00")

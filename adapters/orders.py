@@ -40,9 +40,10 @@ class MemoryOrderStore:
 
     def query(self, uow: Any, *, orgs: frozenset[str] | None, status: str | None = None,
               issued_from: datetime | None = None, issued_to: datetime | None = None,
-              limit: int | None = None) -> list[Order]:
+              limit: int | None = None, after: tuple[datetime, str] | None = None) -> list[Order]:
         rows = sorted((o for o in uow.table("orders").values()
-                       if _wanted(o, orgs, status, issued_from, issued_to)), key=lambda o: (o.issued_at, o.id))
+                       if _wanted(o, orgs, status, issued_from, issued_to)
+                       and (after is None or (o.issued_at, o.id) > after)), key=lambda o: (o.issued_at, o.id))
         return rows[:limit] if limit is not None else rows
 
 
@@ -98,7 +99,7 @@ class SqlOrderStore:
 
     def query(self, uow: Any, *, orgs: frozenset[str] | None, status: str | None = None,
               issued_from: datetime | None = None, issued_to: datetime | None = None,
-              limit: int | None = None) -> list[Order]:
+              limit: int | None = None, after: tuple[datetime, str] | None = None) -> list[Order]:
         where: list[str] = []
         params: dict[str, Any] = {}
         if orgs is not None:
@@ -118,6 +119,9 @@ class SqlOrderStore:
         if issued_to is not None:
             where.append("issued_at < :issued_to")
             params["issued_to"] = self.d.ts(issued_to)
+        if after is not None:  # the next page: after the last (issued_at, id) handed out
+            where.append("(issued_at > :after_at OR (issued_at = :after_at AND id > :after_id))")
+            params["after_at"], params["after_id"] = self.d.ts(after[0]), after[1]
         sql = f"SELECT {_COLS} FROM orders"
         if where:
             sql += " WHERE " + " AND ".join(where)

@@ -147,8 +147,9 @@ class OrderStore(Protocol):
 
     def query(self, uow: Any, *, orgs: frozenset[str] | None, status: str | None = None,
               issued_from: datetime | None = None, issued_to: datetime | None = None,
-              limit: int | None = None) -> list[Order]:
-        """Orders of cases in ``orgs`` (None: all), oldest first (``issued_at``, ``id``)."""
+              limit: int | None = None, after: tuple[datetime, str] | None = None) -> list[Order]:
+        """Orders of cases in ``orgs`` (None: all), oldest first (``issued_at``, ``id``); ``after``:
+        only those after that (``issued_at``, ``id``) in that order (the next page)."""
         ...
 
 
@@ -179,6 +180,15 @@ def parse_reply_days(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not MIN_DAYS <= value <= MAX_DAYS:
         raise ValueError(DAYS_PROBLEM)
     return value
+
+
+def refusal(what: str, problems: Mapping[str, str]) -> str:
+    """The detail of a refused order or reply: the fields it lacks ("needs …"), then each value
+    it refuses with why (``problems``: field → "required" or what is wrong)."""
+    missing = sorted(f for f, why in problems.items() if why == "required")
+    parts = [f"{what} needs {', '.join(missing)}"] if missing else []
+    parts += [f"{f}: {why}" for f, why in sorted(problems.items()) if why != "required"]
+    return "; ".join(parts)
 
 
 def _text(value: Any, field: str, problems: dict[str, str]) -> str:
@@ -214,7 +224,7 @@ class OrdersMixin(ClockEffectsMixin):
         try:
             days = parse_reply_days(reply_days)
         except ValueError as exc:
-            problems["reply_days"] = str(exc)
+            problems["reply_days"] = "required" if reply_days is None else str(exc)
             days = 0
         store = self._order_store()
         fp = _fingerprint("issue_order", case_id, reason_text, action_text, days) if idempotency_key else ""
@@ -224,7 +234,7 @@ class OrdersMixin(ClockEffectsMixin):
                 return replay
             rec = self._load_for_update(uow, case_id, actor, None)
             if problems:
-                raise MissingData("a supervision order needs " + ", ".join(sorted(problems)), problems)
+                raise MissingData(refusal("a supervision order", problems), problems)
             if rec.closed_at is not None:
                 raise TransitionNotAllowed(f"case {rec.number} is closed: no supervision order on it")
             now = self.now()
@@ -267,7 +277,10 @@ class OrdersMixin(ClockEffectsMixin):
             if order is None or order.case_id != rec.id or actor.org != rec.org:
                 raise CaseNotFound(f"no order {order_id!r} on case {case_id!r}")
             if problems:
-                raise MissingData("a reply needs its text", problems)
+                raise MissingData(refusal("a reply", problems), problems)
+            if order.status == LAPSED:
+                raise TransitionNotAllowed(f"this supervision order has lapsed, {STATUS_LABELS[LAPSED]}: "
+                                           "its case closed, so it takes no reply")
             if order.status != OPEN:
                 raise TransitionNotAllowed("this supervision order has been answered already")
             now = self.now()
@@ -294,14 +307,15 @@ class OrdersMixin(ClockEffectsMixin):
             return store.of_case(uow, case_id)
 
     def orders(self, actor: Actor | None = None, *, status: str | None = None, org: str | None = None,
-               limit: int | None = None) -> list[Order]:
-        """Orders on the cases of the actor's subtree (and of ``org``'s, when given), oldest first."""
+               limit: int | None = None, after: tuple[datetime, str] | None = None) -> list[Order]:
+        """Orders on the cases of the actor's subtree (and of ``org``'s, when given), oldest first;
+        ``after``: those after that (``issued_at``, ``id``), a page's last (the next page)."""
         _may_read(actor)
         if status is not None and status not in STATUSES:
             raise MissingData(f"status is one of {', '.join(STATUSES)}", {"status": "unknown status"})
         scope = self._query(actor, **({"org": org} if org else {})).orgs
         with self.store.unit_of_work() as uow:
-            return self._order_store().query(uow, orgs=scope, status=status, limit=limit)
+            return self._order_store().query(uow, orgs=scope, status=status, limit=limit, after=after)
 
     def open_order_counts(self, actor: Actor | None = None) -> dict[str, int]:
         """Open orders of the actor's subtree and how many of them are past their last day."""
@@ -450,5 +464,5 @@ def _may_read(actor: Actor | None) -> None:
 __all__ = [
     "ANSWERED", "CLOCK_PREFIX", "EVENT_KINDS", "ISSUERS", "LAPSED", "MAX_DAYS", "MIN_DAYS", "OPEN", "REPLIERS", "STATUSES",
     "STATUS_LABELS", "Order", "OrderStore", "OrderTally", "OrdersMixin", "is_order_clock", "order_from_dict",
-    "parse_reply_days", "tally",
+    "parse_reply_days", "refusal", "tally",
 ]

@@ -3,6 +3,7 @@ to act and reply within a number of working days; the handlers reply; the office
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
@@ -11,10 +12,11 @@ from starlette.responses import Response
 
 from workflow.orders import MAX_DAYS, MAX_TEXT, MIN_DAYS, STATUSES, Order
 
-from ..deps import ActorDep, CtxDep, clean_text, json_response, page, read, write
+from ..deps import ActorDep, CtxDep, clean_text, decode_cursor, encode_cursor, json_response, page, read, write
+from ..problems import BadRequest
 from ..schemas import TEXT, problems
 from ..scope import CASE, scope
-from .cases import CaseId, IdempotencyKey, _idem_key
+from .cases import CaseId, Cursor, IdempotencyKey, _idem_key, _limit
 
 router = APIRouter(prefix="/api", tags=["orders"])
 OrderId = Annotated[str, Path(max_length=64, pattern=TEXT, description="the order's id")]
@@ -102,7 +104,8 @@ async def issue(ctx: CtxDep, actor: ActorDep, case_id: CaseId, body: OrderIn,
 async def reply(ctx: CtxDep, actor: ActorDep, case_id: CaseId, order_id: OrderId,
                 body: Annotated[ReplyIn, Body()], idempotency_key: IdempotencyKey = None) -> Response:
     """A clerk or examiner of the case's own org replies (``text``): 200, ``status: "answered"``.
-    Other roles: 403; another org (even one above): 404; an order answered already: 409.
+    Other roles: 403; another org (even one above): 404; an order answered already, or lapsed
+    (its case closed: 已失效（案件已办结）): 409.
 
     Scope: one case in the caller's org subtree; a case outside it is 404."""
     case_id, order_id = clean_text(case_id, "case_id"), clean_text(order_id, "order_id")
@@ -131,14 +134,36 @@ async def of_case(ctx: CtxDep, actor: ActorDep, case_id: CaseId) -> Response:
 async def list_orders(
     ctx: CtxDep, actor: ActorDep,
     status: Annotated[str | None, Query(pattern="^(" + "|".join(STATUSES) + ")$",
-                                        description="open | answered")] = None,
+                                        description="open | answered | lapsed")] = None,
     org: Annotated[str | None, Query(max_length=64, pattern=TEXT, description="an org code: that org and the orgs under it")] = None,
-    limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=10_000, description="orders per page (default 50, at most 500)")] = None,
+    cursor: Cursor = None,
 ) -> Response:
     """Orders on the cases of the caller's org and the orgs under it (a supervisor or leader sees
-    their subtree), oldest first; ``overdue`` says whether the reply's last day has passed
-    unanswered (or it was answered late). An ``org`` outside the caller's subtree lists nothing."""
+    their subtree), oldest first, a page at a time (``next``: pass it as ``cursor``); ``overdue``
+    says whether the reply's last day has passed unanswered (or it was answered late). An ``org``
+    outside the caller's subtree lists nothing."""
+    size = _limit(ctx, limit)
     found = await read(ctx.engine.orders, actor, status=status, org=clean_text(org, "org") if org else None,
-                       limit=limit)
+                       limit=size + 1, after=_after(cursor))
+    nxt = (encode_cursor({"t": found[size - 1].issued_at.isoformat(), "i": found[size - 1].id})
+           if len(found) > size else None)
     now = ctx.engine.now()
-    return page([order_json(o, now) for o in found], None)
+    return page([order_json(o, now) for o in found[:size]], nxt)
+
+
+def _after(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (issued_at, id) a ``next`` names (400 for one this API did not hand out)."""
+    data = decode_cursor(cursor)
+    if not data:
+        return None
+    at, oid = data.get("t"), data.get("i")
+    try:
+        if not isinstance(at, str) or not isinstance(oid, str):
+            raise ValueError
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise ValueError
+    except ValueError:
+        raise BadRequest("cursor is not one this API handed out", "cursor") from None
+    return when, oid

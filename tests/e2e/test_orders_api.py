@@ -145,3 +145,48 @@ def test_a_portal_sees_no_order_in_the_history_the_change_feed_or_webhooks(timed
         assert text not in r.text and text not in str(history)
     problem(portal.get("/api/webhooks"), 403)
     problem(portal.post("/api/webhooks", json={"url": "https://portal.example.cn/hook"}), 403)
+
+
+def test_a_lapsed_order_says_so_and_a_bad_reply_days_is_named(live):
+    case = open_pledge(live.wuhan_clerk)
+    order = _issue(live.wuhan_supervisor, case["id"]).json()
+    assert live.wuhan_clerk.post(f"/api/cases/{case['id']}/transitions/withdraw").status_code == 200
+    body = problem(live.wuhan_clerk.post(f"/api/cases/{case['id']}/orders/{order['id']}/reply",
+                                         json={"text": "答复"}), 409)
+    assert "lapsed" in body["detail"] and "已失效（案件已办结）" in body["detail"], body
+    assert "answered already" not in body["detail"]
+    other = open_pledge(live.wuhan_clerk)
+    for days in (0, 61):
+        body = problem(_issue(live.wuhan_supervisor, other["id"], reply_days=days), 422)
+        assert "needs" not in body["detail"] and "1 to 60" in body["detail"], body
+        assert "1 to 60" in body["fields"]["reply_days"]
+    body = problem(_issue(live.wuhan_supervisor, other["id"], reason="", reply_days=61), 422)
+    assert body["detail"].startswith("a supervision order needs reason;") and "reply_days: " in body["detail"]
+    body = problem(_issue(live.wuhan_supervisor, other["id"], reason="理" * 1001), 422)
+    assert "needs" not in body["detail"] and "at most 1000 characters" in body["detail"], body
+
+
+def test_the_list_of_orders_comes_a_page_at_a_time(timed):
+    from workflow import Actor
+
+    supervisor = Actor("s1", {"supervisor"}, "420100")
+    case = open_pledge(timed.wuhan_clerk)
+    issued = [timed.engine.issue_order(case["id"], actor=supervisor, reason=f"事由{i}", action="办", reply_days=3).id
+              for i in range(53)]
+    first = timed.wuhan_supervisor.get("/api/orders").json()
+    assert len(first["items"]) == 50 and first["next"]  # a bounded default page
+    rest = timed.wuhan_supervisor.get("/api/orders", params={"cursor": first["next"]}).json()
+    assert [o["id"] for o in first["items"] + rest["items"]] == sorted(
+        issued, key=lambda i: next(o.issued_at for o in timed.engine.orders() if o.id == i).isoformat() + i)
+    assert rest["next"] is None
+    seen, cursor = [], None
+    while True:
+        got = timed.wuhan_supervisor.get("/api/orders", params={"limit": 20, **({"cursor": cursor} if cursor else {})}).json()
+        seen += [o["id"] for o in got["items"]]
+        cursor = got["next"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(issued) and len(seen) == 53
+    problem(timed.wuhan_supervisor.get("/api/orders", params={"cursor": "bm9wZQ"}), 400)
+    lapsed = timed.wuhan_supervisor.get("/openapi.json").json()["paths"]["/api/orders"]["get"]["parameters"]
+    assert "lapsed" in next(p for p in lapsed if p["name"] == "status")["description"]

@@ -255,3 +255,28 @@ def test_loading_a_calendar_recounts_an_open_order_s_reply_deadline(engine, free
     assert [e for e in engine.sweep() if e.clock.startswith("order:")] == []
     freezer.move_to("2027-01-07 00:00:00+08:00")
     assert [e.clock for e in engine.sweep() if e.clock.startswith("order:")] == [order.clock]
+
+
+def test_orders_page_after_the_last_one_handed_out(engine, freezer):
+    case = engine.open_case("pledge", actor=CLERK)
+    first = _issue(engine, case.id)
+    freezer.move_to("2024-03-04 11:00:00+08:00")
+    same_instant = [_issue(engine, case.id) for _ in range(2)]  # frozen time: ordered by id
+    freezer.move_to("2024-03-05 10:00:00+08:00")
+    later = _issue(engine, case.id)
+    everything = [o.id for o in engine.orders(SUPERVISOR)]
+    assert everything[0] == first.id and everything[-1] == later.id and len(everything) == 4
+    assert sorted(everything[1:3]) == everything[1:3] == sorted(o.id for o in same_instant)
+    page = engine.orders(SUPERVISOR, limit=2)
+    rest = engine.orders(SUPERVISOR, limit=2, after=(page[-1].issued_at, page[-1].id))
+    assert [o.id for o in page + rest] == everything
+    assert engine.orders(SUPERVISOR, after=(later.issued_at, later.id)) == []
+
+
+def test_replying_to_a_lapsed_order_says_it_lapsed(engine):
+    case = engine.open_case("pledge", actor=CLERK)
+    order = _issue(engine, case.id)
+    engine.fire(case.id, "accept", actor=CLERK)
+    engine.fire(case.id, "approve", actor=EXAMINER)
+    with pytest.raises(TransitionNotAllowed, match="已失效（案件已办结）"):
+        engine.answer_order(case.id, order.id, actor=CLERK, text="答复")

@@ -124,8 +124,8 @@ def parse(c: Any, raw: Any, path: str, *, own: tuple[FieldSpec, ...],
 
 def check(c: Any, defn_states: Any, transitions: Any, clocks: Any) -> None:
     """Checks across the file: a special step enters a different, open state that pauses a clock;
-    the clock name is the engine's."""
-    if SPECIAL_CLOCK in clocks:
+    in a file with one, the clock name is the engine's."""
+    if SPECIAL_CLOCK in clocks and any(t.special for t in transitions):  # a file with no special step may use the name
         c.add(f"clocks.{SPECIAL_CLOCK}", f"the clock name {SPECIAL_CLOCK!r} is the special procedure's: rename this clock")
     for i, t in enumerate(transitions):
         if not t.special:

@@ -69,6 +69,7 @@ def test_the_clock_name_is_reserved():
                                           "  special_procedure: {limit: 5 days, start: received, stop: [done]}")
     path, message, _ = only(text)
     assert path == "clocks.special_procedure" and "rename this clock" in message
+    load_text(text.replace(", special: [testing]", ""), "sample.yaml")  # no special step: the name is free
 
 
 @pytest.mark.freeze_time("2026-11-30 10:00:00+08:00")

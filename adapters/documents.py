@@ -91,6 +91,19 @@ class TemplateNotFound(LookupError):
     """No template of that name (in the override folder or the shipped ones)."""
 
 
+class DocumentTooLarge(ValueError):
+    """The page is longer than a PDF is laid out for (:data:`MAX_PDF_CHARS`): refused at once
+    rather than laid out for minutes; the HTML print view still shows it (HTTP 422)."""
+
+    code = "document_too_large"
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.reason = f"文书内容过长（{size:,} 字符，PDF 上限 {MAX_PDF_CHARS:,}），请使用打印版（HTML）"
+        super().__init__(f"the document's page has {size:,} characters, more than a PDF is laid out for "
+                         f"({MAX_PDF_CHARS:,}); the HTML print view shows it")
+
+
 @dataclass(frozen=True, kw_only=True)
 class DocumentSettings:
     """What the office configures. ``query_text`` and ``query_url`` may use ``{number}`` and
@@ -527,14 +540,25 @@ class _Flow:
             st = ParagraphStyle(f"{kind}-r", parent=st, alignment=TA_RIGHT)
         return st
 
-    def para(self, markup: str, style: Any) -> None:
+    def para(self, markup: str, style: Any, bullet: str | None = None) -> None:
+        """One paragraph; a long one as several of at most CHUNK characters (see :func:`chunks`),
+        without the space between them, so it reads as one."""
+        from reportlab.lib.styles import ParagraphStyle
         from reportlab.platypus import Paragraph
 
         text = markup.strip()
         while text.startswith("<br/>"):
             text = text[5:].lstrip()
-        if text:
-            self.out.append(Paragraph(text, style))
+        if not text:
+            return
+        parts = chunks(text)
+        for i, part in enumerate(parts):
+            st = style
+            if len(parts) > 1:
+                st = ParagraphStyle(f"{style.name}-{min(i, 1)}{int(i == len(parts) - 1)}", parent=style,
+                                    spaceBefore=style.spaceBefore if i == 0 else 0,
+                                    spaceAfter=style.spaceAfter if i == len(parts) - 1 else 0)
+            self.out.append(Paragraph(part, st, bulletText=bullet if i == 0 else None))
 
     def block(self, node: _Node) -> None:
         if node.tag in _SKIP or "screen-only" in node.classes:
@@ -554,11 +578,7 @@ class _Flow:
                 if isinstance(li, _Node) and li.tag == "li":
                     n += 1
                     bullet = f"{n}." if tag == "ol" else "•"
-                    from reportlab.platypus import Paragraph
-
-                    text = self.inline(li).strip()
-                    if text:
-                        self.out.append(Paragraph(text, self.styles["li"], bulletText=bullet))
+                    self.para(self.inline(li), self.styles["li"], bullet)
         else:
             self.mixed(node, "p" if tag == "p" else "p")
 
@@ -582,6 +602,16 @@ class _Flow:
 
         rows: list[list[Any]] = []
         head_rows = 0
+        after: list[tuple[str, str]] = []  # (the row's label, a long cell's full text): after the table
+
+        def cell(x: _Node, label: str) -> Any:
+            markup = self.inline(x).strip()
+            if len(markup) <= CELL_CHARS:
+                return Paragraph(markup or " ", self.styles["cell"])
+            after.append((label, markup))
+            # a cell never splits across pages: a long one shows its start and the rest follows
+            head = chunks(markup, CELL_CHARS)[0]
+            return Paragraph(f"{head}……（全文见表后）", self.styles["cell"])
 
         def walk(n: _Node) -> None:
             nonlocal head_rows
@@ -594,7 +624,8 @@ class _Flow:
                     cells = [x for x in c.children if isinstance(x, _Node) and x.tag in ("td", "th")]
                     if cells and all(x.tag == "th" for x in cells) and len(rows) == head_rows:
                         head_rows += 1
-                    rows.append([Paragraph(self.inline(x).strip() or " ", self.styles["cell"]) for x in cells])
+                    label = _plain(self.inline(cells[0]))[:40] if cells else ""
+                    rows.append([cell(x, label) for x in cells])
 
         walk(node)
         if not rows:
@@ -622,9 +653,77 @@ class _Flow:
         from reportlab.platypus import Spacer
 
         self.out.append(Spacer(1, 6))
+        for label, markup in after:
+            self.para(f"<b>{label}（全文）</b>：{markup}" if label else markup, self.styles["p"])
 
 
 _PAD = 12.0  # a cell's left and right padding, points
+
+# reportlab lays a paragraph that runs over a page out again for each page, measuring every
+# character left each time: time grows with the square of its length (32,000 characters of 延期理由:
+# 4 s; 340,000: not done in 400 s). Cut into paragraphs of at most CHUNK characters (under a page)
+# the cost grows with the length (docs/performance.md, "Long text in documents").
+CHUNK = 1000
+CELL_CHARS = 600  # a table cell's most characters (a cell taller than a page cannot be laid out)
+MAX_PDF_CHARS = 200_000  # a page's markup beyond this is refused (DocumentTooLarge), not laid out
+_TOKEN = re.compile(r"<[^>]*>|&#?\w+;|[^<&]+|[<&]")
+_BREAK_AFTER = "。；;，,、 ！？!?）)"
+
+
+def _plain(markup: str) -> str:
+    return re.sub(r"<[^>]*>", "", markup).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+
+
+def chunks(markup: str, size: int = CHUNK) -> list[str]:
+    """Paragraph markup (text, entities, the inline tags of :meth:`_Flow.inline`) cut into pieces of
+    at most ``size`` characters of text, after a punctuation mark where one is near; a tag open
+    at a cut is closed before it and opened again after. Short markup is returned whole."""
+    if len(markup) <= size:
+        return [markup]
+    out: list[str] = []
+    cur: list[str] = []
+    opened: list[str] = []  # the open tags' names
+    count = 0
+
+    def cut() -> None:
+        nonlocal cur, count
+        out.append("".join(cur) + "".join(f"</{t}>" for t in reversed(opened)))
+        cur = [f"<{t}>" for t in opened]
+        count = 0
+
+    for token in _TOKEN.findall(markup):
+        if token.startswith("<") and len(token) > 1:
+            name = token.strip("</>").split()[0] if token.strip("</>") else ""
+            if token.startswith("</"):
+                if name in opened:
+                    opened.remove(name)
+            elif not token.endswith("/>"):
+                opened.append(name)
+            cur.append(token)
+            if token == "<br/>" and count >= size // 2:
+                cut()
+            continue
+        if token.startswith("&") and len(token) > 1:
+            if count + 1 > size:
+                cut()
+            cur.append(token)
+            count += 1
+            continue
+        while count + len(token) > size:
+            room = size - count
+            at = max(token.rfind(ch, 0, room) for ch in _BREAK_AFTER) + 1
+            if at < room // 2:
+                at = room
+            if at > 0:
+                cur.append(token[:at])
+            token = token[at:]
+            cut()
+        cur.append(token)
+        count += len(token)
+    rest = "".join(cur)
+    if _plain(rest).strip():
+        out.append(rest)
+    return out or [markup]
 
 
 def column_widths(texts: list[list[str]], total: float, size: float) -> list[float]:
@@ -660,6 +759,8 @@ def html_to_pdf(page: str, *, title: str = "") -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate
 
+    if len(page) > MAX_PDF_CHARS:
+        raise DocumentTooLarge(len(page))
     root = _parse(page)
     body = _find(root, "body") or root
     flow = _Flow()
@@ -687,6 +788,7 @@ __all__ = [
     "DocumentNotIssuable",
     "DocumentRenderer",
     "DocumentSettings",
+    "DocumentTooLarge",
     "Issuable",
     "SHIPPED",
     "TITLES",

@@ -56,6 +56,7 @@ from adapters.documents import (
     DocumentNotIssuable,
     DocumentRenderer,
     DocumentSettings,
+    DocumentTooLarge,
     TemplateNotFound,
 )
 from workflow.engine import Engine
@@ -319,6 +320,9 @@ def _document(request: Request, ctx: Any, actor: Actor, case_id: str, template: 
     except TemplateNotFound as exc:
         return problem_response(404, "Not found", str(exc), code="template_not_found",
                                 instance=request.url.path)
+    except DocumentTooLarge as exc:  # stored text longer than a PDF is laid out for: refused at once
+        return problem_response(422, "Document too large", str(exc), code=exc.code,
+                                instance=request.url.path, size=exc.size, reason=exc.reason)
     except DocumentNotIssuable as exc:
         return problem_response(409, "Document not issuable", str(exc), code=exc.code,
                                 instance=request.url.path, document=exc.document, document_title=exc.title,
@@ -328,7 +332,7 @@ def _document(request: Request, ctx: Any, actor: Actor, case_id: str, template: 
 
 
 @router.get("/cases/{case_id}/receipt", response_model=None, summary="The receipt (受理回执)",
-            responses={**_DOC, **problems(400, 401, 404)})
+            responses={**_DOC, **problems(400, 401, 404, 422)})
 def receipt(request: Request, ctx: CtxDep, actor: ActorDep, case_id: str, format: Format = "html") -> Response:  # noqa: A002
     """Case number, item, what was received, the statutory and committed dates, how to query
     progress; ``?format=pdf`` for the PDF."""
@@ -356,7 +360,7 @@ def documents(request: Request, ctx: CtxDep, actor: ActorDep, case_id: str) -> R
 
 @router.get("/cases/{case_id}/documents/{template}", response_model=None,
             summary="A document from the office's template (受理通知书, 补正通知书, 决定书 …)",
-            responses={**_DOC, **problems(400, 401, 404, 409)})
+            responses={**_DOC, **problems(400, 401, 404, 409, 422)})
 def document(request: Request, ctx: CtxDep, actor: ActorDep, case_id: str, template: str,
              format: Format = "html") -> Response:  # noqa: A002
     """409 ``document_not_issuable`` when the case cannot have it yet (``issuable_after``: the

@@ -154,7 +154,8 @@ class FieldOut(BaseModel):
     choices: list[str]
     rules: dict[str, Any] = Field(default_factory=dict, description=(
         "the field's rules (docs/definitions.md, Field rules): min, max (numbers; dates as YYYY-MM-DD), "
-        "past (a date of service or receipt), names {min, max, odd}; absent keys: the type's own bounds"))
+        "past (a date of service or receipt), names {min, max, odd}, max_length (the most characters of a "
+        "string or text field, declared or its type's default: always listed); absent keys: the type's own bounds"))
 
 
 class TriggerOut(BaseModel):

@@ -9,6 +9,7 @@ from typing import Any
 from workflow.definition import ClockDef, Definition, FieldSpec
 from workflow.engine import Engine
 from workflow.escalation import DEFAULT_LADDER
+from workflow.fieldrules import max_length
 from workflow.model import Actor
 from workflow.special import KIND_LABELS as SPECIAL_KINDS
 
@@ -23,6 +24,8 @@ def _field(f: FieldSpec) -> dict[str, Any]:
         rules["past"] = True
     if f.names is not None:
         rules["names"] = {"min": f.names.min, "max": f.names.max, "odd": f.names.odd}
+    if max_length(f) is not None:  # declared or the type's default: every text field has one
+        rules["max_length"] = max_length(f)
     return {"name": f.name, "type": f.type, "label": f.label or f.name, "required": f.required,
             "choices": list(f.choices), "rules": rules}
 

@@ -59,6 +59,7 @@ class FieldSpec:
     max: Any = None  # its upper bound
     past: bool = False  # a date of service or receipt: not after today, not before the case's start
     names: NameRule | None = None  # a list of names (合议组): how many, odd or not
+    max_length: int | None = None  # string/text: declared most characters (None: the type's default)
 
 
 @dataclass(frozen=True)
@@ -465,7 +466,8 @@ _TRANS = {
 # reason, and the approving official unless the parties agreed it (``extend_by: agreement``)
 EXTEND_BY = ("approval", "agreement")
 EXTENSION_REASON = FieldSpec(name="reason", type="text", label="延期理由", required=True)
-EXTENSION_APPROVER = FieldSpec(name="approver", type="text", label="批准人", required=True)
+# the approving official's name or title: one line (fieldrules.MAX_LENGTH["string"])
+EXTENSION_APPROVER = FieldSpec(name="approver", type="text", label="批准人", required=True, max_length=200)
 EXTENSION_FIELDS = (EXTENSION_REASON.name, EXTENSION_APPROVER.name)  # given anew with each extension
 
 
@@ -482,7 +484,7 @@ _CLOCK = {
     "start_from", "grace", "max_extension", "status", "basis", "notes",
 }
 _FIELD = {"name", "type", "label", "required", "choices", "description", "default", "aliases", "searchable",
-          "min", "max", "past", "names"}
+          "min", "max", "past", "names", "max_length"}
 _FIGURE_KEYS = ("name", "label", "field", "agg", "value")
 
 

@@ -175,6 +175,7 @@ def check_data(
     """Raise MissingData naming every absent required field and every value of the wrong type,
     or InvalidData when a value also breaks its field's rule (workflow/fieldrules.py; the date
     rules need ``ctx``)."""
+    specs = tuple(specs)
     problems: dict[str, str] = {}
     ruled = False
     for name in required:
@@ -190,6 +191,12 @@ def check_data(
                 ruled = True
             if err:
                 problems[spec.name] = err
+    declared = {spec.name for spec in specs}
+    for name, value in given.items():  # data no field declares (a final step's page reason): text's bound
+        if name not in declared and name not in problems and isinstance(value, str) \
+                and len(value) > fieldrules.MAX_LENGTH["text"]:
+            problems[name] = f"too long: {len(value)} characters (at most {fieldrules.MAX_LENGTH['text']})"
+            ruled = True
     if problems:
         detail = "; ".join(f"{k}: {v}" for k, v in problems.items())
         raise (InvalidData if ruled else MissingData)(f"data missing or invalid: {detail}", problems)

@@ -2,12 +2,16 @@
 
 A field (docs/definitions.md, "Field rules") may declare ``min``/``max`` (numbers; dates as
 YYYY-MM-DD), ``past: true`` (a date of service or receipt) and ``names: {min, max, odd}`` (a list
-of names, such as a 合议组). Every field also has bounds of its type that need no declaration:
-a date lies between 1949-10-01 and a number of years ahead (an engine setting), a number is finite
-and of sane size, an amount of money is in yuan between 0 and a trillion. The checks cost the same
+of names, such as a 合议组) and ``max_length`` (text). Every field also has bounds of its type that
+need no declaration: a date lies between 1949-10-01 and a number of years ahead (an engine
+setting), a number is finite and of sane size, an amount of money is in yuan between 0 and a
+trillion, a ``string`` holds at most 200 characters and a ``text`` at most 5,000 (what the longest
+of the office's 请求事项和理由 needs; a field declares more, up to 20,000, with ``max_length``). The checks cost the same
 whatever the value's size: a number's digits are counted before anything converts it.
 
-An office's override may add rules to a field but never loosen the law's (:func:`loosened`).
+An office's override may add rules to a field but never loosen the law's (:func:`loosened`); it may
+set a field's ``max_length`` either way, never above the ceiling (a bound on cost, not the law's).
+A date typed in another ISO form (``20261231``) is stored as ``2026-12-31`` (:func:`normalise`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ MAX_MONEY = 10**12  # yuan (一万亿元), when a money field declares no max
 MAX_NUMBER = 10**15  # any other number's magnitude, when the field declares no bounds
 MAX_DIGITS = 24  # a number written with more digits than this is out of range before it is read
 NAME_SEPARATORS = re.compile(r"[、，,；;\s]+")
+# the most characters a text field holds unless it declares ``max_length`` (docs/definitions.md):
+# a name, a number, a title on one line; a reason or a 请求事项 of a few printed pages
+MAX_LENGTH = {"string": 200, "text": 5000}
+MAX_LENGTH_CEILING = 20000  # what no declaration or override may exceed (documents print it)
 _NUMERIC_TEXT = re.compile(r"[-+]?[\d,]*\.?\d+(?:[eE][-+]?\d+)?")
 
 
@@ -75,8 +83,28 @@ def names_of(value: Any) -> list[str] | None:
     return None
 
 
+def max_length(spec: Any) -> int | None:
+    """The most characters a ``string`` or ``text`` field holds (declared or its type's default)."""
+    if spec.type not in MAX_LENGTH:
+        return None
+    return getattr(spec, "max_length", None) or MAX_LENGTH[spec.type]
+
+
+def text_length(value: Any) -> int:
+    """A text's characters; a list of names counts as stored (joined by 、)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list):
+        return sum(len(n) if isinstance(n, str) else 0 for n in value) + max(len(value) - 1, 0)
+    return 0
+
+
 def normalise(spec: Any, value: Any) -> Any:
-    """The value as stored: names become one text joined by 、 (as documents print them)."""
+    """The value as stored: names become one text joined by 、 (as documents print them); a date
+    in any accepted form becomes ``YYYY-MM-DD``."""
+    if spec.type == "date" and isinstance(value, str):
+        d = as_date(value)
+        return d.isoformat() if d is not None else value
     if spec.names is not None:
         names = names_of(value)
         if names is not None:
@@ -134,6 +162,9 @@ def check(spec: Any, value: Any, ctx: RuleContext | None) -> str | None:
             if d < ctx.today - timedelta(days=ctx.max_backdate_days):
                 return f"more than {ctx.max_backdate_days} days ago"
         return None
+    limit = max_length(spec)
+    if limit is not None and text_length(value) > limit:
+        return f"too long: {text_length(value)} characters (at most {limit})"
     if spec.names is not None:
         names = names_of(value)
         if names is None:
@@ -155,7 +186,7 @@ def names_problem(rule: NameRule) -> str:
 
 # --- the loader's side ---------------------------------------------------------------------------
 
-RULE_KEYS = ("min", "max", "past", "names")
+RULE_KEYS = ("min", "max", "past", "names", "max_length")
 
 
 def parse(f: Mapping[str, Any], ftype: str, path: str, add: Callable[[str, str], None]) -> dict[str, Any]:
@@ -196,6 +227,15 @@ def parse(f: Mapping[str, Any], ftype: str, path: str, add: Callable[[str, str],
             add(f"{path}.past", f"past marks a date of service or receipt, not a {ftype} field")
         else:
             out["past"] = f["past"]
+    if "max_length" in f:
+        raw = f["max_length"]
+        if ftype not in MAX_LENGTH:
+            add(f"{path}.max_length", f"max_length bounds a string or text field, not a {ftype} field")
+        elif isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_LENGTH_CEILING:
+            add(f"{path}.max_length", f"max_length is a whole number of characters from 1 to "
+                                      f"{MAX_LENGTH_CEILING:,}, got {raw!r}")
+        else:
+            out["max_length"] = raw
     if "names" in f:
         raw = f["names"]
         if ftype not in ("string", "text"):

@@ -75,7 +75,7 @@ def fields(kinds: tuple[str, ...]) -> tuple[FieldSpec, ...]:
 
     return (
         FieldSpec(name="kind", type="choice", label="特别程序种类", required=True, choices=kinds),
-        FieldSpec(name="approver", type="text", label="批准人", required=True),
+        FieldSpec(name="approver", type="text", label="批准人", required=True, max_length=200),
         FieldSpec(name="expected_days", type="integer", label="预计所需时间（日数）", required=True,
                   min=1, max=MAX_EXPECTED_DAYS),
     )

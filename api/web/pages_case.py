@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import secrets
 from typing import Any
@@ -135,7 +136,7 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
     )
 
 
-REASON = present.Input("reason", "理由", "text", True)
+REASON = present.Input("reason", "理由", "text", True, maxlength=present.MAX_LENGTH["text"])
 
 
 def _action_inputs(defn: Any, t: Any, data: Any = None) -> tuple[list[Any], bool]:
@@ -151,7 +152,7 @@ def _action_inputs(defn: Any, t: Any, data: Any = None) -> tuple[list[Any], bool
         if own is None:
             inputs.append(REASON)
         elif not own.required:
-            inputs[inputs.index(own)] = present.Input(own.name, own.label, own.type, True, own.choices, own.default)
+            inputs[inputs.index(own)] = dataclasses.replace(own, required=True)
     return inputs, final
 
 
@@ -342,7 +343,7 @@ def _not_issuable(v: Visit, exc: Any) -> Response:
 
 
 def _document(v: Visit, case_id: str, name: str, fmt: str) -> Response:
-    from adapters.documents import DocumentNotIssuable, TemplateNotFound
+    from adapters.documents import DocumentNotIssuable, DocumentTooLarge, TemplateNotFound
     from api.routes_ops import _disposition
 
     e = v.engine
@@ -363,6 +364,8 @@ def _document(v: Visit, case_id: str, name: str, fmt: str) -> Response:
         return error_page(v.request, v, 404, "没有这个文书模板", f"没有文书模板 {name}")
     except DocumentNotIssuable as exc:
         return _not_issuable(v, exc)
+    except DocumentTooLarge as exc:
+        return error_page(v.request, v, 422, "不能生成PDF", f"{exc.reason}。")
     return HTMLResponse(page, headers=_headers(csp=DOC_CSP) | {"X-Frame-Options": "SAMEORIGIN"})
 
 

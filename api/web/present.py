@@ -14,7 +14,7 @@ from typing import Any
 
 from adapters.documents import CHOICE_LABELS
 from workflow.definition import FieldSpec, TransitionDef
-from workflow.fieldrules import numeric_text_problem
+from workflow.fieldrules import MAX_LENGTH, max_length, numeric_text_problem
 from workflow.legaltime import TZ
 from workflow.limits import Limit
 from workflow.model import Case, Clock
@@ -213,6 +213,7 @@ class Input:
     choices: tuple[tuple[str, str], ...] = ()
     default: Any = None  # the definition's default value, shown pre-filled
     hint: str = ""  # a note beside the label (受理时必填: a later step requires it)
+    maxlength: int | None = None  # a text box's most characters (the field's max_length rule)
 
 
 def inputs_for(fields: tuple[FieldSpec, ...], required: tuple[str, ...] = ()) -> list[Input]:
@@ -222,10 +223,11 @@ def inputs_for(fields: tuple[FieldSpec, ...], required: tuple[str, ...] = ()) ->
     named = {f.name for f in fields}
     for f in fields:
         out.append(Input(f.name, f.label or f.name, f.type, f.required or f.name in required,
-                         tuple((c, choice_label(c)) for c in f.choices), getattr(f, "default", None)))
+                         tuple((c, choice_label(c)) for c in f.choices), getattr(f, "default", None),
+                         maxlength=max_length(f)))
     for name in required:
         if name not in named:
-            out.append(Input(name, FIELD_NAMES.get(name, name), "text", True))
+            out.append(Input(name, FIELD_NAMES.get(name, name), "text", True, maxlength=MAX_LENGTH["text"]))
     return out
 
 
@@ -241,8 +243,8 @@ def transition_inputs(t: TransitionDef, defn: Any = None, data: Mapping[str, Any
     extra = tuple(case_fields[n] for n in wanted if n in case_fields)
     out = inputs_for((*t.fields, *extra), tuple(n for n in t.required_fields if n in own or n in wanted))
     limiting = limit_fields(defn)
-    return [Input(i.name, i.label, i.type, i.required, i.choices, None if i.name in limiting else i.default, i.hint)
-            for i in out]
+    return [Input(i.name, i.label, i.type, i.required, i.choices, None if i.name in limiting else i.default, i.hint,
+                  i.maxlength) for i in out]
 
 
 def _blank(value: Any) -> bool:
@@ -268,7 +270,7 @@ def opening_inputs(defn: Any, fields: tuple[FieldSpec, ...]) -> list[Input]:
         if i.name in limiting:
             hint = "；".join(x for x in (hint, "决定办理时限，请选择") if x)
         out.append(Input(i.name, i.label, i.type, i.required, i.choices,
-                         None if i.name in limiting else i.default, hint))
+                         None if i.name in limiting else i.default, hint, i.maxlength))
     return out
 
 
@@ -352,6 +354,7 @@ _RULE_WORDS = [  # the field rules' problems with a value in them (workflow/fiel
     (re.compile(r"out of range \((.+) … (.+)\)"), "应在 {0} 至 {1} 之间"),
     (re.compile(r"before the case's legal start (.+)"), "不能早于本案法定起算日 {0}"),
     (re.compile(r"more than (\d+) days ago"), "不能早于 {0} 日之前"),
+    (re.compile(r"too long: (\d+) characters \(at most (\d+)\)"), "过长：共 {0} 字，最多 {1} 字"),
     (re.compile(r"must be at most (.+)"), "不能大于 {0}"),
     (re.compile(r"must be at least (.+)"), "不能小于 {0}"),
     (re.compile(r"must not be before (.+)"), "不能早于 {0}"),

@@ -133,6 +133,14 @@ def test_the_opening_form_marks_required_fields_and_never_picks_the_channel(stac
     assert 'value="武汉某公司"' in _field_block(r.text, "pledgor")
     assert re.search(r'<option value="online" selected>', _field_block(r.text, "channel"))
     assert s.client("wuhan_clerk").get("/api/cases").json()["items"] == []
+    # text too long: the input says its most characters, the refusal says it in Chinese
+    assert 'maxlength="200"' in _field_block(page, "pledgor")
+    assert 'maxlength="5000"' in _field_block(page, "patent_numbers")
+    r = c.post("/web/cases/new", data={"csrf": csrf_of(page), "item": PLEDGE, "f_pledgor": "甲" * 201,
+                                       "f_channel": "online"})
+    assert r.status_code == 422
+    assert 'data-field-error="pledgor">过长：共 201 字，最多 200 字' in _field_block(r.text, "pledgor")
+    assert s.client("wuhan_clerk").get("/api/cases").json()["items"] == []
 
 
 def test_a_step_asks_for_what_the_case_lacks_and_refuses_in_place(stack_at, sql_url):  # noqa: F811
@@ -164,7 +172,7 @@ def test_a_definition_says_its_rules_and_required_data(stack_at, sql_url):  # no
     d = s.client("wuhan_clerk").get(f"/api/definitions/{ADJUDICATION}").json()
     filing = next(t for t in d["transitions"] if t["trigger"] == "file_case")
     assert next(f for f in filing["fields"] if f["name"] == "panel")["rules"] == {
-        "names": {"min": 3, "max": None, "odd": True}}
+        "names": {"min": 3, "max": None, "odd": True}, "max_length": 200}
     serve = next(t for t in d["transitions"] if t["trigger"] == "serve")
     assert serve["fields"][0]["rules"] == {"past": True}
     pledge = s.client("wuhan_clerk").get(f"/api/definitions/{PLEDGE}").json()

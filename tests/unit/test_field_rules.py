@@ -237,7 +237,7 @@ def test_an_override_adds_rules():
      "transitions.file_case.requires: an override cannot drop required data: amount"),
     ({"field_rules": {"nobody": {"max": 1}}}, "field_rules.nobody: ruled has no field 'nobody'"),
     ({"field_rules": {"amount": {"label": "x"}}},
-     "field_rules.amount: an override adds only rules (min, max, past, names, required), not label"),
+     "field_rules.amount: an override adds only rules (min, max, past, names, max_length, required), not label"),
 ])
 def test_an_override_never_loosens_the_law(extra, says):
     with pytest.raises(errors.DefinitionError) as exc:

@@ -11,6 +11,7 @@ and a way back; the API gets the problem document.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -31,14 +32,29 @@ def _size_words(n: int) -> str:
     return f"{mib:.0f} MB" if mib >= 1 else f"{max(1, n // 1024)} KB"
 
 
-def refusal_page(status: int, path: str, limit: int | None) -> str:
-    """The page a person sees when a form is refused here (413, or a bad Content-Length)."""
+_CASE_FORM = re.compile(r"^(/web/cases/[^/]+)/.+$")  # a case page's forms post below the case's own page
+
+
+def back_link(path: str) -> str:
+    """Where the refusal page's 返回 leads: the page the form was on. A case page's forms
+    (督办, 答复, 办理, 附件 …) post to URLs of their own that answer only POST: back to the case page."""
+    if not _is_page(path):
+        return "/"
+    found = _CASE_FORM.match(path)
+    return found.group(1) if found else path
+
+
+def refusal_page(status: int, path: str, limit: int | None, *, upload: bool = True) -> str:
+    """The page a person sees when a form is refused here (413, or a bad Content-Length).
+    ``upload``: the form sent files (multipart), so the advice is about files; a text form is
+    told to shorten what was typed."""
     if status == 413:
         what = (f"提交的内容过大：此处每次最多接收 {_size_words(limit)}。" if limit else "提交的内容过大。")
-        hint = "请压缩文件或分次上传后再试；已填写的内容未被保存。"
+        hint = ("请压缩文件或分次上传后再试；已填写的内容未被保存。" if upload else
+                "填写的文字过长，请删减后重新填写提交；已填写的内容未被保存，请先自行复制留存。")
     else:
         what, hint = "请求无法处理。", "请返回上一页重新提交。"
-    back = html.escape(path if _is_page(path) else "/", quote=True)
+    back = html.escape(back_link(path), quote=True)
     return ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>无法提交</title></head><body><main><h1>无法提交</h1><p role=\"alert\">{html.escape(what)}</p>"
@@ -117,7 +133,9 @@ class BodyLimit:
         if _is_page(path):
             from starlette.responses import HTMLResponse
 
-            page = HTMLResponse(refusal_page(status, path, limit), status_code=status,
+            ctype = dict(scope.get("headers") or []).get(b"content-type", b"").decode("latin-1").lower()
+            upload = ctype.startswith("multipart/form-data")
+            page = HTMLResponse(refusal_page(status, path, limit, upload=upload), status_code=status,
                                 headers={"Connection": "close", "Cache-Control": "no-store"})
             await page(scope, receive, send)
             return
@@ -126,4 +144,4 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
-__all__ = ["PAGES", "BodyLimit", "refusal_page"]
+__all__ = ["PAGES", "BodyLimit", "back_link", "refusal_page"]

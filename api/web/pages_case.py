@@ -14,7 +14,8 @@ from starlette.responses import HTMLResponse, Response
 
 from workflow.authority import reserved_to_engine
 from workflow.errors import CaseNotFound, WorkflowError
-from workflow.orders import ISSUERS, MAX_DAYS, MIN_DAYS, REPLIERS
+from workflow.errors import Forbidden, TransitionNotAllowed
+from workflow.orders import ISSUERS, LAPSED, MAX_DAYS, MIN_DAYS, OPEN, REPLIERS, STATUS_LABELS
 
 from . import history, present
 from .common import (
@@ -122,6 +123,10 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
             field_labels.setdefault(f.name, f.label or f.name)
     entries = history.timeline(events, defn, case, who=v.who, org_name=v.org_name)
     orders = [{"o": o, "overdue": o.overdue_at(e.now())} for o in e.case_orders(case_id, v.actor)]
+    may_order = v.actor.has_any(ISSUERS) and not case.final
+    may_reply = v.actor.has_any(REPLIERS) and v.actor.org == case.org
+    forms = {a["t"].trigger for a in actions} | ({"op:order"} if may_order else set()) | (
+        {f"reply:{k['o'].id}" for k in orders if k["o"].status == OPEN} if may_reply else set())
     return render(
         v.request, "case.html.j2", v, status=status, case=case, defn=defn, events=events, labels=labels,
         timeline=entries, data_rows=history.data_rows(case, defn, events),
@@ -131,9 +136,25 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
         children=children, parent=parent, correctable=correctable, people=people,
         orgs=[o for o in e.orgs if o.code != case.org], field_labels=field_labels,
         org_name=v.org_name(case.org), idem=secrets.token_urlsafe(12), orders=orders,
-        may_order=v.actor.has_any(ISSUERS) and not case.final,
-        may_reply=v.actor.has_any(REPLIERS) and v.actor.org == case.org, order_days=(MIN_DAYS, MAX_DAYS),
+        may_order=may_order, may_reply=may_reply, order_days=(MIN_DAYS, MAX_DAYS),
+        unseen=_unseen(errors or {}, forms, labels),
     )
+
+
+def _unseen(errors: dict[str, str], forms: set[str], labels: dict[str, str]) -> list[str]:
+    """The refusals of forms the page no longer shows (the order answered or lapsed, a step or an
+    order the person may not take, the case closed), said at the top of the page instead."""
+    out = []
+    for key, message in errors.items():
+        if key in forms:
+            continue
+        if key == "op:order":
+            out.append(f"未能督办：{message}")
+        elif key.startswith("reply:"):
+            out.append(f"未能答复：{message}")
+        elif ":" not in key:  # a step (办理)
+            out.append(f"未能办理“{labels.get(key, key)}”：{message}")
+    return out
 
 
 REASON = present.Input("reason", "理由", "text", True, maxlength=present.MAX_LENGTH["text"])
@@ -196,7 +217,10 @@ def _fire(v: Visit, form: FormData, case_id: str, trigger: str) -> Response:
         status = {"Forbidden": 403, "VersionConflict": 409, "TransitionNotAllowed": 409}.get(
             exc.__class__.__name__, 422)
         values = {trigger: {k: form.get(k) for k in form.keys()}}
-        return _case_page(v, case_id, status=status, errors={trigger: present.explain(exc, labels)}, values=values,
+        words = present.explain(exc, labels)
+        if isinstance(exc, Forbidden):
+            words = f"无权进行此操作：{words}"
+        return _case_page(v, case_id, status=status, errors={trigger: words}, values=values,
                           field_errors={trigger: present.field_messages(exc)})
     return _go(f"{P}/cases/{case_id}", done="fired")
 
@@ -238,17 +262,35 @@ for _what in ("assign", "transfer", "correct"):
 ORDER_LABELS = {"reason": "督办事由", "action": "要求", "reply_days": "答复期限（工作日）", "text": "答复"}
 
 
-def _order_refused(v: Visit, form: FormData, case_id: str, key: str, exc: WorkflowError) -> Response:
+def _order_refused(v: Visit, form: FormData, case_id: str, key: str, exc: WorkflowError,
+                   order_id: str | None = None) -> Response:
+    """The case page again with why (beside the form when it is still shown, else at the top)
+    and what was typed."""
     if isinstance(exc, CaseNotFound):
         return error_page(v.request, v, 404, "找不到督办", "找不到该案件或督办，或不在您的管辖范围内。")
     status = {"Forbidden": 403, "VersionConflict": 409, "TransitionNotAllowed": 409}.get(exc.__class__.__name__, 422)
-    return _case_page(v, case_id, status=status, errors={key: present.explain(exc, ORDER_LABELS)},
+    words = present.explain(exc, ORDER_LABELS)
+    if isinstance(exc, Forbidden):
+        words = f"无权进行此操作（{'督办由本单位承办人答复' if order_id else '督办由科长或局领导发出'}）"
+    elif isinstance(exc, TransitionNotAllowed):
+        status_now = next((o.status for o in v.engine.case_orders(case_id, v.actor) if o.id == order_id), None)
+        words = {LAPSED: f"该督办{STATUS_LABELS[LAPSED]}，不能再答复", OPEN: words}.get(
+            status_now or "", "该督办已答复，不能再次答复") if order_id else "案件已办结，不能再督办"
+    return _case_page(v, case_id, status=status, errors={key: words},
                       values={key: {k: form.get(k) for k in form.keys()}})
 
 
+def _typed(form: FormData, name: str) -> str:
+    """A text field as typed (NUL removed, trimmed), never cut short: the engine refuses one over
+    its limit with a 422 naming the field, and the page keeps what was typed."""
+    value = form.get(name)
+    return value.replace("\x00", "").strip() if isinstance(value, str) else ""
+
+
 def _days(text: str) -> int | str:
-    """The form's 答复期限 as a number when it is one (the engine judges it either way)."""
-    return int(text) if text.isascii() and text.isdigit() else text
+    """The form's 答复期限 as a number when it is one ("3", not "00000003x"); the engine refuses
+    anything else naming the field."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else text
 
 
 @posted(P + "/cases/{case_id}/orders")
@@ -256,8 +298,8 @@ def _order(v: Visit, form: FormData, case_id: str) -> Response:
     """督办: a supervisor or leader orders the handlers to act and reply within N working days."""
     idem = _text(form, "idem", 64)
     try:
-        v.engine.issue_order(case_id, actor=v.actor, reason=_text(form, "reason", 1000),
-                             action=_text(form, "action", 1000), reply_days=_days(_text(form, "reply_days", 8)),
+        v.engine.issue_order(case_id, actor=v.actor, reason=_typed(form, "reason"),
+                             action=_typed(form, "action"), reply_days=_days(_typed(form, "reply_days")),
                              idempotency_key=f"web:{v.actor.id}:{idem}" if idem else None)
     except WorkflowError as exc:
         return _order_refused(v, form, case_id, "op:order", exc)
@@ -269,10 +311,10 @@ def _reply(v: Visit, form: FormData, case_id: str, order_id: str) -> Response:
     """The handler's reply to a 督办."""
     idem = _text(form, "idem", 64)
     try:
-        v.engine.answer_order(case_id, order_id[:64], actor=v.actor, text=_text(form, "text", 1000),
+        v.engine.answer_order(case_id, order_id[:64], actor=v.actor, text=_typed(form, "text"),
                               idempotency_key=f"web:{v.actor.id}:{idem}" if idem else None)
     except WorkflowError as exc:
-        return _order_refused(v, form, case_id, f"reply:{order_id[:64]}", exc)
+        return _order_refused(v, form, case_id, f"reply:{order_id[:64]}", exc, order_id[:64])
     return _go(f"{P}/cases/{case_id}", done="answered")
 
 

@@ -425,3 +425,66 @@ def test_calendar_page_counts_provisional_cases_and_offers_the_template(env: Any
           if e.kind == "calendar_recomputed"][0]
     assert ev.actor_id == "admin" and ev.data["source"] == "国务院办公厅关于2027年部分节假日安排的通知"
     assert 'data-provisional-cases="0"' in c.get("/web/calendar").text
+
+
+def _alerts(html: str) -> list[str]:
+    return re.findall(r"data-page-alert>([^<]+)<", html)
+
+
+def test_order_refusals_are_said_even_when_their_form_is_gone(env: Any) -> None:
+    """督办 on the case page: a refusal whose form the page no longer shows (a second reply, a
+    reply to a lapsed order, a clerk's order, a step that is not the clerk's) is said at the top;
+    a value the engine refuses is a 422 naming the field, with what was typed kept."""
+    engine, app, _ = env
+    case = engine.open_case(PLEDGE, actor=actor("clerk"), data=DATA)
+    boss, clerk = signed_in(app, "boss"), signed_in(app, "clerk")
+    token = csrf_of(boss.get(f"/web/cases/{case.id}").text)
+    long_reason = "理" * 1500
+    r = boss.post(f"/web/cases/{case.id}/orders",
+                  data={"csrf": token, "reason": long_reason, "action": "说明进展", "reply_days": "3"})
+    assert r.status_code == 422 and "督办事由：不能超过 1000 字" in r.text and long_reason in r.text
+    r = boss.post(f"/web/cases/{case.id}/orders",
+                  data={"csrf": token, "reason": "进度慢", "action": "说明进展", "reply_days": "00000003x"})
+    assert r.status_code == 422 and "答复期限（工作日）：应为 1 至 60 的整数（工作日）" in r.text
+    assert "00000003x" in r.text and "进度慢" in r.text and engine.case_orders(case.id) == []
+    r = boss.post(f"/web/cases/{case.id}/orders", data={"csrf": token, "reason": "进度慢", "action": "说明进展",
+                                                          "reply_days": "3"}, follow_redirects=False)
+    assert r.status_code == 303
+    (order,) = engine.case_orders(case.id)
+
+    ctoken = csrf_of(clerk.get(f"/web/cases/{case.id}").text)
+    r = clerk.post(f"/web/cases/{case.id}/orders", data={"csrf": ctoken, "reason": "a", "action": "b", "reply_days": "3"})
+    assert r.status_code == 403 and any("无权进行此操作" in a for a in _alerts(r.text)), _alerts(r.text)
+    r = clerk.post(f"/web/cases/{case.id}/orders/{order.id}/reply", data={"csrf": ctoken, "text": "答" * 1001})
+    assert r.status_code == 422 and "答复：不能超过 1000 字" in r.text and "答" * 1001 in r.text
+    reply = f"/web/cases/{case.id}/orders/{order.id}/reply"
+    assert clerk.post(reply, data={"csrf": ctoken, "text": "已办"}, follow_redirects=False).status_code == 303
+    r = clerk.post(reply, data={"csrf": ctoken, "text": "再答"})
+    assert r.status_code == 409 and _alerts(r.text) == ["未能答复：该督办已答复，不能再次答复"]
+
+    r = clerk.post(f"/web/cases/{case.id}/fire/approve", data={"csrf": ctoken, "version": str(case.version)})
+    assert r.status_code in (403, 409) and any(a.startswith("未能办理“") for a in _alerts(r.text)), _alerts(r.text)
+
+    lapsing = engine.issue_order(case.id, actor=actor("boss"), reason="再督", action="快办", reply_days=2)
+    engine.fire(case.id, "accept", actor=actor("clerk"))
+    engine.fire(case.id, "approve", actor=actor("examiner"))
+    r = clerk.post(f"/web/cases/{case.id}/orders/{lapsing.id}/reply", data={"csrf": ctoken, "text": "答复"})
+    assert r.status_code == 409 and _alerts(r.text) == ["未能答复：该督办已失效（案件已办结），不能再答复"]
+    r = boss.post(f"/web/cases/{case.id}/orders", data={"csrf": token, "reason": "a", "action": "b", "reply_days": "3"})
+    assert r.status_code == 409 and _alerts(r.text) == ["未能督办：案件已办结，不能再督办"]
+    assert "data-page-alert" not in clerk.get(f"/web/cases/{case.id}").text
+
+
+def test_a_too_large_order_form_leads_back_to_its_case_page(env: Any) -> None:
+    """The 413 page of a case page's text form: 返回 to the case page (the form's URL answers
+    only POST) and advice about the text typed, not about files."""
+    _, app, _ = env
+    r = TestClient(app).post("/web/cases/abc123/orders", content=b"reason=" + b"x" * (2 * 1024 * 1024),
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413 and 'href="/web/cases/abc123"' in r.text
+    assert "文件" not in r.text and "文字过长" in r.text
+    from api.limits import back_link
+
+    assert back_link("/web/cases/abc123/orders/o1/reply") == "/web/cases/abc123"
+    assert back_link("/apply/progress/supplement") == "/apply/progress/supplement"
+    assert back_link("/api/cases") == "/"

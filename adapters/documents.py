@@ -24,6 +24,10 @@ The PDF is made from the rendered HTML by a small converter for the subset the t
 (``h1``–``h3``, ``p``, ``div``, ``table``, ``ul``/``ol``, ``br``, ``b``/``strong``, ``hr``;
 ``class="center|right"`` aligns; ``class="screen-only"`` is left out), set in reportlab's built-in
 CID font ``STSong-Light`` (no font file needed). So the office edits one template for both.
+Long stored text is laid out in time that grows with its length: a long paragraph is cut into
+pieces (:func:`chunks`), a long table cell continues after the table, and a page longer than
+:data:`MAX_PDF_CHARS` is refused (:class:`DocumentTooLarge`) — docs/performance.md, "Long text in
+documents".
 """
 
 from __future__ import annotations

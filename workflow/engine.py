@@ -170,11 +170,12 @@ def _empty(value: Any) -> bool:
 
 def check_data(
     required: Iterable[str], specs: Iterable[FieldSpec], given: Mapping[str, Any], merged: Mapping[str, Any],
-    ctx: fieldrules.RuleContext | None = None,
+    ctx: fieldrules.RuleContext | None = None, declared_elsewhere: Iterable[str] = (),
 ) -> None:
     """Raise MissingData naming every absent required field and every value of the wrong type,
     or InvalidData when a value also breaks its field's rule (workflow/fieldrules.py; the date
-    rules need ``ctx``)."""
+    rules need ``ctx``). Data no spec declares (nor ``declared_elsewhere``: a bundle's other
+    items' fields) is held to a ``text`` field's default bound."""
     specs = tuple(specs)
     problems: dict[str, str] = {}
     ruled = False
@@ -191,7 +192,7 @@ def check_data(
                 ruled = True
             if err:
                 problems[spec.name] = err
-    declared = {spec.name for spec in specs}
+    declared = {spec.name for spec in specs} | set(declared_elsewhere)
     for name, value in given.items():  # data no field declares (a final step's page reason): text's bound
         if name not in declared and name not in problems and isinstance(value, str) \
                 and len(value) > fieldrules.MAX_LENGTH["text"]:
@@ -398,10 +399,12 @@ class Engine(OfficeMixin, SweepMixin):
             if not actor.has_any(defn.open_roles):
                 raise Forbidden(f"opening {item_id} needs one of the roles {', '.join(defn.open_roles)}")
             ctx = self.field_context()
-            check_data([f.name for f in defn.fields if f.required], defn.fields, given, given, ctx)
+            names = [f.name for f in specs]
+            check_data([f.name for f in defn.fields if f.required], defn.fields, given, given, ctx, names)
             for child_id in defn.children:  # a bundle is one application: its children's data too
                 child_def = self.registry.get(child_id)
-                check_data([f.name for f in child_def.fields if f.required], child_def.fields, given, given, ctx)
+                check_data([f.name for f in child_def.fields if f.required], child_def.fields, given, given, ctx,
+                           names)
             given = _normalised(specs, given)
             now = self.now()
             start_day = now.date()

@@ -198,3 +198,10 @@ def test_a_compact_date_is_stored_as_iso(engine, shipped):
                          data={"supplement_items": "专利证书", "supplement_deadline": "20261231"})
     assert asked.data["supplement_deadline"] == "2026-12-31"
     assert shipped.history(opened.id)[-1].data.get("supplement_deadline", "2026-12-31") == "2026-12-31"
+
+
+def test_undeclared_data_is_bounded_unless_another_item_of_the_bundle_declares_it():
+    with pytest.raises(errors.InvalidData) as exc:
+        check_data([], [], {"note": "长" * 5001}, {})
+    assert exc.value.fields == {"note": "too long: 5001 characters (at most 5000)"}
+    check_data([], [], {"note": "长" * 5001}, {}, None, ["note"])  # a child's field: its own rule holds

@@ -14,7 +14,7 @@ from .engine_base import EngineBase
 from .errors import MissingData, UnknownItem
 from .ladder import Ladder, next_reminders, reminder_level
 from .legaltime import ClockKind, ClockState, Sla, Status
-from .model import CaseRecord, Deadline
+from .model import CaseRecord, Clock, Deadline
 from .ports import UnitOfWork
 
 _SLA_RANK = {
@@ -99,6 +99,12 @@ class ClockEffectsMixin(EngineBase):
         generation = getattr(self.calendar, "generation", None)
         if generation is None:  # a calendar that cannot say when it changed is never cached
             return lt.evaluate(st, self.calendar, strict=self.settings.strict_calendar, today=today)
+        # first by the clock object itself: one step asks about the same objects several times
+        # (_refresh, the deadlines, the view), and hashing a ClockState hashes all its fields
+        by_id = self._derived_by_id
+        seen = by_id.get((id(st), today))
+        if seen is not None and seen[0] is st and seen[1] == generation:
+            return seen[2]
         key = (st, today, generation)
         hit = self._derived.get(key)
         if hit is None:
@@ -107,6 +113,9 @@ class ClockEffectsMixin(EngineBase):
             hit = self._derived[key] = lt.evaluate(
                 st, self.calendar, strict=self.settings.strict_calendar, today=today
             )
+        if len(by_id) >= 4_096:
+            by_id.clear()
+        by_id[(id(st), today)] = (st, generation, hit)  # holds st: its id is not reused meanwhile
         return hit
 
     def _remaining(self, st: ClockState, derived: lt.Derived, today: date) -> int | None:
@@ -117,6 +126,56 @@ class ClockEffectsMixin(EngineBase):
         if key not in self._derived:
             self._derived[key] = lt.remaining_units(st, derived, self.calendar, today)  # type: ignore[assignment]
         return self._derived[key]  # type: ignore[return-value]
+
+    def _clock_view(self, name: str, st: ClockState, now: datetime, today: date) -> Clock:
+        """A clock as callers see it at ``now``. Everything in it but the level depends only on the
+        clock state, the day and the calendar: the view is remembered by clock object, day,
+        calendar generation and level (a Clock is frozen, so it is shared safely)."""
+        derived = self._derive(st, today)
+        sla = lt.sla_at(st, derived, now).value
+        generation = getattr(self.calendar, "generation", None)
+        key = ("view", id(st), name, today, sla)
+        if generation is not None:
+            seen = self._derived_by_id.get(key)
+            if seen is not None and seen[0] is st and seen[1] == generation:
+                return seen[2]
+        view = Clock(
+            name=name,
+            label=st.label or name,
+            kind=st.kind.value,
+            status=st.status.value,
+            statutory_due=derived.statutory_due,
+            commitment_due=derived.commitment_due,
+            sla=sla,
+            provisional=derived.provisional,
+            party=st.kind is ClockKind.PARTY,
+            external=st.kind is ClockKind.EXTERNAL,
+            limit=str(st.limit),
+            started_on=st.started_on,
+            stopped_on=st.stopped_on,
+            statutory_units=derived.statutory_units,
+            commitment_units=derived.commitment_units,
+            used_units=derived.used_units,
+            remaining_units=_capped(self._remaining(st, derived, today), derived.statutory_units)
+            if st.status is Status.RUNNING else None,
+            unit=st.counting_unit.value,
+            warning_at=derived.warning_at,
+            overdue_at=derived.overdue_at,
+            over_statutory_at=derived.over_statutory_at,
+            expires_at=derived.expires_at,
+            extensions=tuple(str(e) for e in st.extensions),
+            paused_spans=_paused_spans(st),
+            run=st.run,
+            statutory_provisional=derived.statutory_provisional,
+            commitment_provisional=derived.commitment_provisional,
+            expiry_provisional=derived.expiry_provisional,
+            awaiting_calendar=st.awaiting_calendar,
+        )
+        if generation is not None:
+            if len(self._derived_by_id) >= 4_096:
+                self._derived_by_id.clear()
+            self._derived_by_id[key] = (st, generation, view)
+        return view
 
     def _sla(self, st: ClockState, now: datetime, today: date) -> Sla:
         return lt.sla_at(st, self._derive(st, today), now)
@@ -188,3 +247,21 @@ def _keep_run(new: ClockState, old: ClockState) -> ClockState:
 
     return replace(new, run=old.run + 1)
 
+
+def _capped(remaining: int | None, limit: int | None) -> int | None:
+    """What is left never exceeds the limit itself (issue 16): a last day moved off a rest day, or
+    a start that lies ahead, adds days at the end, not to what anyone is told is left."""
+    if remaining is None or limit is None:
+        return remaining
+    return min(remaining, limit)
+
+
+def _paused_spans(st: ClockState) -> tuple[tuple[date, date | None], ...]:
+    spans: list[tuple[date, date | None]] = []
+    segs = st.segments
+    for a, b in zip(segs, segs[1:], strict=False):
+        if a.stop is not None:
+            spans.append((a.stop, b.start))
+    if st.status is Status.PAUSED and segs and segs[-1].stop is not None:
+        spans.append((segs[-1].stop, None))
+    return tuple(spans)

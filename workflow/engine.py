@@ -40,7 +40,7 @@ from .errors import (
     VersionConflict,
 )
 from .escalation import EscalationPolicy
-from .legaltime import TZ, ClockKind, ClockState, Status
+from .legaltime import TZ, ClockState
 from .model import (
     Actor,
     Case,
@@ -211,14 +211,6 @@ def _normalised(specs: Iterable[FieldSpec], given: dict[str, Any]) -> dict[str, 
     return given
 
 
-def _capped(remaining: int | None, limit: int | None) -> int | None:
-    """What is left never exceeds the limit itself (issue 16): a last day moved off a rest day, or
-    a start that lies ahead, adds days at the end, not to what anyone is told is left."""
-    if remaining is None or limit is None:
-        return remaining
-    return min(remaining, limit)
-
-
 def _with_case_fields(own: Iterable[FieldSpec], defn: Definition) -> tuple[FieldSpec, ...]:
     """A transition's own fields, then the case's (opening) fields it does not redeclare: data a
     transition call supplies for the case (the materials ``accept`` requires) obeys their rules."""
@@ -256,6 +248,7 @@ class Engine(OfficeMixin, SweepMixin):
         self.listeners: list[DeadlineListener] = []
         self.observers: list[StepObserver] = []  # told of every transition inside its unit of work
         self._derived: dict[tuple[Any, ...], lt.Derived] = {}
+        self._derived_by_id: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # the same, by clock object (clock_effects)
 
     # -- definitions ---------------------------------------------------------------------------
 
@@ -610,41 +603,7 @@ class Engine(OfficeMixin, SweepMixin):
         defn = self.registry.get(rec.item_id, rec.definition_version)
         now = self.now()
         today = now.date()
-        clocks: dict[str, Clock] = {}
-        for name, st in rec.clocks.items():
-            derived = self._derive(st, today)
-            clocks[name] = Clock(
-                name=name,
-                label=st.label or name,
-                kind=st.kind.value,
-                status=st.status.value,
-                statutory_due=derived.statutory_due,
-                commitment_due=derived.commitment_due,
-                sla=lt.sla_at(st, derived, now).value,
-                provisional=derived.provisional,
-                party=st.kind is ClockKind.PARTY,
-                external=st.kind is ClockKind.EXTERNAL,
-                limit=str(st.limit),
-                started_on=st.started_on,
-                stopped_on=st.stopped_on,
-                statutory_units=derived.statutory_units,
-                commitment_units=derived.commitment_units,
-                used_units=derived.used_units,
-                remaining_units=_capped(self._remaining(st, derived, today), derived.statutory_units)
-                if st.status is Status.RUNNING else None,
-                unit=st.counting_unit.value,
-                warning_at=derived.warning_at,
-                overdue_at=derived.overdue_at,
-                over_statutory_at=derived.over_statutory_at,
-                expires_at=derived.expires_at,
-                extensions=tuple(str(e) for e in st.extensions),
-                paused_spans=_paused_spans(st),
-                run=st.run,
-                statutory_provisional=derived.statutory_provisional,
-                commitment_provisional=derived.commitment_provisional,
-                expiry_provisional=derived.expiry_provisional,
-                awaiting_calendar=st.awaiting_calendar,
-            )
+        clocks: dict[str, Clock] = {name: self._clock_view(name, st, now, today) for name, st in rec.clocks.items()}
         return Case(
             id=rec.id, number=rec.number, item_id=rec.item_id,
             definition_version=rec.definition_version, state=rec.state, version=rec.version,
@@ -705,15 +664,3 @@ def _snapshot(rec: CaseRecord) -> dict[str, Any]:
         "clocks": {k: clock_to_dict(v) for k, v in rec.clocks.items()},
         "closed_at": rec.closed_at.isoformat() if rec.closed_at else None,
     }
-
-
-
-def _paused_spans(st: ClockState) -> tuple[tuple[date, date | None], ...]:
-    spans: list[tuple[date, date | None]] = []
-    segs = st.segments
-    for a, b in zip(segs, segs[1:], strict=False):
-        if a.stop is not None:
-            spans.append((a.stop, b.start))
-    if st.status is Status.PAUSED and segs and segs[-1].stop is not None:
-        spans.append((segs[-1].stop, None))
-    return tuple(spans)

@@ -79,6 +79,7 @@ class EngineBase:
     listeners: list[DeadlineListener]
     observers: list[StepObserver]
     _derived: dict[tuple[Any, ...], lt.Derived]
+    _derived_by_id: dict[tuple[Any, ...], tuple[Any, ...]]
 
     # -- time ----------------------------------------------------------------------------------
 

@@ -208,8 +208,11 @@ def page_by_offset(rows: list[Any], cursor: str | None, limit: int) -> tuple[lis
 # --- responses ------------------------------------------------------------------------------------
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)  # json.dumps's, kept
+
+
 def dumps(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+    return _COMPACT.encode(body).encode("utf-8")
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

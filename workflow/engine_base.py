@@ -17,7 +17,7 @@ from . import legaltime as lt
 from .calendar import WorkingCalendar
 from .errors import CaseNotFound, MissingData, VersionConflict
 from .legaltime import TZ
-from .model import Actor, CaseRecord, Event
+from .model import HASH_JSON, Actor, CaseRecord, Event
 from .orgs import OrgTree
 from .ports import CaseQuery, DeadlineListener, StepObserver, Store, UnitOfWork
 from .registry import Registry
@@ -26,17 +26,20 @@ if TYPE_CHECKING:
     from .engine import EngineSettings
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # json.dumps's, kept (model.HASH_JSON)
+
+
 def _jsonable(data: Mapping[str, Any] | None) -> dict[str, Any]:
     if not data:
         return {}
     if not isinstance(data, Mapping):
         raise MissingData("data must be a mapping of field names to values", {"data": "must be an object"})
-    return json.loads(json.dumps(dict(data), ensure_ascii=False, default=str))
+    return json.loads(_JSON.encode(dict(data)))
 
 
 def _fingerprint(*parts: Any) -> str:
     """What an idempotent call was (its operation and arguments), hashed."""
-    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    text = HASH_JSON.encode(parts)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -123,8 +123,13 @@ _JSON_SLOTS = ("data", "clocks", "payload", "result", "body", "holidays", "workd
 _JSON_OUT = ("data", "clocks", "payload", "result", "body", "holidays", "workdays")
 
 
+# what json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str) builds on every
+# call, kept: the same text without building an encoder per value (workflow.model.HASH_JSON)
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _COMPACT.encode(value)
 
 
 def _big_int(text: str) -> int | str:

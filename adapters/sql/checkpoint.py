@@ -49,7 +49,8 @@ class Checkpointer:
 
     def committed(self) -> None:
         """A writer committed: the next round has work (and the thread runs in this process)."""
-        self._dirty.set()
+        if not self._dirty.is_set():  # set() takes a lock and notifies: not again for every commit
+            self._dirty.set()  # (the round that clears it checkpoints after this commit anyway)
         if self._pid != os.getpid() and not self._stop.is_set():
             self._start()
 

@@ -31,8 +31,29 @@ sys.path.insert(0, str(ROOT / "bench"))
 from store_bench import ACTOR, SCRIPT, _engine  # noqa: E402
 
 
+class _Opcodes:
+    """Counts the Python bytecode instructions executed (sys.settrace with opcode events): a
+    measure of the Python work of a step that other processes' load cannot change. Code in C
+    (sqlite3, the json encoder, hashing) counts as the one instruction that calls it."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, frame, event, arg):  # type: ignore[no-untyped-def]
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            self.n += 1
+        return self
+
+    def enable(self) -> None:
+        sys.settrace(self)
+
+    def disable(self) -> None:
+        sys.settrace(None)
+
+
 def _run(folder: Path, name: str, sync: str, cases: int, steps: int,
-         profiler: cProfile.Profile | None) -> tuple[float, float]:
+         profiler: cProfile.Profile | _Opcodes | None) -> tuple[float, float]:
     """(CPU seconds of the fire calls, statements per step)."""
     engine = _engine(folder / f"{name}.db", sync)
     ids = [engine.open_case("pledge", actor=ACTOR, data={"applicant": "甲公司"}).id for _ in range(cases)]
@@ -62,6 +83,8 @@ def main() -> int:
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--out", type=Path, default=None, help="also save the raw profile here")
     ap.add_argument("--no-profile", action="store_true", help="only the unprofiled CPU time a step")
+    ap.add_argument("--opcodes", action="store_true",
+                    help="also count the bytecode instructions a step (slow: use --cases 100)")
     ap.add_argument("--repeat", type=int, default=1,
                     help="unprofiled runs (the least CPU time is printed: others' load only adds)")
     args = ap.parse_args()
@@ -70,10 +93,15 @@ def main() -> int:
         # unprofiled first (the profiler itself costs more than the code it measures)
         runs = [_run(Path(tmp), f"plain{i}", args.sync, args.cases, args.steps, None) for i in range(args.repeat)]
         cpu, per = min(runs)
+        ops = ""
+        if args.opcodes:
+            counter = _Opcodes()
+            _run(Path(tmp), "opcodes", args.sync, args.cases, args.steps, counter)
+            ops = f"; {counter.n / n:,.0f} bytecode instructions a step"
         if args.no_profile:
             print(f"profile_step: {n:,} fire calls, synchronous={args.sync}, load average "
                   f"{os.getloadavg()[0]:.2f}: {cpu / n * 1e6:,.0f} µs CPU a step ({n / cpu:,.0f} steps/cpu-s), "
-                  f"least of {args.repeat}; {per:.1f} statements a step")
+                  f"least of {args.repeat}; {per:.1f} statements a step{ops}")
             return 0
         # CPU time, not wall time: on a shared machine the wall clock counts other processes' turns
         prof = cProfile.Profile(time.process_time)
@@ -81,7 +109,7 @@ def main() -> int:
     print(f"profile_step: {n:,} fire calls ({args.cases} cases x {args.steps}), synchronous={args.sync}, "
           f"load average {os.getloadavg()[0]:.2f}")
     print(f"unprofiled: {cpu / n * 1e6:,.0f} µs CPU a step ({n / cpu:,.0f} steps/cpu-s); "
-          f"{per:.1f} statements a step (the trace; BEGIN and COMMIT included)")
+          f"{per:.1f} statements a step (the trace; BEGIN and COMMIT included){ops}")
     print(f"profiled:   {pcpu:.2f} s CPU in all")
     if args.out:
         prof.dump_stats(str(args.out))

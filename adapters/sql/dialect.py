@@ -248,17 +248,6 @@ class _ClockCache:
                     self._parsed.popitem(last=False)
         return dict(value)
 
-    def remember(self, text: str, clocks: dict[str, ClockState]) -> None:
-        """``text`` is the JSON just written for ``clocks``: the next read of that row parses
-        nothing, and gives back these very objects (so what the engine derived from them and
-        their serialised fragments are found by identity)."""
-        if self.size:
-            with self._lock:
-                self._parsed[text] = dict(clocks)
-                self._parsed.move_to_end(text)
-                if len(self._parsed) > self.size:
-                    self._parsed.popitem(last=False)
-
     def __len__(self) -> int:
         return len(self._parsed)
 

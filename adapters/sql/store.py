@@ -616,8 +616,6 @@ class SqlUnitOfWork:
                 self._defer(self.q["search_update"], found)
         self._rows[record.id] = tuple(params.values())
         self._sla.move(was, counters.key_of_params(params))
-        if "clocks" in cols:
-            self.store._clocks.remember(params["clocks"], record.clocks)
 
     def query_cases(self, query: CaseQuery) -> list[CaseRecord]:
         from .query import case_query

@@ -71,11 +71,13 @@ def bench_store(quick: bool) -> tuple[list[list[str]], Any]:
         if m:
             sync, eng, raw_, ratio, ecpu, rcpu, rratio = m.groups()
             raw[sync] = {"engine": eng, "raw": raw_, "ratio": ratio, "engine_cpu": ecpu, "raw_cpu": rcpu}
-            ok = float(ratio) >= 0.5 if sync == "FULL" else float(eng.replace(",", "")) >= 5000
+            # issue 20: engine ÷ raw sqlite3 (same statements, same PRAGMAs, one run)
+            want = 0.8 if sync == "FULL" else 0.7
+            ok = float(ratio) >= want
             rows.append([f"store ({sync})", "Engine.fire on SQLite vs the same statements on raw sqlite3",
-                         f"{eng} tx/s (cpu {ecpu}/s); raw {raw_} tx/s", f"ratio {ratio}",
-                         ("ratio ≥ 0.5 " if sync == "FULL" else "≥ 5,000 tx/s ")
-                         + ("**met**" if ok else "**missed**")])
+                         f"{eng} tx/s (cpu {ecpu}/s); raw {raw_} tx/s (cpu {rcpu}/s)",
+                         f"ratio {ratio} (cpu {rratio})",
+                         f"ratio ≥ {want} " + ("**met**" if ok else "**missed**")])
     if not rows:
         raise RuntimeError(f"store_bench printed no result:\n{out[-1500:]}")
     return rows, raw
@@ -130,7 +132,7 @@ def bench_storm(quick: bool) -> tuple[list[list[str]], Any]:
         "deadline storm", f"{n:,} deadlines due at once, sweep batch {res['sweep_batch']}, clerks at 50/s",
         f"{res['escalated']:,} escalated in {res['sweep_seconds']} s ({res['escalations_per_second']:,}/s); "
         f"clerks' fire p50 {f['p50']} ms, p99 {f['p99']} ms",
-        "", ("100k < 20 s " + ("**met**" if res["targets_met"]["sweep_under_20s"] else "**missed**")
+        "", ("100k < 8 s " + ("**met**" if res["sweep_seconds"] < 8 else "**missed**")
              if n >= 100_000 else "(the 100k target needs the full run)")
         + "; p99 < 100 ms " + ("**met**" if res["targets_met"]["fire_p99_under_100ms"] else "**missed**"),
     ]]

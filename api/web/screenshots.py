@@ -128,7 +128,27 @@ def wait_for(driver: Any, condition: Any, timeout: float = 15) -> Any:
     from selenium.webdriver.support.ui import WebDriverWait
 
     ignored = (NoSuchElementException, StaleElementReferenceException)
-    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition)
+    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(_navigating(condition))
+
+
+# ChromeDriver 156 reports an element whose page has just been replaced not always as stale but,
+# when the swap falls between its lookup and the call, as an "unknown error" naming the node: the
+# same "not yet" while the next page loads (seen in CI on a phone-width walk).
+_REPLACED = ("does not belong to the document", "No node with given id", "Cannot find context with specified id")
+
+
+def _navigating(condition: Any) -> Any:
+    from selenium.common.exceptions import WebDriverException
+
+    def check(driver: Any) -> Any:
+        try:
+            return condition(driver)
+        except WebDriverException as exc:
+            if type(exc) is WebDriverException and any(m in (exc.msg or "") for m in _REPLACED):
+                return False
+            raise
+
+    return check
 
 
 PEOPLE = (

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from adapters import build_engine
-from tests.backends import PgSchema, pg_base_url
 from workflow import Actor, errors
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "joint"
@@ -20,19 +19,8 @@ LEADER = Actor("l1", {"leader"}, "420100", "局领导")
 APPROVAL = {"reason": "涉及三个部门现场核查", "approver": "副市长 王强"}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'joint.db'}"
-    base, reason = pg_base_url()
-    if base is None:
-        pytest.skip(reason)
-    schema = PgSchema(base)
-    request.addfinalizer(schema.drop)
-    return schema.url
-
-
-def test_the_cap_escalates_and_extends_once_on_the_store(url, freezer):
+def test_the_cap_escalates_and_extends_once_on_the_store(sql_url, freezer):
+    url = sql_url
     freezer.move_to("2026-12-21 10:00:00+08:00")
     engine = build_engine(url, definitions=[FIX])
     bundle = engine.open_case("fx_joint", actor=CLERK)

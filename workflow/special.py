@@ -71,11 +71,11 @@ LOG = "_special_procedures"
 
 def fields(kinds: tuple[str, ...]) -> tuple[FieldSpec, ...]:
     """The implied, required fields of a transition that starts one of ``kinds``."""
-    from .definition import FieldSpec
+    from .definition import EXTENSION_APPROVER, FieldSpec
 
     return (
         FieldSpec(name="kind", type="choice", label="特别程序种类", required=True, choices=kinds),
-        FieldSpec(name="approver", type="text", label="批准人", required=True, max_length=200),
+        EXTENSION_APPROVER,  # the same approving official an extension names
         FieldSpec(name="expected_days", type="integer", label="预计所需时间（日数）", required=True,
                   min=1, max=MAX_EXPECTED_DAYS),
     )

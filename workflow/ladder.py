@@ -99,14 +99,6 @@ class Ladder:
     def reminds(self) -> bool:
         return any(r.remind is not None for r in self.rungs.values())
 
-    def reminder_level(self, reached: list[str]) -> str | None:
-        """Of the levels reached (in order), the last one that sets ``remind``."""
-        found = None
-        for level in reached:
-            if self.rung(level).remind is not None:
-                found = level
-        return found
-
     def effective(self, policy: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
         """The ladder in force, defaults filled in (the definition page and API)."""
         w = self.warning or WarningRule()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -243,8 +243,7 @@ def transition_inputs(t: TransitionDef, defn: Any = None, data: Mapping[str, Any
     extra = tuple(case_fields[n] for n in wanted if n in case_fields)
     out = inputs_for((*t.fields, *extra), tuple(n for n in t.required_fields if n in own or n in wanted))
     limiting = limit_fields(defn)
-    return [Input(i.name, i.label, i.type, i.required, i.choices, None if i.name in limiting else i.default, i.hint,
-                  i.maxlength) for i in out]
+    return [replace(i, default=None) if i.name in limiting else i for i in out]
 
 
 def _blank(value: Any) -> bool:
@@ -269,8 +268,7 @@ def opening_inputs(defn: Any, fields: tuple[FieldSpec, ...]) -> list[Input]:
         hint = f"{later[i.name]}时必填" if i.name in later and not i.required else ""
         if i.name in limiting:
             hint = "；".join(x for x in (hint, "决定办理时限，请选择") if x)
-        out.append(Input(i.name, i.label, i.type, i.required, i.choices,
-                         None if i.name in limiting else i.default, hint, i.maxlength))
+        out.append(replace(i, default=None if i.name in limiting else i.default, hint=hint))
     return out
 
 

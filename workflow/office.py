@@ -17,7 +17,7 @@ from .clock_effects import ClockEffectsMixin
 from .engine_base import BEFORE, ENGINE_EVENT_KINDS, _copy_json, _jsonable
 from .errors import Forbidden, MissingData, TransitionNotAllowed
 from .legaltime import ClockKind, ClockState, Status
-from .model import SYSTEM, Actor, Case, CaseRecord, Event, OutboxMessage, clock_from_dict
+from .model import SYSTEM, Actor, Case, CaseRecord, Deadline, Event, OutboxMessage, clock_from_dict
 from .ports import CaseQuery, UnitOfWork
 from .special import SPECIAL_CLOCK
 
@@ -28,7 +28,7 @@ class OfficeMixin(ClockEffectsMixin):
     if TYPE_CHECKING:  # defined by ``Engine`` (the reading use cases) and ``OrdersMixin``
         def get_case(self, case_id: str, actor: Actor | None = None) -> Case: ...
 
-        def _recount_orders(self, uow: UnitOfWork, rec: CaseRecord) -> dict[str, Any]: ...
+        def _recount_orders(self, uow: UnitOfWork, rec: CaseRecord) -> tuple[dict[str, Any], list[Deadline]]: ...
 
     def assign(self, case_id: str, assignee: str | None, *, actor: Actor,
                expected_version: int | None = None, reason: str | None = None) -> Case:
@@ -351,7 +351,7 @@ class OfficeMixin(ClockEffectsMixin):
             for r in uow.query_cases(CaseQuery(open=True)):
                 rec = uow.get_case(r.id, for_update=True) or r
                 new_dates = self._clock_dates(rec)
-                orders = self._recount_orders(uow, rec)  # its open 督办 orders' reply deadlines too
+                orders, order_rows = self._recount_orders(uow, rec)  # its open 督办 orders' reply deadlines too
                 if before is not None:
                     old_dates = before.get(rec.id, {})
                     if new_dates == old_dates and not orders:
@@ -374,7 +374,7 @@ class OfficeMixin(ClockEffectsMixin):
                 }
                 self._append(uow, rec, "calendar_recomputed", None, actor, now, rec.state, rec.state,
                              {"year": year, "source": source, "clocks": clocks, **({"orders": orders} if orders else {})})
-                uow.replace_deadlines(rec.id, self._wanted_deadlines(rec))
+                uow.replace_deadlines(rec.id, [*self._wanted_deadlines(rec), *order_rows])  # once a case
                 uow.save_case(rec, rec.version)
                 changed.append(rec.id)
             uow.commit()

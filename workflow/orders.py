@@ -385,12 +385,14 @@ class OrdersMixin(ClockEffectsMixin):
             if dl.clock in clocks and dl.state == "pending":
                 uow.mark_deadline(dl, "cancelled", now)
 
-    def _recount_orders(self, uow: UnitOfWork, rec: CaseRecord) -> dict[str, Any]:
+    def _recount_orders(self, uow: UnitOfWork, rec: CaseRecord) -> tuple[dict[str, Any], list[Deadline]]:
         """The calendar changed: count each open order's reply deadline again from its day of
-        issue; move the changed ones (and their pending rows). Returns {order id: {before, after}}."""
+        issue; save the changed ones. Returns {order id: {before, after}} and the moved orders'
+        deadline rows (not escalated yet), which the caller writes with the case's own rows:
+        one ``replace_deadlines`` a case (``OfficeMixin._recompute``)."""
         store = self.order_store
         if store is None:
-            return {}
+            return {}, []
         changed: dict[str, Any] = {}
         rows: list[Deadline] = []
         for o in store.of_case(uow, rec.id):
@@ -405,9 +407,7 @@ class OrdersMixin(ClockEffectsMixin):
                              "after": {"due": due.isoformat(), "provisional": provisional}}
             if o.escalated_at is None:
                 rows.append(Deadline(rec.id, new.clock, 1, LEVEL, new.due_at, org=rec.org, item_id=rec.item_id))
-        if rows:
-            uow.replace_deadlines(rec.id, [*self._wanted_deadlines(rec), *rows])
-        return changed
+        return changed, rows
 
     def _fire_order(self, uow: UnitOfWork, rec: CaseRecord, defn: Definition, dl: Deadline,
                     now: datetime) -> tuple[Escalation, OutboxMessage] | None:

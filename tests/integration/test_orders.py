@@ -228,7 +228,21 @@ def test_the_sweep_lapses_an_open_order_it_finds_on_a_closed_case(engine, freeze
     assert "order_escalated" not in [e.kind for e in engine.history(case.id)]
 
 
-def test_loading_a_calendar_recounts_an_open_order_s_reply_deadline(engine, freezer, tmp_path):
+def _count_deadline_writes(engine, monkeypatch) -> list[str]:
+    """The case ids of every ``replace_deadlines`` from now on (the store's units of work)."""
+    calls: list[str] = []
+    uow_class = type(engine.store.unit_of_work())
+    real = uow_class.replace_deadlines
+
+    def counting(uow, case_id, wanted):
+        calls.append(case_id)
+        return real(uow, case_id, wanted)
+
+    monkeypatch.setattr(uow_class, "replace_deadlines", counting)
+    return calls
+
+
+def test_loading_a_calendar_recounts_an_open_order_s_reply_deadline(engine, freezer, tmp_path, monkeypatch):
     freezer.move_to("2026-12-28 10:00:00+08:00")  # Mon; 2027 is not in the official data yet
     case = engine.open_case("pledge", actor=CLERK)
     order = _issue(engine, case.id, 5)
@@ -238,7 +252,9 @@ def test_loading_a_calendar_recounts_an_open_order_s_reply_deadline(engine, free
     path.write_text("year: 2027\nsource: 国务院办公厅关于2027年部分节假日安排的通知（测试）\n"
                     "holidays: [2027-01-01, 2027-01-04]\nworkdays: []\n", encoding="utf-8")
     freezer.move_to("2026-12-29 09:00:00+08:00")
+    writes = _count_deadline_writes(engine, monkeypatch)
     assert case.id in engine.load_calendar(path)
+    assert writes.count(case.id) == 1  # the case's rows and its moved order's, written once
     (moved,) = engine.case_orders(case.id)
     # 01-04 off too: Tue 01-05 is the 4th working day, Wed 01-06 the 5th
     assert (moved.due, moved.provisional, moved.status) == (date(2027, 1, 6), False, "open")

@@ -204,9 +204,11 @@ class ClockEffectsMixin(EngineBase):
         rec.sla = worst
         rec.due_at = due
 
-    def _wanted_deadlines(self, rec: CaseRecord) -> list[Deadline]:
+    def _wanted_deadlines(self, rec: CaseRecord, defn: Definition | None) -> list[Deadline]:
+        """The case's deadline rows; ``defn``: its definition, as the caller already holds it (its
+        ladder's reminders; None where the case's definition is unknown: no reminders)."""
         out: list[Deadline] = []
-        ladder = self._ladder_of(rec)
+        ladder = defn.escalation if defn is not None and defn.escalation.reminds else None
         for name, st in rec.clocks.items():
             if st.status is not Status.RUNNING:
                 continue
@@ -220,20 +222,19 @@ class ClockEffectsMixin(EngineBase):
                                         item_id=rec.item_id))
         return out
 
-    def _ladder_of(self, rec: CaseRecord) -> Ladder | None:
-        """The case's definition's ladder when it sends reminders (None otherwise: most do not)."""
+    def _definition_or_none(self, rec: CaseRecord) -> Definition | None:
+        """The case's definition, for a caller that does not hold it (None when it is unknown)."""
         try:
-            ladder = self.registry.get(rec.item_id, rec.definition_version).escalation
+            return self.registry.get(rec.item_id, rec.definition_version)
         except UnknownItem:
             return None
-        return ladder if ladder.reminds else None
 
     def _reminders(self, ladder: Ladder, instants: dict[str, datetime]) -> list[tuple[date, str, datetime]]:
         counter = lt.Counter(self.calendar)
         return next_reminders(ladder, instants, self.today(), counter.is_workday)
 
     def _write_deadlines(self, uow: UnitOfWork, rec: CaseRecord, defn: Definition) -> None:
-        uow.replace_deadlines(rec.id, self._wanted_deadlines(rec))
+        uow.replace_deadlines(rec.id, self._wanted_deadlines(rec, defn))
 
     def _current_sla(self, rec: CaseRecord, defn: Definition, now: datetime) -> str:
         probe = copy.copy(rec)

@@ -374,7 +374,7 @@ class OfficeMixin(ClockEffectsMixin):
                 }
                 self._append(uow, rec, "calendar_recomputed", None, actor, now, rec.state, rec.state,
                              {"year": year, "source": source, "clocks": clocks, **({"orders": orders} if orders else {})})
-                uow.replace_deadlines(rec.id, [*self._wanted_deadlines(rec), *order_rows])  # once a case
+                uow.replace_deadlines(rec.id, [*self._wanted_deadlines(rec, defn), *order_rows])  # once a case
                 uow.save_case(rec, rec.version)
                 changed.append(rec.id)
             uow.commit()

@@ -340,7 +340,7 @@ class OrdersMixin(ClockEffectsMixin):
 
     def _add_order_deadline(self, uow: UnitOfWork, rec: CaseRecord, order: Order) -> None:
         # the rows of order clocks are the orders' own: replacing a case's other rows leaves them
-        uow.replace_deadlines(rec.id, [*self._wanted_deadlines(rec), Deadline(
+        uow.replace_deadlines(rec.id, [*self._wanted_deadlines(rec, self._definition_or_none(rec)), Deadline(
             rec.id, order.clock, 1, LEVEL, order.due_at, org=rec.org, item_id=rec.item_id)])
 
     def _order_replay(self, uow: UnitOfWork, store: OrderStore, actor: Actor, operation: str,

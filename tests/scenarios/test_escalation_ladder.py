@@ -259,3 +259,20 @@ def test_a_share_of_the_commitment_as_docs_escalation_md_says(tmp_path, freezer)
     clock = opened(engine, freezer, "2026-12-29 10:00").clocks["handling"]
     # ⌈0.75 × 3⌉ = 3 units: all of the commitment, so 00:00 of its last day, Mon 2027-01-04
     assert (clock.commitment_due, clock.warning_at) == (date(2027, 1, 4), at("2027-01-04 00:00"))
+
+
+def test_a_deadline_write_takes_the_ladder_of_the_definition_it_is_given(office, freezer, monkeypatch):
+    """Writing a case's deadline rows (each step, each sweep) reads the reminders' ladder from the
+    definition the caller already holds: it asks the registry nothing again."""
+    case = opened(office, freezer, "2026-12-25 10:00")
+    defn = office.registry.get(ITEM, case.definition_version)
+    asked = []
+    real = office.registry.get
+    monkeypatch.setattr(office.registry, "get", lambda *a, **kw: asked.append(a) or real(*a, **kw))
+    with office.store.unit_of_work() as uow:
+        rec = uow.get_case(case.id, for_update=True)
+        office._write_deadlines(uow, rec, defn)
+        rows = uow.deadlines(case.id)
+        uow.commit()
+    assert asked == []
+    assert "remind:2026-12-31" in {d.level for d in rows if d.state == "pending"}  # the ladder was read

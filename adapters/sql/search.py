@@ -106,29 +106,35 @@ class Terms:
     def names(self, item_id: str, data: Mapping[str, Any]) -> str:
         return names_text(data, self.fields.get(item_id, ()))
 
-    def row(self, params: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
-        """The ``case_search`` row of a case as the store writes it (``_case_params``)."""
+    def row(self, params: Mapping[str, Any], data: Mapping[str, Any], names: str | None = None) -> dict[str, Any]:
+        """The ``case_search`` row of a case as the store writes it (``_case_params``); ``names``:
+        its names text where the caller has it already."""
         number = normalize(params["number"])
         return {"case_id": params["id"], "org": params["org"], "item_id": params["item_id"],
                 "opened_at": params["opened_at"], "number": number, "rnumber": number[::-1],
-                "names": self.names(params["item_id"], data)}
+                "names": self.names(params["item_id"], data) if names is None else names}
 
 
 # positions in a case row as the store reads and writes it (dialect.CASE_FIELDS)
-_ITEM, _ORG, _DATA = 2, 6, 8
+_NUMBER, _ITEM, _ORG, _DATA, _OPENED = 1, 2, 6, 8, 10
 
 
 def changed(terms: Terms, old: tuple[Any, ...] | None, params: Mapping[str, Any],
-            data: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The UPDATE's parameters when ``save_case`` changes what the case is found by (its
-    searchable names or its org), else None. ``old``: the row as this unit of work read it."""
+            data: Mapping[str, Any]) -> tuple[tuple[Any, ...] | None, dict[str, Any]] | None:
+    """When ``save_case`` changes what the case is found by (its searchable names or its org):
+    the case's search row as it stands — (org, item_id, opened_at, number, names), as
+    ``heads_changed`` takes it; None when this unit of work has not read the case — and as it
+    becomes (``Terms.row``); else None. ``old``: the row as this unit of work read (or wrote) it."""
     new = terms.names(params["item_id"], data)
-    if old is not None and old[_ORG] == params["org"]:
-        if old[_DATA] == params["data"]:
-            return None
-        if terms.names(old[_ITEM], json.loads(old[_DATA])) == new:
-            return None
-    return {"case_id": params["id"], "org": params["org"], "names": new}
+    if old is None:
+        return None, terms.row(params, data, new)
+    same_data = old[_DATA] == params["data"]
+    if same_data and old[_ORG] == params["org"]:
+        return None
+    was = new if same_data and old[_ITEM] == params["item_id"] else terms.names(old[_ITEM], json.loads(old[_DATA]))
+    if old[_ORG] == params["org"] and was == new:
+        return None
+    return (old[_ORG], old[_ITEM], old[_OPENED], normalize(old[_NUMBER]), was), terms.row(params, data, new)
 
 
 # -- the query -------------------------------------------------------------------------------------

@@ -605,15 +605,17 @@ class SqlUnitOfWork:
         if "data" in cols or "org" in cols:  # what the case is found by may have changed
             found = _search.changed(self.store.search, old, params, record.data)
             if found is not None:
+                stood, row = found
+                if stood is None:  # the case was not read here: its search row as stored
+                    stood = self._one(self.q["search_row"], {"case_id": record.id}, write=True)
                 # the heads anew, now (deferred, a delete could run after another case's inserts),
                 # those of the search row as it is before its update (the key of each)
-                was_row = self._one(self.q["search_row"], {"case_id": record.id}, write=True)
-                gone, heads = _search.heads_changed(was_row, self.store.search.row(params, record.data))
+                gone, heads = _search.heads_changed(stood, row)
                 if gone:
                     self._exec_many(self.q["head_delete"], gone)
                 if heads:
                     self._exec_many(self.q["head_insert"], heads)
-                self._defer(self.q["search_update"], found)
+                self._defer(self.q["search_update"], {k: row[k] for k in ("case_id", "org", "names")})
         self._rows[record.id] = tuple(params.values())
         self._sla.move(was, counters.key_of_params(params))
 

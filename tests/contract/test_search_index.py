@@ -11,7 +11,7 @@ from adapters.sql import SqlStore, upgrade
 from adapters.sql import search as sql_search
 from adapters.sql.migrate import current_revision
 from tests.backends import table_names
-from tests.contract.conftest import CLERK, PLEDGE
+from tests.contract.conftest import BOSS, CLERK, PLEDGE
 
 PLEDGE_ITEM = "patent_pledge_registration"
 
@@ -179,3 +179,32 @@ def test_0010_writes_the_heads_of_the_cases_there_and_downgrades(sql_url):
         assert [c.number for c in again.list_cases(CLERK, q="工商", limit=2)] == [c.number for c in opened[:2]]
     finally:
         again.store.dispose()
+
+
+def test_a_rename_and_a_transfer_keep_the_search_rows_as_a_rebuild_writes_them(sql_url):
+    """``save_case`` takes the search row as it stood from the case row its unit of work read —
+    no SELECT of ``case_search`` — and the new names as ``search.changed`` computed them; the
+    search rows and the heads it leaves are those a rebuild writes."""
+    engine = build_engine(sql_url)
+    store = engine.store
+    snapshot = ("SELECT case_id, org, item_id, number, rnumber, names FROM case_search ORDER BY case_id",
+                "SELECT case_id, head, org, item_id FROM case_heads ORDER BY case_id, head, org")
+    try:
+        case = engine.open_case(PLEDGE_ITEM, actor=CLERK, data={"pledgor": "十堰汽配厂", "pledgee": "农业银行"})
+        engine.open_case(PLEDGE_ITEM, actor=CLERK, data={"pledgor": "十堰汽配二厂", "pledgee": "建设银行"})
+        store.trace = []
+        engine.fire(case.id, "accept", actor=CLERK, data={"pledgor": "襄阳汽配厂", "pledgee": "国家开发银行",
+                                                         "patent_numbers": "ZL1", "channel": "online"})
+        engine.transfer(case.id, "420500", actor=BOSS, reason="管辖")
+        trace, store.trace = store.trace, None
+        assert [s for s, _ in trace if "case_search" in s and s.lstrip().upper().startswith("SELECT")] == []
+        assert sum("UPDATE case_search" in s for s, _ in trace) == 2  # the rename, the transfer
+        with store.unit_of_work() as uow:
+            kept = [sorted(tuple(r) for r in uow.fetch_all(q)) for q in snapshot]
+        assert sql_search.rebuild(store, force=True) == 2
+        with store.unit_of_work() as uow:
+            assert kept == [sorted(tuple(r) for r in uow.fetch_all(q)) for q in snapshot]
+        assert [c.number for c in engine.list_cases(BOSS, q="襄阳", org="420500")] == [case.number]
+        assert [c.id for c in engine.list_cases(BOSS, q="十堰")] != [case.id]
+    finally:
+        store.dispose()

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .limits import Limit, Unit
+from .limits import Limit, Unit, within_working_days
 
 KEY = "certificate"
 LIMIT = Limit(10, Unit.WORKING_DAYS)
@@ -44,7 +44,7 @@ def step_terms(raw: Mapping[str, Any], limit: Limit | None, path: str,
         return limit, status, basis
     if raw.get("final"):
         add(f"{path}.{KEY}", "the certificate step is not final: the case closes when the certificate is issued")
-    if limit is not None and (limit.unit is not Unit.WORKING_DAYS or limit.n > LIMIT.n):
+    if limit is not None and not within_working_days(limit, LIMIT):
         add(f"{path}.limit", f"a certificate step is at most {LIMIT} (行政许可法第四十四条, 第八十二条), got {limit}")
     elif limit is not None and basis is None:
         add(f"{path}.basis", f"a certificate step shorter than {LIMIT} names the special rule that sets it in basis")

@@ -32,7 +32,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from .legaltime import commitment_for
-from .limits import Limit, Unit
+from .limits import Limit, Unit, within_working_days
 
 if TYPE_CHECKING:
     from .definition import ClockDef, StateDef, TransitionDef
@@ -112,7 +112,7 @@ def _at_most(c: Any, value: Any, law: Limit, path: str) -> Limit:
     lim: Limit | None = c.limit(value, path)
     if lim is None:
         return law
-    if lim.unit is not Unit.WORKING_DAYS or lim.n > law.n:
+    if not within_working_days(lim, law):
         c.add(path, f"at most {law} (行政许可法第四十二条第二款, 第八十二条: working days), got {lim}")
         return law
     return lim

@@ -36,11 +36,12 @@ from fractions import Fraction
 from typing import Any
 
 from .legaltime import TZ, WarningRule
-from .limits import Limit, Unit
+from .limits import Limit, Unit, within_working_days
 
 KEY = "escalation"
 LEVELS = ("warning", "overdue", "over_statutory")
 LEVEL_LABELS = {"warning": "黄色预警", "overdue": "超承诺时限", "over_statutory": "超法定时限"}
+WARNING_MOST = Limit(60, Unit.WORKING_DAYS)  # the longest before_commitment a ladder may write
 # a name in ``notify`` → the EscalationPolicy targets it stands for
 NOTIFY: dict[str, tuple[str, ...]] = {
     "assignee": ("assignee|state_roles",),  # the case's assignee, else the state's roles in the org
@@ -221,8 +222,8 @@ def _warning(value: Mapping[str, Any], p: str, add: Callable[[str, str], None]) 
         except ValueError as exc:
             add(f"{p}.before_commitment", str(exc))
             return None
-        if lim.unit is not Unit.WORKING_DAYS or not 1 <= lim.n <= 60:
-            add(f"{p}.before_commitment", f"before_commitment is 1 to 60 working days (\"2 working days\"), got {raw!r}")
+        if lim.n < 1 or not within_working_days(lim, WARNING_MOST):
+            add(f"{p}.before_commitment", f"before_commitment is 1 to {WARNING_MOST.n} working days (\"2 working days\"), got {raw!r}")
             return None
         return WarningRule(before=lim.n)
     if has_share:

@@ -93,6 +93,13 @@ class Limit:
         return f"{self.n}{_LABELS[self.unit]}"
 
 
+def within_working_days(limit: Limit, most: Limit) -> bool:
+    """``limit`` is counted in working days and is no longer than ``most`` (N working days): what a
+    definition may write where the law sets a working-day limit (行政许可法第八十二条), as a
+    certificate step, joint handling and its extension, or a ladder's warning do."""
+    return limit.unit is Unit.WORKING_DAYS and limit.n <= most.n
+
+
 def _show(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "…"

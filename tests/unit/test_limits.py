@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from workflow.limits import Limit, Unit, parse_ratio
+from workflow.limits import Limit, Unit, parse_ratio, within_working_days
 
 
 @pytest.mark.parametrize(
@@ -120,3 +120,12 @@ def test_unreadable_ratio(value: object) -> None:
 def test_ratio_out_of_range(value: object) -> None:
     with pytest.raises(ValueError, match=r"must be in \(0, 1\]"):
         parse_ratio(value)
+
+
+def test_within_working_days_is_working_days_no_longer_than_the_law_s():
+    law = Limit(10, Unit.WORKING_DAYS)
+    assert within_working_days(Limit(10, Unit.WORKING_DAYS), law)
+    assert within_working_days(Limit(1, Unit.WORKING_DAYS), law)
+    assert not within_working_days(Limit(11, Unit.WORKING_DAYS), law)
+    assert not within_working_days(Limit(5, Unit.DAYS), law)  # natural days are never working days
+    assert not within_working_days(Limit(1, Unit.MONTHS), law)

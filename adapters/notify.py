@@ -40,6 +40,7 @@ from workflow.legaltime import TZ
 from workflow.model import OutboxMessage
 from workflow.orgs import OrgTree
 from workflow.ports import IdempotencyRecord, Store, UnitOfWork
+from workflow.special import OVERRUN_LABEL
 
 from .directory import Directory, Person, resolve
 
@@ -51,10 +52,10 @@ LEVEL_NAMES = {
     "over_statutory": "已超过法定时限",
     "expired": "期限已届满",
     "deemed_accepted": "逾期未一次性告知，已视为自收到申请材料之日起受理",
-    "overrun": "特别程序已超出预计所需时间（办理期限仍暂停计算）",
+    "overrun": "特别程序已超出预计期限（办理期限仍暂停计算）",
 }
 LEVEL_SHORT = {"warning": "预警", "overdue": "超承诺时限", "over_statutory": "超法定时限", "expired": "期限届满",
-               "deemed_accepted": "视为受理", "overrun": "特别程序超预计期限"}
+               "deemed_accepted": "视为受理", "overrun": OVERRUN_LABEL}
 
 
 @runtime_checkable

@@ -78,6 +78,7 @@ from .orgs import OrgTree
 from .ratings import Rating, RatingTally
 from .special import KIND_LABELS as SPECIAL_KINDS
 from .special import LOG as SPECIAL_LOG
+from .special import OVERRUN_LABEL
 
 LEVELS = ("warning", "overdue", "over_statutory", "expired", "deemed_accepted", "overrun")
 ALL_ITEMS = "*"
@@ -109,7 +110,7 @@ HEADINGS: dict[str, str] = {
     "escalations.over_statutory": "超法定时限次数",
     "escalations.expired": "期限届满次数",
     "escalations.deemed_accepted": "逾期未一次性告知视为受理次数",
-    "escalations.overrun": "特别程序超预计期限次数",
+    "escalations.overrun": f"{OVERRUN_LABEL}次数",
     "ratings": "评价数",
     "satisfied_rate": "满意率",
     "bad_ratings": "差评数",

@@ -63,6 +63,7 @@ KINDS: dict[str, tuple[str, str]] = {
 KIND_LABELS = {k: v[0] for k, v in KINDS.items()}
 FIELD_NAMES = ("kind", "approver", "expected_days")  # given anew with each procedure
 CLOCK_LABEL = "特别程序预计期限"
+OVERRUN_LABEL = "特别程序超出预计期限"  # level ``overrun``: the one wording of pages, notices and the report
 EVENT_KEY = "special_procedure"  # the transition event's record of the procedure
 # the case's log of its procedures (kept with its data, so a correction undoes an entry with the
 # step; hidden from documents and pages like every ``_`` key): what the monthly report counts
@@ -190,4 +191,4 @@ def record(rec: CaseRecord, given: dict[str, Any], expected_end: date | None, to
 
 
 __all__ = ["CLOCK_LABEL", "EVENT_KEY", "FIELD_NAMES", "KEY", "KINDS", "KIND_LABELS", "LOG", "MAX_EXPECTED_DAYS",
-           "SPECIAL_CLOCK", "check", "fields", "parse", "record", "start", "stop", "unit_for"]
+           "OVERRUN_LABEL", "SPECIAL_CLOCK", "check", "fields", "parse", "record", "start", "stop", "unit_for"]

@@ -51,7 +51,7 @@ ItemId = Annotated[str, Path(max_length=128, pattern=TEXT, description="the item
 
 BOARD_LEVELS = ("on_track", "warning", "overdue", "over_statutory", "expired", "deemed_accepted")
 # a case's summary level folded onto the board's columns
-# (a special procedure past its expected end, 特别程序超预计期限, is a warning: the 黄 column)
+# (a special procedure past its expected end, 特别程序超出预计期限, is a warning: the 黄 column)
 _COLUMN = {"met": "on_track", "met_late": "overdue", "met_over_statutory": "over_statutory", "overrun": "warning"}
 BREACH_LEVELS = ("deemed_accepted", "over_statutory", "overdue")  # deemed_accepted: no 一次性告知 in time
 

@@ -18,12 +18,13 @@ from workflow.fieldrules import MAX_LENGTH, max_length, numeric_text_problem
 from workflow.legaltime import TZ
 from workflow.limits import Limit
 from workflow.model import Case, Clock
+from workflow.special import OVERRUN_LABEL
 from workflow.values import text_of
 
 SLA_LABELS = {
     "on_track": "正常", "warning": "预警", "overdue": "超承诺时限", "over_statutory": "超法定时限",
     "expired": "期间届满", "met": "按时办结", "met_late": "超承诺办结", "met_over_statutory": "超法定办结",
-    "deemed_accepted": "逾期未一次性告知（视为受理）", "overrun": "特别程序超出预计期限",
+    "deemed_accepted": "逾期未一次性告知（视为受理）", "overrun": OVERRUN_LABEL,
 }
 # colour class of a level: green, yellow, red, darkred (and grey for closed on time)
 SLA_COLOUR = {
@@ -51,7 +52,7 @@ EVENT_LABELS = {
 }
 LEVEL_LABELS = {"warning": "黄色预警", "overdue": "超承诺时限", "over_statutory": "超法定时限",
                 "expired": "期限届满", "deemed_accepted": "逾期未一次性告知，视为受理",
-                "overrun": "特别程序超出预计期限"}
+                "overrun": OVERRUN_LABEL}
 UNIT_WORDS = {"working_days": "个工作日", "days": "日", "months": "个月"}
 YEAR_LABELS = {"official": "官方数据", "override": "本局导入", "provisional": "按法定节假日推算（暂定）"}
 PROVISIONAL_NOTE = ("暂定：该年度国务院节假日安排尚未载入，暂按周末及《全国年节及纪念日放假办法》规定的"

@@ -56,7 +56,7 @@ def test_special_procedures_by_kind_and_length(freezer):
         "special.appraisal.started": 1}
     # one set of columns in one order, every month; the kinds are rows of the figures sheet
     heads = [to_csv(r).splitlines()[0] for r in (jan, feb)]
-    assert heads[0] == heads[1] and heads[0].count("特别程序超预计期限次数") == 1 and "鉴定" not in heads[0]
+    assert heads[0] == heads[1] and heads[0].count("特别程序超出预计期限次数") == 1 and "鉴定" not in heads[0]
     rows = list(csv.reader(io.StringIO(to_csv(feb, "figures").lstrip("\ufeff"))))
     mine = {(r[7], r[8]) for r in rows[1:] if r[1] == ORG and r[4] == "patent_infringement_adjudication"}
     assert ("特别程序（鉴定）平均用时（日）", "35") in mine and ("特别程序（和解）合计用时（日）", "4") in mine

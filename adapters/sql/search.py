@@ -23,14 +23,22 @@ A query is answered in page order (``opened_at, id``, keyset after the cursor):
    with a LIMIT (joined to the case for the other filters), the orgs' pages merged — however
    many cases begin with it, no sort of all the matches.
 
-Three or more characters one of two ways:
+Three or more characters: first the query's beginnings are counted in the number indexes
+(``_probe``: a range of each index alone, to at most ``CANDIDATES + 1``); a number test no case
+can pass is left out of the row tests. Then:
 
-1. *Few matches*: the number ranges and the trigram index give the matching cases in the
+1. *A first look* when the query may match many (a short text with no digit, or more than
+   ``CANDIDATES`` in a number index): the page among the next ``WINDOW`` rows in page order.
+2. *Few matches*: the number ranges and the trigram index give the matching cases in the
    caller's orgs (and item) after the cursor, at most ``CANDIDATES`` of each; the page is read
    from those (a sort of at most that many).
-2. *Many matches* (more than ``CANDIDATES`` from one of them): walk ``case_search`` in page order (``ix_case_search_opened``) testing each
-   row; with at least ``CANDIDATES`` matches among N cases a page of 50 is found within about
-   ``50 × N / CANDIDATES`` rows.
+3. *Many matches* (more than ``CANDIDATES`` from one of them): walk the rows in page order
+   testing each; with at least ``CANDIDATES`` matches among N cases a page of 50 is found within
+   about ``50 × N / CANDIDATES`` rows.
+
+The walks of 1 and 3 read each org's own rows (``ix_case_search_org_opened``) for a scope of at
+most ``PER_ORG`` orgs, the orgs' pages merged; a wider or no scope reads every row in page order
+(``ix_case_search_opened``), the orgs a filter.
 
 docs/store.md#case-search gives the measurements behind this.
 """
@@ -171,26 +179,28 @@ def query(uow: Any, q: CaseQuery) -> list[Any] | None:
     if built is None:
         return []
     where, params = built
-    scope: list[str] = []
-    if q.orgs is not None:
-        scope.append(f"s.org IN ({', '.join(_bind(params, o) for o in sorted(q.orgs))})")
-    if q.item_id is not None:
-        scope.append(f"s.item_id = {_bind(params, q.item_id)}")
-    keyset: list[str] = []
     key: tuple[Any, str] | None = None
     if q.after is not None:
         key = _cursor(uow, q)
         if key is None:
             return []
-        keyset.append(f"(s.opened_at, s.case_id) > ({_bind(params, key[0])}, {_bind(params, key[1])})")
     if found.short:
         return _by_heads(uow, found.text, q, where, params, key)
-    walk = _Walk(uow, found, scope, keyset, where, params, q.limit)
-    if q.limit is not None and _may_be_common(found):
+    counts = _probe(uow, found)
+    walk = _Walk(uow, found, q, key, where, params, counts)
+    many = _may_be_common(found) or any(n > CANDIDATES for n in counts.values())
+    if q.limit is not None and many:
         rows = walk.rows(window=WINDOW)  # a common beginning: the page is near
         if len(rows) == q.limit:
             return rows
-    found_rows = _candidates(uow, found, [*scope, *keyset], dict(params))
+    scope: list[str] = []
+    if q.orgs is not None:
+        scope.append(f"s.org IN ({', '.join(_bind(params, o) for o in sorted(q.orgs))})")
+    if q.item_id is not None:
+        scope.append(f"s.item_id = {_bind(params, q.item_id)}")
+    if key is not None:
+        scope.append(f"(s.opened_at, s.case_id) > ({_bind(params, key[0])}, {_bind(params, key[1])})")
+    found_rows = _candidates(uow, found, scope, dict(params), counts)
     if found_rows is None:
         return walk.rows()  # many matches: the walk in page order
     ordered = [cid for _, cid in sorted(found_rows)]  # few: the page from them
@@ -210,6 +220,21 @@ def query(uow: Any, q: CaseQuery) -> list[Any] | None:
         sql += " WHERE " + " AND ".join(where)
     limit = f" LIMIT {int(q.limit)}" if q.limit is not None else ""
     return uow._all(d.prepare(sql + f" ORDER BY c.opened_at, c.id{limit}"), params, write=False)
+
+
+def _merged(uow: Any, branches: list[str], params: dict[str, Any], limit: int | None) -> list[Any]:
+    """The cases of ``branches`` (each: ``opened_at, case_id`` in page order, at most ``limit``)
+    merged in page order, at most ``limit``."""
+    d = uow.d
+    join = "CROSS JOIN" if d.name == "sqlite" else "JOIN"  # SQLite: joined in the order written
+    if len(branches) == 1:
+        merged = branches[0]
+    else:
+        merged = " UNION ALL ".join(f"SELECT * FROM ({b}) AS b{n}" for n, b in enumerate(branches))
+    cut = f" LIMIT {int(limit)}" if limit is not None else ""
+    sql = (f"SELECT {_qualified(d, 'c')} FROM ({merged}) AS m {join} cases AS c ON c.id = m.case_id "
+           f"ORDER BY m.opened_at, m.case_id{cut}")
+    return uow._all(d.prepare(sql), params, write=False)
 
 
 def _by_heads(uow: Any, head: str, q: CaseQuery, where: list[str], params: dict[str, Any],
@@ -235,13 +260,7 @@ def _by_heads(uow: Any, head: str, q: CaseQuery, where: list[str], params: dict[
     branches = [f"SELECT h.opened_at AS opened_at, h.case_id AS case_id FROM {source} "
                 f"WHERE {' AND '.join([f'h.org = {_bind(params, org)}', *common])} "
                 f"ORDER BY h.opened_at, h.case_id{limit}" for org in orgs]
-    if len(branches) == 1:
-        merged = branches[0]
-    else:
-        merged = " UNION ALL ".join(f"SELECT * FROM ({b}) AS b{n}" for n, b in enumerate(branches))
-    sql = (f"SELECT {_qualified(d, 'c')} FROM ({merged}) AS m {join} cases AS c ON c.id = m.case_id "
-           f"ORDER BY m.opened_at, m.case_id{limit}")
-    return uow._all(d.prepare(sql), params, write=False)
+    return _merged(uow, branches, params, q.limit)
 
 
 def _orgs_with(uow: Any) -> list[str]:
@@ -256,7 +275,8 @@ def _orgs_with(uow: Any) -> list[str]:
     return orgs
 
 
-WINDOW = 2000  # rows a first look in page order reads, for a query that may match many
+WINDOW = 2000  # rows a first look in page order reads (of each org walked), for a query that may match many
+PER_ORG = 8  # a scope of at most this many orgs is walked org by org (ix_case_search_org_opened)
 
 
 def _may_be_common(found: Needle) -> bool:
@@ -265,53 +285,95 @@ def _may_be_common(found: Needle) -> bool:
     return len(found.text) <= 6 and not any(ch.isdigit() for ch in found.text)
 
 
-class _Walk:
-    """The search rows in page order (``ix_case_search_opened``), each tested, joined to its case."""
+def _probe(uow: Any, found: Needle) -> dict[str, int]:
+    """How many entries of each number index begin with the query — ``number`` (the number's
+    beginning), ``rnumber`` (its end), ``part`` (a part's beginning) — counted to at most
+    ``CANDIDATES + 1``, whatever the scope: a range of the index alone, no row read. A test
+    nothing can pass is left out of the walk (a name finds no number); more than ``CANDIDATES``
+    sends the query to the first look in page order (``420100-2026``: an org's whole year)."""
+    d = uow.d
+    text = found.text
+    out: dict[str, int] = {}
+    for name, table, value in (("number", "case_search", text), ("rnumber", "case_search", text[::-1]),
+                               ("part", "case_number_parts", text)):
+        hi = _after(value)
+        if hi is None:
+            out[name] = CANDIDATES + 1
+            continue
+        sql = (f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {name} >= :lo AND {name} < :hi "
+               f"LIMIT {CANDIDATES + 1}) AS x")
+        out[name] = int(uow._one(d.prepare(sql), {"lo": value, "hi": hi}, write=False)[0])
+    return out
 
-    def __init__(self, uow: Any, found: Needle, scope: list[str], keyset: list[str], where: list[str],
-                 params: dict[str, Any], limit: int | None) -> None:
-        self.uow, self.found, self.scope, self.keyset, self.where = uow, found, scope, keyset, where
-        self.params, self.limit = params, limit
+
+class _Walk:
+    """The search rows in page order, each tested, joined to its case: a clerk's few orgs each
+    by its own range of ``ix_case_search_org_opened`` (the orgs' pages merged), a wider or no
+    scope through ``ix_case_search_opened`` with the orgs as a filter."""
+
+    def __init__(self, uow: Any, found: Needle, q: CaseQuery, key: tuple[Any, str] | None, where: list[str],
+                 params: dict[str, Any], counts: Mapping[str, int] | None = None) -> None:
+        self.uow, self.found, self.q, self.key, self.where = uow, found, q, key, where
+        self.params, self.counts = params, counts
 
     def rows(self, window: int | None = None) -> list[Any]:
-        """The page; with ``window``, only among the next ``window`` rows (of every org: a look
-        that costs the same whatever the caller's orgs)."""
-        d = self.uow.d
+        """The page; with ``window``, only among the next ``window`` rows of each org walked (a
+        look whose cost does not depend on how many cases match)."""
+        d, q = self.uow.d, self.q
         params = dict(self.params)
-        test = row_test(d.name, self.found, params)
-        hint = " INDEXED BY ix_case_search_opened" if d.name == "sqlite" else ""
+        test = row_test(d.name, self.found, params, counts=self.counts)
+        per_org = q.orgs is not None and len(q.orgs) <= PER_ORG
+        index = "ix_case_search_org_opened" if per_org else "ix_case_search_opened"
+        hint = f" INDEXED BY {index}" if d.name == "sqlite" else ""
         join = "CROSS JOIN" if d.name == "sqlite" else "JOIN"  # SQLite: joined in the order written
-        cols = _qualified(d, "c")
-        conditions = [test, *self.scope, *self.where]
-        if window is None:
-            source = f"case_search AS s{hint}"
-            conditions += self.keyset
-        else:
-            inner = f" WHERE {' AND '.join(self.keyset)}" if self.keyset else ""
-            source = (f"(SELECT s.case_id, s.org, s.item_id, s.opened_at, s.number, s.names FROM case_search AS s{hint}"
-                      f"{inner} ORDER BY s.opened_at, s.case_id LIMIT {int(window)}) AS s")
-        limit = f" LIMIT {int(self.limit)}" if self.limit is not None else ""
-        sql = (f"SELECT {cols} FROM {source} {join} cases AS c ON c.id = s.case_id "
-               f"WHERE {' AND '.join(conditions)} ORDER BY s.opened_at, s.case_id{limit}")
-        return self.uow._all(d.prepare(sql), params, write=False)
+        ordered: list[str] = []  # what the page order's index reads: the org walked, after the cursor
+        if self.key is not None:
+            ordered.append(f"(s.opened_at, s.case_id) > ({_bind(params, self.key[0])}, {_bind(params, self.key[1])})")
+        tested = [test]
+        if q.item_id is not None:
+            tested.append(f"s.item_id = {_bind(params, q.item_id)}")
+        if q.orgs is not None and not per_org:
+            tested.append(f"s.org IN ({', '.join(_bind(params, o) for o in sorted(q.orgs))})")
+        limit = f" LIMIT {int(q.limit)}" if q.limit is not None else ""
+        branches = []
+        for org in sorted(q.orgs) if per_org and q.orgs is not None else [None]:
+            read = [f"s.org = {_bind(params, org)}", *ordered] if org is not None else ordered
+            if window is None:
+                source, conditions = f"case_search AS s{hint}", [*read, *tested]
+            else:
+                inner = f" WHERE {' AND '.join(read)}" if read else ""
+                source = (f"(SELECT s.case_id, s.org, s.item_id, s.opened_at, s.number, s.names FROM case_search AS s"
+                          f"{hint}{inner} ORDER BY s.opened_at, s.case_id LIMIT {int(window)}) AS s")
+                conditions = tested
+            if self.where:
+                source += f" {join} cases AS c ON c.id = s.case_id"
+            branches.append(f"SELECT s.opened_at AS opened_at, s.case_id AS case_id FROM {source} "
+                            f"WHERE {' AND '.join([*conditions, *self.where])} ORDER BY s.opened_at, s.case_id{limit}")
+        return _merged(self.uow, branches, params, q.limit)
 
 
-def row_test(dialect: str, found: Needle, params: dict[str, Any], s: str = "s") -> str:
-    """The rule as SQL on a ``case_search`` row named ``s``."""
+def row_test(dialect: str, found: Needle, params: dict[str, Any], s: str = "s",
+             counts: Mapping[str, int] | None = None) -> str:
+    """The rule as SQL on a ``case_search`` row named ``s``; ``counts`` (``_probe``): the number
+    tests no case can pass are left out."""
     params.update(q_text=found.text, q_len=len(found.text), q_names=found.in_names)
+
+    def can(name: str) -> bool:
+        return counts is None or counts.get(name, 1) > 0
+
     if dialect == "sqlite":
-        tests = [f"substr({s}.number, 1, :q_len) = :q_text"]
-        if not found.short:
+        tests = [f"substr({s}.number, 1, :q_len) = :q_text"] if can("number") else []
+        if not found.short and can("rnumber"):
             tests.append(f"substr({s}.number, -:q_len) = :q_text")
         tests.append(f"instr({s}.names, :q_names) > 0")
         begins = "substr(p.part, 1, :q_len) = :q_text"
     else:
-        tests = [f"left({s}.number, :q_len) = :q_text"]
-        if not found.short:
+        tests = [f"left({s}.number, :q_len) = :q_text"] if can("number") else []
+        if not found.short and can("rnumber"):
             tests.append(f"right({s}.number, :q_len) = :q_text")
         tests.append(f"strpos({s}.names, :q_names) > 0")
         begins = "left(p.part, :q_len) = :q_text"
-    if not found.short:  # a part begins with it (the parts of this case: its primary key)
+    if not found.short and can("part"):  # a part begins with it (the parts of this case: its primary key)
         tests.append(f"EXISTS (SELECT 1 FROM case_number_parts AS p WHERE p.case_id = {s}.case_id AND {begins})")
     return "(" + " OR ".join(tests) + ")"
 
@@ -337,23 +399,25 @@ def _cursor(uow: Any, q: CaseQuery) -> tuple[Any, str] | None:
     return (row[0], row[1]) if row is not None else None
 
 
-def _candidates(uow: Any, found: Needle, scope: list[str],
-                params: dict[str, Any]) -> set[tuple[Any, str]] | None:
+def _candidates(uow: Any, found: Needle, scope: list[str], params: dict[str, Any],
+                counts: Mapping[str, int]) -> set[tuple[Any, str]] | None:
     """(opened_at, id) of the matching cases in scope (org, item, after the cursor) from the
     indexes, or None when one of them gives more than ``CANDIDATES`` (or a name test no index
-    serves)."""
+    serves). ``counts`` (``_probe``): an index no entry of which begins with the query is not read."""
     d = uow.d
     cap = f" LIMIT {CANDIDATES + 1}"
     where = "".join(" AND " + w for w in scope)
     lookups: list[tuple[str, dict[str, Any]]] = []
     text = found.text
-    for column, value in (("number", text), *(() if found.short else (("rnumber", text[::-1]),))):
+    for column, value in (("number", text), ("rnumber", text[::-1])):
+        if counts[column] == 0:
+            continue
         hi = _after(value)
         if hi is None:
             return None
         lookups.append((f"SELECT s.opened_at, s.case_id FROM case_search AS s WHERE s.{column} >= :lo AND s.{column} < :hi"
                         f"{where}{cap}", {**params, "lo": value, "hi": hi}))
-    if not found.short:  # the parts that begin with it (ix_case_number_parts_part: a range)
+    if counts["part"]:  # the parts that begin with it (ix_case_number_parts_part: a range)
         hi = _after(text)
         if hi is None:
             return None
@@ -362,8 +426,6 @@ def _candidates(uow: Any, found: Needle, scope: list[str],
                         f"ON s.case_id = p.case_id WHERE p.part >= :lo AND p.part < :hi{where}{cap}",
                         {**params, "lo": text, "hi": hi}))
     names = found.in_names
-    if len(names) < 3:  # one character: no trigram holds "\nX"
-        return None
     if d.name == "sqlite":
         # every trigram of the needle (MATCH: the index alone; GLOB would read each row's
         # content through the FTS5 table as well), then the needle itself on the row

@@ -140,6 +140,7 @@ class CaseSearchRow(SQLModel, table=True):
     __table_args__ = (
         # a query with many matches walks the rows in page order (org and item filtered here)
         sa.Index("ix_case_search_opened", "opened_at", "case_id"),
+        sa.Index("ix_case_search_org_opened", "org", "opened_at", "case_id"),  # a clerk's orgs' rows only
         sa.Index("ix_case_search_number", "number"),
         sa.Index("ix_case_search_rnumber", "rnumber"),
     )

@@ -13,6 +13,7 @@ from adapters import build_engine
 from adapters.sql import search as sql_search
 from tests.contract.conftest import Clock
 from workflow import Actor
+from workflow.ports import CaseQuery
 from workflow.search import Needle, names_text, needle, normalize
 
 PLEDGE = "patent_pledge_registration"
@@ -164,15 +165,19 @@ def test_pages_by_cursor_to_the_end(eng, clock):
 @pytest.fixture
 def few_candidates(monkeypatch):
     """Make the SQL stores take their walk in page order (many matches) after 2 candidates, and
-    their first look at a common query's page read only 3 rows."""
+    their first look at a common query's page read only 3 rows (of each org walked)."""
     monkeypatch.setattr(sql_search, "CANDIDATES", 2)
     monkeypatch.setattr(sql_search, "WINDOW", 3)
 
 
-@pytest.mark.parametrize("cap", ["default", "walk"])
-def test_both_ways_of_the_sql_query_agree(eng, clock, cap, request):
-    if cap == "walk":
+@pytest.mark.parametrize("cap", ["default", "walk", "walk every org's rows"])
+def test_both_ways_of_the_sql_query_agree(eng, clock, cap, request, monkeypatch):
+    """The candidates from the indexes, the walk of each org's rows (a scope of a few orgs) and
+    the walk of every org's rows (a wide scope) give the same pages."""
+    if cap != "default":
         request.getfixturevalue("few_candidates")
+    if cap == "walk every org's rows":
+        monkeypatch.setattr(sql_search, "PER_ORG", 0)
     made = []
     for i in range(12):
         clock.advance(minutes=1)
@@ -184,6 +189,33 @@ def test_both_ways_of_the_sql_query_agree(eng, clock, cap, request):
     assert numbers(every_page(eng, PROVINCE, 5, q="建设")) == numbers(made)      # short: a beginning
     assert numbers(every_page(eng, PROVINCE, 5, q="建")) == numbers(made)
     assert numbers(every_page(eng, PROVINCE, 5, q="长飞光纤第1")) == numbers([made[1], made[10], made[11]])
+    # a number's part that begins many numbers (an org and its year: ZYDJ-420100-2026-…), and one
+    # that begins none in the caller's org
+    org_year = "-".join(wuhan[0].number.split("-")[1:3])
+    assert numbers(every_page(eng, WUHAN, 3, q=org_year)) == numbers(wuhan)
+    assert numbers(every_page(eng, WUHAN, 2, q=org_year, open=False)) == [made[1].number]
+    assert numbers(every_page(eng, PROVINCE, 4, q=org_year)) == numbers(wuhan)
+    yichang_year = "-".join(made[0].number.split("-")[1:3])
+    assert every_page(eng, WUHAN, 3, q=yichang_year) == []
+    assert numbers(every_page(eng, WUHAN, 2, q=made[5].number)) == [made[5].number]
+    # two orgs in scope (a province's office with two cities): each walked, the pages merged
+    both = frozenset({WUHAN.org, YICHANG.org})
+    assert [r.number for r in store_pages(eng, both, 3, "长飞光纤")] == numbers(made)
+    assert [r.number for r in store_pages(eng, both, 2, org_year)] == numbers(wuhan)
+    assert [r.number for r in store_pages(eng, both, 5, "长飞光纤第1", open=False)] == [made[1].number]
+
+
+def store_pages(eng: Any, orgs: frozenset[str], size: int, q: str, **filters: Any) -> list[Any]:
+    """Every page of a search in these orgs, asked of the store itself."""
+    out: list[Any] = []
+    after = None
+    while True:
+        with eng.store.unit_of_work() as uow:
+            page = uow.query_cases(CaseQuery(orgs=orgs, q=q, after=after, limit=size, **filters))
+        out += page
+        if len(page) < size:
+            return out
+        after = page[-1].id
 
 
 def test_short_queries_every_org_filter_and_page(eng, clock):
@@ -227,3 +259,17 @@ def test_short_queries_every_org_filter_and_page(eng, clock):
     assert eng.list_cases(WUHAN, q="荆州") == []
     assert numbers(eng.list_cases(WUHAN, q="黄石")) == [late.number]
     assert numbers(eng.list_cases(WUHAN, q="国家")) == [late.number]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_the_walk_leaves_out_a_test_no_case_can_pass(dialect):
+    """A name finds no number: when no number begins or ends with the query and no part begins
+    with it (the indexes' counts), the walk tests the names alone — no look-up of the parts a row."""
+    found = needle("长飞光纤")
+    assert found is not None
+    every = sql_search.row_test(dialect, found, {})
+    assert "case_number_parts" in every and every.count(" OR ") == 3
+    names = sql_search.row_test(dialect, found, {}, counts={"number": 0, "rnumber": 0, "part": 0})
+    assert "case_number_parts" not in names and " OR " not in names and "names" in names
+    parts = sql_search.row_test(dialect, found, {}, counts={"number": 0, "rnumber": 0, "part": 7})
+    assert "case_number_parts" in parts and parts.count(" OR ") == 1

@@ -13,9 +13,17 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, Response
 
 from workflow.authority import reserved_to_engine
-from workflow.errors import CaseNotFound, WorkflowError
-from workflow.errors import Forbidden, TransitionNotAllowed
-from workflow.orders import ISSUERS, LAPSED, MAX_DAYS, MIN_DAYS, OPEN, REPLIERS, STATUS_LABELS
+from workflow.errors import CaseNotFound, Forbidden, TransitionNotAllowed, WorkflowError
+from workflow.orders import (
+    ISSUERS,
+    LAPSED,
+    MAX_DAYS,
+    MIN_DAYS,
+    OPEN,
+    REPLIERS,
+    STATUS_LABELS,
+    Order,
+)
 
 from . import history, present
 from .common import (
@@ -63,7 +71,9 @@ def _case_and_definition(v: Visit, case_id: str) -> tuple[Any, Any] | Response:
 
 
 def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, str] | None = None,
-               values: dict[str, Any] | None = None, field_errors: dict[str, dict[str, str]] | None = None) -> Response:
+               values: dict[str, Any] | None = None, field_errors: dict[str, dict[str, str]] | None = None,
+               case_orders: list[Order] | None = None) -> Response:
+    """``case_orders``: the case's orders where the caller has just read them (else read here)."""
     e = v.engine
     found = _case_and_definition(v, case_id)
     if isinstance(found, Response):
@@ -122,7 +132,9 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
         for f in t.fields:
             field_labels.setdefault(f.name, f.label or f.name)
     entries = history.timeline(events, defn, case, who=v.who, org_name=v.org_name)
-    orders = [{"o": o, "overdue": o.overdue_at(e.now())} for o in e.case_orders(case_id, v.actor)]
+    if case_orders is None:
+        case_orders = e.case_orders(case_id, v.actor)
+    orders: list[dict[str, Any]] = [{"o": o, "overdue": o.overdue_at(e.now())} for o in case_orders]
     may_order = v.actor.has_any(ISSUERS) and not case.final
     may_reply = v.actor.has_any(REPLIERS) and v.actor.org == case.org
     forms = {a["t"].trigger for a in actions} | ({"op:order"} if may_order else set()) | (
@@ -270,14 +282,16 @@ def _order_refused(v: Visit, form: FormData, case_id: str, key: str, exc: Workfl
         return error_page(v.request, v, 404, "找不到督办", "找不到该案件或督办，或不在您的管辖范围内。")
     status = {"Forbidden": 403, "VersionConflict": 409, "TransitionNotAllowed": 409}.get(exc.__class__.__name__, 422)
     words = present.explain(exc, ORDER_LABELS)
+    case_orders = None
     if isinstance(exc, Forbidden):
         words = f"无权进行此操作（{'督办由本单位承办人答复' if order_id else '督办由科长或局领导发出'}）"
     elif isinstance(exc, TransitionNotAllowed):
-        status_now = next((o.status for o in v.engine.case_orders(case_id, v.actor) if o.id == order_id), None)
+        case_orders = v.engine.case_orders(case_id, v.actor)  # read once: the page shows them too
+        status_now = next((o.status for o in case_orders if o.id == order_id), None)
         words = {LAPSED: f"该督办{STATUS_LABELS[LAPSED]}，不能再答复", OPEN: words}.get(
             status_now or "", "该督办已答复，不能再次答复") if order_id else "案件已办结，不能再督办"
     return _case_page(v, case_id, status=status, errors={key: words},
-                      values={key: {k: form.get(k) for k in form.keys()}})
+                      values={key: {k: form.get(k) for k in form.keys()}}, case_orders=case_orders)
 
 
 def _typed(form: FormData, name: str) -> str:

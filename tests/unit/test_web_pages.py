@@ -431,11 +431,20 @@ def _alerts(html: str) -> list[str]:
     return re.findall(r"data-page-alert>([^<]+)<", html)
 
 
-def test_order_refusals_are_said_even_when_their_form_is_gone(env: Any) -> None:
+def test_order_refusals_are_said_even_when_their_form_is_gone(env: Any, monkeypatch: Any) -> None:
     """督办 on the case page: a refusal whose form the page no longer shows (a second reply, a
     reply to a lapsed order, a clerk's order, a step that is not the clerk's) is said at the top;
-    a value the engine refuses is a 422 naming the field, with what was typed kept."""
+    a value the engine refuses is a 422 naming the field, with what was typed kept. A refused
+    reply reads the case's orders once (why it was refused and the page it is said on)."""
     engine, app, _ = env
+    reads: list[str] = []
+    real_case_orders = engine.case_orders
+
+    def case_orders(case_id: str, *args: Any, **kw: Any) -> Any:
+        reads.append(case_id)
+        return real_case_orders(case_id, *args, **kw)
+
+    monkeypatch.setattr(engine, "case_orders", case_orders)
     case = engine.open_case(PLEDGE, actor=actor("clerk"), data=DATA)
     boss, clerk = signed_in(app, "boss"), signed_in(app, "clerk")
     token = csrf_of(boss.get(f"/web/cases/{case.id}").text)
@@ -459,8 +468,10 @@ def test_order_refusals_are_said_even_when_their_form_is_gone(env: Any) -> None:
     assert r.status_code == 422 and "答复：不能超过 1000 字" in r.text and "答" * 1001 in r.text
     reply = f"/web/cases/{case.id}/orders/{order.id}/reply"
     assert clerk.post(reply, data={"csrf": ctoken, "text": "已办"}, follow_redirects=False).status_code == 303
+    reads.clear()
     r = clerk.post(reply, data={"csrf": ctoken, "text": "再答"})
     assert r.status_code == 409 and _alerts(r.text) == ["未能答复：该督办已答复，不能再次答复"]
+    assert reads == [case.id]
 
     r = clerk.post(f"/web/cases/{case.id}/fire/approve", data={"csrf": ctoken, "version": str(case.version)})
     assert r.status_code in (403, 409) and any(a.startswith("未能办理“") for a in _alerts(r.text)), _alerts(r.text)
@@ -468,8 +479,10 @@ def test_order_refusals_are_said_even_when_their_form_is_gone(env: Any) -> None:
     lapsing = engine.issue_order(case.id, actor=actor("boss"), reason="再督", action="快办", reply_days=2)
     engine.fire(case.id, "accept", actor=actor("clerk"))
     engine.fire(case.id, "approve", actor=actor("examiner"))
+    reads.clear()
     r = clerk.post(f"/web/cases/{case.id}/orders/{lapsing.id}/reply", data={"csrf": ctoken, "text": "答复"})
     assert r.status_code == 409 and _alerts(r.text) == ["未能答复：该督办已失效（案件已办结），不能再答复"]
+    assert reads == [case.id]
     r = boss.post(f"/web/cases/{case.id}/orders", data={"csrf": token, "reason": "a", "action": "b", "reply_days": "3"})
     assert r.status_code == 409 and _alerts(r.text) == ["未能督办：案件已办结，不能再督办"]
     assert "data-page-alert" not in clerk.get(f"/web/cases/{case.id}").text

@@ -191,7 +191,7 @@ def query(uow: Any, q: CaseQuery) -> list[Any] | None:
     many = _may_be_common(found) or any(n > CANDIDATES for n in counts.values())
     if q.limit is not None and many:
         rows = walk.rows(window=WINDOW)  # a common beginning: the page is near
-        if len(rows) == q.limit:
+        if len(rows) == q.limit or walk.whole:
             return rows
     scope: list[str] = []
     if q.orgs is not None:
@@ -315,10 +315,12 @@ class _Walk:
                  params: dict[str, Any], counts: Mapping[str, int] | None = None) -> None:
         self.uow, self.found, self.q, self.key, self.where = uow, found, q, key, where
         self.params, self.counts = params, counts
+        self.whole = False
 
     def rows(self, window: int | None = None) -> list[Any]:
         """The page; with ``window``, only among the next ``window`` rows of each org walked (a
-        look whose cost does not depend on how many cases match)."""
+        look whose cost does not depend on how many cases match). ``self.whole``: whether the
+        rows looked at were all the rows there are (then a short page is the last one)."""
         d, q = self.uow.d, self.q
         params = dict(self.params)
         test = row_test(d.name, self.found, params, counts=self.counts)
@@ -336,19 +338,24 @@ class _Walk:
             tested.append(f"s.org IN ({', '.join(_bind(params, o) for o in sorted(q.orgs))})")
         limit = f" LIMIT {int(q.limit)}" if q.limit is not None else ""
         branches = []
+        self.whole = True
         for org in sorted(q.orgs) if per_org and q.orgs is not None else [None]:
             read = [f"s.org = {_bind(params, org)}", *ordered] if org is not None else ordered
-            if window is None:
-                source, conditions = f"case_search AS s{hint}", [*read, *tested]
-            else:
-                inner = f" WHERE {' AND '.join(read)}" if read else ""
-                source = (f"(SELECT s.case_id, s.org, s.item_id, s.opened_at, s.number, s.names FROM case_search AS s"
-                          f"{hint}{inner} ORDER BY s.opened_at, s.case_id LIMIT {int(window)}) AS s")
-                conditions = tested
+            source = f"case_search AS s{hint}"
+            if window is not None:
+                # the window's last row, from the index alone; the walk then reads up to it, in
+                # order, and stops at the page (a LIMIT in a subquery would read and sort it all)
+                where = f" WHERE {' AND '.join(read)}" if read else ""
+                last = self.uow._one(d.prepare(f"SELECT s.opened_at, s.case_id FROM {source}{where} "
+                                               f"ORDER BY s.opened_at, s.case_id LIMIT 1 OFFSET {int(window) - 1}"),
+                                     params, write=False)
+                if last is not None:
+                    self.whole = False
+                    read = [*read, f"(s.opened_at, s.case_id) <= ({_bind(params, last[0])}, {_bind(params, last[1])})"]
             if self.where:
                 source += f" {join} cases AS c ON c.id = s.case_id"
             branches.append(f"SELECT s.opened_at AS opened_at, s.case_id AS case_id FROM {source} "
-                            f"WHERE {' AND '.join([*conditions, *self.where])} ORDER BY s.opened_at, s.case_id{limit}")
+                            f"WHERE {' AND '.join([*read, *tested, *self.where])} ORDER BY s.opened_at, s.case_id{limit}")
         return _merged(self.uow, branches, params, q.limit)
 
 
@@ -415,8 +422,11 @@ def _candidates(uow: Any, found: Needle, scope: list[str], params: dict[str, Any
         hi = _after(value)
         if hi is None:
             return None
-        lookups.append((f"SELECT s.opened_at, s.case_id FROM case_search AS s WHERE s.{column} >= :lo AND s.{column} < :hi"
-                        f"{where}{cap}", {**params, "lo": value, "hi": hi}))
+        # SQLite: the range's own index, named (with a scope, the planner may take the org's
+        # rows in page order instead, and read them all)
+        hint = f" INDEXED BY ix_case_search_{column}" if d.name == "sqlite" else ""
+        lookups.append((f"SELECT s.opened_at, s.case_id FROM case_search AS s{hint} WHERE s.{column} >= :lo "
+                        f"AND s.{column} < :hi{where}{cap}", {**params, "lo": value, "hi": hi}))
     if counts["part"]:  # the parts that begin with it (ix_case_number_parts_part: a range)
         hi = _after(text)
         if hi is None:

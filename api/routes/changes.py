@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any
 
 import anyio.to_thread

@@ -12,7 +12,17 @@ from starlette.responses import Response
 
 from workflow.orders import MAX_DAYS, MAX_TEXT, MIN_DAYS, STATUSES, Order
 
-from ..deps import ActorDep, CtxDep, clean_text, decode_cursor, encode_cursor, json_response, page, read, write
+from ..deps import (
+    ActorDep,
+    CtxDep,
+    clean_text,
+    decode_cursor,
+    encode_cursor,
+    json_response,
+    page,
+    read,
+    write,
+)
 from ..problems import BadRequest
 from ..schemas import TEXT, problems
 from ..scope import CASE, scope

@@ -31,6 +31,7 @@ from workflow.reports import (
     SCOPE_NAMES,
     MonthlyReport,
     ReportLine,
+    month_begun,
     month_bounds,
     monthly_report,
 )
@@ -173,6 +174,8 @@ class ReportService:
             return store.ratings_between(uow, start, end)
 
     def compute(self, year: int, month: int) -> MonthlyReport:
+        """The report of a month that has begun (a later month: ``OutOfRange`` naming ``month``)."""
+        month_begun(year, month, self.engine.today())
         cases, fired = self.gather(year, month)
         e = self.engine
         now = e.now()
@@ -191,6 +194,7 @@ class ReportService:
 
     def get(self, year: int, month: int, *, generate: bool = True) -> MonthlyReport | None:
         """The stored report, or (``generate``) a fresh one stored now."""
+        month_begun(year, month, self.engine.today())
         found = self.storage.load(f"{year:04d}-{month:02d}")
         if found is None and generate:
             return self.generate(year, month)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SlaLevel = Literal[
     "on_track", "warning", "overdue", "over_statutory", "expired", "met", "met_late",
-    "met_over_statutory", "deemed_accepted", "overrun",
+    "met_over_statutory", "deemed_accepted", "overrun", "withdrawn",
 ]
 
 

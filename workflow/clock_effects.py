@@ -23,6 +23,7 @@ _SLA_RANK = {
     "overdue": 2, "over_statutory": 3, "met_over_statutory": 3,
     "deemed_accepted": 4,  # no 一次性告知 in time (第三十二条): shown as its own breach while the case is open
 }
+WITHDRAWN = "withdrawn"  # the summary level of a case closed by a withdrawal (Definition.withdrawal)
 
 
 class ClockEffectsMixin(EngineBase):
@@ -201,6 +202,8 @@ class ClockEffectsMixin(EngineBase):
                 at = derived.overdue_at if st.kind is ClockKind.OFFICE else derived.expires_at
                 if at is not None and (due is None or at < due):
                     due = at
+        if rec.closed_at is not None and defn.withdrawal(rec.state):
+            worst = WITHDRAWN  # counted as withdrawn (as the report does), never as on time
         rec.sla = worst
         rec.due_at = due
 

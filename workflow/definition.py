@@ -265,6 +265,14 @@ class Definition:
         s = self.states.get(state)
         return (s.label if s else "") or state
 
+    def withdrawal(self, state: str) -> bool:
+        """A case closed in this state was withdrawn (by the applicant, or treated as withdrawn):
+        the state is named ``withdrawn`` or is final with a label that says 撤回. Such a case is
+        counted as withdrawn by the report and shown as withdrawn (SLA ``withdrawn``), never as on
+        time."""
+        s = self.states.get(state)
+        return state == "withdrawn" or (s is not None and s.final and "撤回" in (s.label or ""))
+
     @cached_property
     def triggers(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}

@@ -458,6 +458,17 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     return lt.midnight(first), lt.midnight(nxt)
 
 
+def month_begun(year: int, month: int, today: date) -> tuple[int, int]:
+    """``(year, month)`` if that month has begun by ``today``; a month after the current one has
+    nothing to report (no case opened, no 期末), so it is refused: ``OutOfRange`` naming ``month``
+    (the API's 422). Its bounds are checked first, as ``month_bounds`` does."""
+    month_bounds(year, month)
+    if (year, month) > (today.year, today.month):
+        raise OutOfRange("month", f"{year:04d}-{month:02d} has not begun (the current month is "
+                                  f"{today.year:04d}-{today.month:02d})")
+    return year, month
+
+
 def monthly_report(
     year: int,
     month: int,
@@ -600,6 +611,5 @@ def monthly_report(
 
 def withdrawn(defn: Definition, state: str) -> bool:
     """A case closed in this state was withdrawn (by the applicant, or treated as withdrawn): the
-    state is named ``withdrawn`` or its label says 撤回."""
-    s = defn.states.get(state)
-    return state == "withdrawn" or (s is not None and s.final and "撤回" in (s.label or ""))
+    state is named ``withdrawn`` or its label says 撤回 (``Definition.withdrawal``)."""
+    return defn.withdrawal(state)

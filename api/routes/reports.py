@@ -59,7 +59,7 @@ def _month(month: str) -> tuple[int, int]:
                 XLSX: {"schema": {"type": "string", "format": "binary"}},
             },
         },
-        **problems(400, 401, 403),
+        **problems(400, 401, 403, 422),
     },
 )
 def monthly(
@@ -82,6 +82,7 @@ def monthly(
     CSV's first row is always its header. The columns are the same every month
     (``metadata.columns``); an item's own figures are the workbook's 事项指标 sheet and
     ``sheet=figures`` in CSV. Withdrawn cases count as withdrawn (``withdrawn``), never as on time.
+    A month after the current one has not begun: 422 naming ``month``.
 
     Scope: the caller's org subtree (the lines of other orgs are left out). The stored report is
     the whole office's: ``refresh`` from a caller at the root of the org tree stores it again;

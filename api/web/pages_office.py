@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import date
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -121,14 +120,22 @@ def _reports(v: Visit) -> Any:
     return ctx.reports
 
 
-def _month(value: str | None, today: date) -> tuple[int, int]:
+def _month(v: Visit, value: str | None) -> tuple[int, int] | Response:
+    """The month asked for (this month when none is given or it is not YYYY-MM); a month after
+    the current one has not begun and has nothing to report: a 422 page saying so (the API's 422
+    names ``month`` the same way: workflow/reports.month_begun)."""
+    today = v.engine.today()
     try:
         y, m = (int(x) for x in (value or "").split("-"))
-        if 2000 <= y and 1 <= m <= 12 and (y, m) <= (today.year, today.month):
-            return y, m
     except ValueError:
-        pass
-    return today.year, today.month
+        return today.year, today.month
+    if not (2000 <= y and 1 <= m <= 12):
+        return today.year, today.month
+    if (y, m) > (today.year, today.month):
+        return error_page(v.request, v, 422, "月份尚未开始",
+                          f"统计月份 {y:04d}-{m:02d} 尚未开始，没有可统计的数据。"
+                          f"请选择本月（{today.year:04d}-{today.month:02d}）或以前的月份。")
+    return y, m
 
 
 def _report(v: Visit, y: int, m: int, *, fresh: bool = False) -> Any:
@@ -146,8 +153,9 @@ def charts(v: Visit) -> Response:
     request = v.request
     if (no := _boss(v)) is not None:
         return no
-    today = v.engine.today()
-    y, m = _month(request.query_params.get("month"), today)
+    if isinstance(asked := _month(v, request.query_params.get("month")), Response):
+        return asked
+    y, m = asked
     months: list[tuple[int, int]] = []
     cy, cm = y, m
     for _ in range(6):
@@ -195,7 +203,7 @@ def charts(v: Visit) -> Response:
     ratings = {"items": rated_items, "orgs": rated_orgs,
                "total": report.line(v.actor.org) if report else None}
     return render(request, "charts.html.j2", v, svg=svg, table=table, items=items, month=names[-1],
-                  ratings=ratings)
+                  ratings=ratings, latest=f"{v.engine.today():%Y-%m}")
 
 
 @page(P + "/reports")
@@ -205,11 +213,13 @@ def report_page(v: Visit) -> Response:
     request = v.request
     if (no := _boss(v)) is not None:
         return no
-    y, m = _month(request.query_params.get("month"), v.engine.today())
+    if isinstance(asked := _month(v, request.query_params.get("month")), Response):
+        return asked
+    y, m = asked
     report = _scoped(v, _report(v, y, m, fresh=request.query_params.get("fresh") == "1"))
     cols = columns(report)
     return render(request, "report.html.j2", v, report=report, cols=cols, rows=list(rows(report)),
-                  figures=list(figure_rows(report)), month=f"{y:04d}-{m:02d}")
+                  figures=list(figure_rows(report)), month=f"{y:04d}-{m:02d}", latest=f"{v.engine.today():%Y-%m}")
 
 
 def _scoped(v: Visit, report: Any) -> Any:
@@ -227,7 +237,9 @@ def report_download(v: Visit, fmt: str) -> Response:
         return no
     if fmt not in ("csv", "xlsx"):
         return error_page(v.request, v, 404, "没有这种格式", "可下载 CSV 或 Excel。")
-    y, m = _month(v.request.query_params.get("month"), v.engine.today())
+    if isinstance(asked := _month(v, v.request.query_params.get("month")), Response):
+        return asked
+    y, m = asked
     sheet = "figures" if v.request.query_params.get("sheet") == "figures" else "lines"
     return _render(_scoped(v, _report(v, y, m)), fmt, sheet)
 
@@ -237,7 +249,9 @@ def _report_refresh(v: Visit, form: FormData) -> Response:
     if (no := _boss(v)) is not None:
         return no
     today = v.engine.today()
-    y, m = _month(_text(form, "month", 7), today)
+    if isinstance(asked := _month(v, _text(form, "month", 7)), Response):
+        return asked
+    y, m = asked
     from api.scope import at_root
 
     if (y, m) != (today.year, today.month) and not at_root(v.engine.orgs, v.actor):

@@ -25,12 +25,13 @@ SLA_LABELS = {
     "on_track": "正常", "warning": "预警", "overdue": "超承诺时限", "over_statutory": "超法定时限",
     "expired": "期间届满", "met": "按时办结", "met_late": "超承诺办结", "met_over_statutory": "超法定办结",
     "deemed_accepted": "逾期未一次性告知（视为受理）", "overrun": OVERRUN_LABEL,
+    "withdrawn": "已撤回",  # closed by a withdrawal: counted as withdrawn (撤回数), never as on time
 }
 # colour class of a level: green, yellow, red, darkred (and grey for closed on time)
 SLA_COLOUR = {
     "on_track": "green", "met": "green", "warning": "yellow", "expired": "yellow", "overdue": "red",
     "met_late": "red", "over_statutory": "darkred", "met_over_statutory": "darkred",
-    "deemed_accepted": "red", "overrun": "yellow",
+    "deemed_accepted": "red", "overrun": "yellow", "withdrawn": "grey",
 }
 STATUS_LABELS = {"not_started": "未开始", "running": "计时中", "paused": "已暂停", "stopped": "已停止"}
 ROLE_LABELS = {

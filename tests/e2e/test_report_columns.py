@@ -117,3 +117,44 @@ def test_two_months_one_set_of_columns(timed: Stack) -> None:
     oct_done = boss.get("/api/reports/monthly", params={"month": "2024-10"}).json()
     wuhan = next(ln for ln in oct_done["lines"] if ln["org"] == "420100" and ln["item_id"] == "*" and ln["scope"] == "total")
     assert oct_done["metadata"]["complete"] is True and wuhan["open_breaches"] == 1
+
+
+def test_a_withdrawn_case_shows_as_withdrawn_never_on_time(timed: Stack) -> None:
+    """QA D4: the report counts a withdrawal as withdrawn; the case and the list say so too."""
+    clerk = timed.wuhan_clerk
+    at(timed, "2024-09-02T10:00")
+    gone = clerk.post("/api/cases", json={"item_id": PLEDGE, "data": pledge_data(channel="paper")}).json()
+    r = clerk.post(f"/api/cases/{gone['id']}/transitions/withdraw")
+    assert r.status_code == 200, r.text
+    assert r.json()["sla"] == "withdrawn"
+    assert r.json()["clocks"]["handling"]["sla"] == "met"  # the clock stopped in time; the case was withdrawn
+    assert clerk.get(f"/api/cases/{gone['id']}").json()["sla"] == "withdrawn"
+    listed = clerk.get("/api/cases", params={"q": gone["number"]}).json()["items"]
+    assert [c["sla"] for c in listed] == ["withdrawn"]
+    assert [c["id"] for c in clerk.get("/api/cases", params={"sla": "withdrawn"}).json()["items"]] == [gone["id"]]
+    assert clerk.get("/api/cases", params={"sla": "met"}).json()["items"] == []
+
+
+def test_a_month_that_has_not_begun_is_refused(timed: Stack) -> None:
+    """QA D6: a later month has nothing to report: 422 naming ``month``, nothing stored."""
+    boss = timed.wuhan_supervisor
+    at(timed, "2024-10-23T10:00")
+    for month in ("2024-11", "2100-01"):
+        for fmt in ("json", "csv", "xlsx"):
+            r = boss.get("/api/reports/monthly", params={"month": month, "format": fmt, "refresh": "true"})
+            assert r.status_code == 422, r.text
+            body = r.json()
+            assert body["fields"] == {"month": f"{month} has not begun (the current month is 2024-10)"}
+    assert boss.get("/api/reports/monthly", params={"month": "2024-10"}).status_code == 200
+    assert boss.get("/api/reports/monthly", params={"month": "2024-09"}).status_code == 200
+
+
+def test_the_command_line_refuses_a_month_that_has_not_begun(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli_app
+
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    r = CliRunner().invoke(cli_app, ["report", "--db", db, "--month", "2100-01", "--format", "json"])
+    assert r.exit_code == 1 and "month: 2100-01 has not begun" in r.output, r.output
+    assert "Traceback" not in r.output

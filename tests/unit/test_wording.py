@@ -187,3 +187,30 @@ def test_final_actions_ask_for_a_confirmation_and_a_reason(env: Any) -> None:
     page = c.get(f"/web/cases/{other.id}").text
     accept = page[page.index(f'action="/web/cases/{other.id}/fire/accept"'):]
     assert 'name="confirm"' not in accept[:accept.index("</form>")]
+
+
+def test_a_withdrawn_case_reads_withdrawn_in_the_list(env: Any) -> None:
+    """QA D4: the list's badge said 按时办结 for a withdrawn case; the report counts it as 撤回."""
+    engine, app, clock = env
+    case = engine.open_case(PLEDGE, actor=actor("zhang"), data=DATA)
+    engine.fire(case.id, "withdraw", actor=actor("zhang"), data={"reason": "申请人书面撤回"})
+    assert engine.get_case(case.id).sla == "withdrawn"
+    c = signed_in(app, "zhang")
+    page = c.get("/web/cases", params={"q": case.number, "open": "all"}).text
+    row = page[page.index(f'data-case="{case.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert '<span class="badge grey" >已撤回</span>' in row and "按时办结" not in row
+
+
+def test_a_report_month_that_has_not_begun_is_refused_on_the_pages(env: Any) -> None:
+    """QA D6: the pages showed this month instead (the API said 本月尚未结束 with month-end counts)."""
+    engine, app, clock = env
+    clock.at = datetime(2024, 12, 1, 10, 0, tzinfo=TZ)
+    c = signed_in(app, "li")
+    for url in ("/web/reports?month=2025-01", "/web/charts?month=2100-01", "/web/reports/monthly.csv?month=2025-01"):
+        r = c.get(url)
+        assert r.status_code == 422 and "月份尚未开始" in r.text and "2024-12" in r.text, url
+    page = c.get("/web/reports?month=2024-12")
+    assert page.status_code == 200 and 'max="2024-12"' in page.text
+    r = c.post("/web/reports", data={"csrf": csrf(page.text), "month": "2025-01"})
+    assert r.status_code == 422 and "月份尚未开始" in r.text

@@ -166,7 +166,7 @@ def _why_not(rule: IssueRule, definition: Definition, after: tuple[str, ...], st
     labels = {t.trigger: (t.label or t.trigger) for t in definition.transitions}
     parts = []
     if after:
-        steps = "、".join(dict.fromkeys("立案" if a == OPENED else labels.get(a, a) for a in after))
+        steps = "、".join(dict.fromkeys(definition.opening_label if a == OPENED else labels.get(a, a) for a in after))
         parts.append(f"办理“{steps}”之后")
     if states:
         names = "、".join("已办结" if s == ANY_FINAL else "特别程序进行中" if s == SPECIAL else definition.label_of(s)

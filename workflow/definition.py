@@ -184,6 +184,9 @@ class Figure:
         return self.field is None or not (value is None or (isinstance(value, (str, list, dict)) and not value))
 
 
+OPENING_WORDS = {"service_item": "收件", "bundle": "收件", "dispute_case": "收案"}  # Definition.opening_label
+
+
 @dataclass(frozen=True)
 class Definition:
     id: str
@@ -264,6 +267,17 @@ class Definition:
     def label_of(self, state: str) -> str:
         s = self.states.get(state)
         return (s.label if s else "") or state
+
+    @cached_property
+    def opening_label(self) -> str:
+        """What the opening of a case is called in its history (a case's first event): the act
+        its initial state names (已收到请求书 → 收到请求书, 已接收转介申请 → 接收转介申请), else the
+        kind's word — 收件 for a window item or a bundle, 收案 for a dispute case. Never 立案: for a
+        dispute that is a later legal step of its own."""
+        label = self.label_of(self.initial)
+        if label.startswith("已") and len(label) > 3 and not label.endswith("中"):
+            return label[1:]
+        return OPENING_WORDS.get(self.kind, OPENING_WORDS["service_item"])
 
     def withdrawal(self, state: str) -> bool:
         """A case closed in this state was withdrawn (by the applicant, or treated as withdrawn):

@@ -91,6 +91,7 @@ def timeline(events: Sequence[Event], defn: Definition, case: Case, *,
                     continue
                 rows.append((own.get(k) or WORDS.get(k) or item_fields.get(k, k), _text(v)))
         elif e.kind == "opened":
+            title = defn.opening_label  # 收件, 收到请求书 …: never 立案, a later step of a dispute
             if d.get("started_on"):  # back-dated: the legal start and why
                 rows.append(("法定起算日", _text(d.get("started_on"))))
                 rows.append(("理由", _text(d.get("reason"))))

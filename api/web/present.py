@@ -42,7 +42,7 @@ KIND_LABELS = {"service_item": "窗口服务事项", "dispute_case": "纠纷案�
 CLOCK_KIND_LABELS = {"office": "本局时限", "party": "当事人期间", "external": "外部期间", "notice": "一次性告知期限",
                      "special": "特别程序预计期限"}
 EVENT_LABELS = {
-    "opened": "立案", "transition": "办理", "corrected": "更正", "assigned": "指定承办人",
+    "opened": "收件", "transition": "办理", "corrected": "更正", "assigned": "指定承办人",
     "transferred": "移送", "suspended": "全局中止计时", "migrated": "版本迁移", "escalation": "预警/超期",
     "calendar_recomputed": "日历调整重算", "expiry_pending_calendar": "期间届满待日历确认",
     "expiry_confirmed": "确认期间届满", "attached": "上传附件", "document_issued": "出具文书",

@@ -104,7 +104,7 @@ def test_open_a_case_pause_it_and_resume_it(driver: Any, stack: Stack) -> None:
     spans = driver.find_elements(By.CSS_SELECTOR, ".span-paused")
     assert len(spans) == 1 and "仍在暂停" not in spans[0].text and "不计入时限" in spans[0].text
     timeline = driver.find_element(By.CSS_SELECTOR, "ol.timeline").text
-    for step in ("立案", "受理", "通知补正", "提交补正材料", "请补交质押合同原件"):
+    for step in ("收件", "受理", "通知补正", "提交补正材料", "请补交质押合同原件"):
         assert step in timeline
 
     # the examiner's decision is not the clerk's: listed, with who may take it

@@ -120,7 +120,7 @@ def test_each_kind_of_event_in_its_own_words(env: Any) -> None:
     assert not re.search(r"撤销\S* \d+\b", corrected)  # no sequence number
     refused = next(x for x in items if x.strip().split(" ")[2:3] == ["不予登记"] or "不予登记理由" in x)
     assert "不予登记理由 质押合同未签章" in refused
-    opened = next(x for x in items if "立案" in x)
+    opened = next(x for x in items if "收件" in x)
     assert "张伟（zhang）" in opened
 
 
@@ -214,3 +214,24 @@ def test_a_report_month_that_has_not_begun_is_refused_on_the_pages(env: Any) -> 
     assert page.status_code == 200 and 'max="2024-12"' in page.text
     r = c.post("/web/reports", data={"csrf": csrf(page.text), "month": "2025-01"})
     assert r.status_code == 422 and "月份尚未开始" in r.text
+
+
+def test_each_opening_is_named_in_its_own_words(env: Any) -> None:
+    """QA D5: every opening read 立案, so an adjudication's history said 立案 and later 立案并组成合议组."""
+    engine, app, clock = env
+    dispute = engine.open_case(ADJUDICATION, actor=actor("zhang"), data={
+        "requester": "甲公司", "respondent": "乙公司", "respondent_domicile": "domestic",
+        "patent_number": "ZL201910000001.X", "patent_type": "invention", "claims": "停止侵权"})
+    dispute = engine.fire(dispute.id, "file_case", actor=actor("wang"), data={"panel": "王芳、赵强、孙丽"})
+    pledge = engine.open_case(PLEDGE, actor=actor("zhang"), data=DATA)
+    c = signed_in(app, "li")
+    firsts = {}
+    for case in (dispute, pledge):
+        page = c.get(f"/web/cases/{case.id}").text
+        timeline = page[page.index('<ol class="timeline">'):page.index("</ol>", page.index('<ol class="timeline">'))]
+        items = [text_of(x).strip() for x in timeline.split("<li")[1:]]
+        opened = next(x for x in items if "张伟（zhang）" in x and "→ 已" in x and "立案并" not in x)
+        firsts[case.item_id] = opened
+        assert "收件时间" in text_of(page) and "立案时间" not in text_of(page)
+    assert "收到请求书 → 已收到请求书" in firsts[ADJUDICATION] and "立案" not in firsts[ADJUDICATION]
+    assert "收件 → 已接收" in firsts[PLEDGE] and "立案" not in firsts[PLEDGE]

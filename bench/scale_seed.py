@@ -111,7 +111,7 @@ def _clone(t: Template, n: int, org: str, stamp: str, d: Any, store: Any, partie
                   "state": x.state, "seen_at": d.ts(x.seen_at), "org": org, "item_id": x.item_id}
                  for x in t.deadlines]
     found = store.search.row(case, data)
-    return case, events, deadlines, found, search.part_rows(cid, case["number"]), search.head_rows(found)
+    return case, events, deadlines, found, search.part_rows(cid, case["number"], org), search.head_rows(found)
 
 
 def _insert_sqlite(store: Any, rows: dict[str, list], counts: Counter) -> None:
@@ -138,7 +138,7 @@ _EVENT_COLS = ("case_id", "seq", "kind", "trigger", "actor_id", "at", "from_stat
                "prev_hash", "hash")
 _DL_COLS = ("case_id", "clock", "run", "level", "due_at", "state", "seen_at", "org", "item_id")
 _COLS = {"events": _EVENT_COLS, "cases": _CASE_COLS, "deadlines": _DL_COLS, "case_search": search.COLUMNS,
-         "case_number_parts": ("case_id", "part"), "case_heads": search.HEAD_COLUMNS}
+         "case_number_parts": ("case_id", "part", "org"), "case_heads": search.HEAD_COLUMNS}
 
 
 def _insert_postgres(store: Any, rows: dict[str, list], counts: Counter) -> None:

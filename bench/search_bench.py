@@ -5,6 +5,7 @@ PostgreSQL.
     .venv/bin/python bench/search_bench.py --cases 100000 --backend sqlite   # a quicker look
     .venv/bin/python bench/search_bench.py --db sqlite:///big.db --cases 1000000  # seed (or reuse) this one
     .venv/bin/python bench/search_bench.py --db sqlite:///big.db --cases 0 --no-rebuild  # ask it as it is
+    .venv/bin/python bench/search_bench.py --db sqlite:///big.db --in-process  # the store itself: which way, what cost
 
 Targets: by number p95 < 20 ms, by a name's first characters p95 < 100 ms, on both stores.
 
@@ -168,6 +169,56 @@ def measure(url: str, folder: Path, n_queries: int, seed_: int) -> dict[str, Any
     return out
 
 
+def measure_in_process(url: str, n_queries: int, seed_: int, slowest: int = 5) -> dict[str, Any]:
+    """The same queries asked of the store itself (``query_cases`` in a unit of work, no HTTP, no
+    case views), each timed with the statements it ran: which way each kind takes, and what it
+    costs. SQLite in CPU time of this process (the load of other processes hardly moves it),
+    PostgreSQL in wall time (the server is another process)."""
+    from adapters import build_engine
+    from workflow.ports import CaseQuery
+    from workflow.search import normalize
+
+    clock = time.perf_counter if url.startswith("postgres") else time.process_time
+    cases = _sample(url, n_queries, seed_)
+    queries = _queries(cases, seed_)
+    engine = build_engine(url)
+    store = engine.store
+    times: dict[str, list[float]] = {}
+    slow: list[tuple[float, str, str, list[tuple[float, str]]]] = []
+    try:
+        for kind, case, q in queries:
+            with store.unit_of_work() as uow:
+                statements: list[tuple[float, str]] = []
+                run_all = uow._all
+
+                def traced(sql: str, params: Any, write: bool = False, _run: Any = run_all,
+                           _out: list[tuple[float, str]] = statements) -> Any:
+                    t = clock()
+                    rows = _run(sql, params, write=write)
+                    _out.append(((clock() - t) * 1000, " ".join(sql.split())[:100]))
+                    return rows
+
+                uow._all = traced
+                t0 = clock()
+                uow.query_cases(CaseQuery(q=q, orgs=frozenset({case["org"]}), limit=50))
+                ms = (clock() - t0) * 1000
+            k = f"{kind} {len(normalize(q))}" if kind == "name start" else kind
+            for key in {kind, k}:
+                times.setdefault(key, []).append(ms)
+            slow.append((ms, k, q, statements))
+    finally:
+        store.dispose()
+    out: dict[str, Any] = {}
+    for kind, xs in sorted(times.items()):
+        xs.sort()
+        out[kind] = {"n": len(xs), "p50": statistics.median(xs), "p95": xs[min(len(xs) - 1, int(0.95 * len(xs)))],
+                     "max": xs[-1]}
+    slow.sort(key=lambda x: -x[0])
+    out["slowest"] = [{"ms": round(ms, 1), "kind": k, "q": q, "statements": [[round(t, 1), sql] for t, sql in st]}
+                      for ms, k, q, st in slow[:slowest]]
+    return out
+
+
 def index_facts(url: str) -> dict[str, Any]:
     """Rebuild every search row (timed), then the rows and the index's size."""
     from adapters import build_engine
@@ -253,11 +304,28 @@ def main() -> int:
     ap.add_argument("--no-rebuild", action="store_true", help="skip timing a rebuild of every search row")
     ap.add_argument("--keep", action="store_true", help="keep the databases")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--in-process", action="store_true",
+                    help="with --db: ask the store itself, no HTTP; per kind, and the slowest queries' statements")
     args = ap.parse_args()
     print(f"caseclock search bench: {args.cases:,} cases, Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}", flush=True)
     folder = ROOT / "bench"
     rows = []
+    if args.in_process:
+        if not args.db:
+            ap.error("--in-process needs --db (a database seeded before, asked as it is)")
+        found = measure_in_process(args.db, args.queries, args.seed)
+        unit = "wall" if args.db.startswith("postgres") else "CPU"
+        for kind, m in found.items():
+            if kind != "slowest":
+                print(f"  {kind:<14} n={m['n']:<4} p50 {m['p50']:6.1f}  p95 {m['p95']:6.1f}  max {m['max']:6.1f} ms ({unit})")
+        for q in found["slowest"]:
+            print(f"  {q['ms']:6.1f} ms  {q['kind']:<14} {q['q']!r}")
+            for t, sql in q["statements"]:
+                print(f"      {t:6.1f}  {sql}")
+        if args.json:
+            print(json.dumps(found, indent=2, ensure_ascii=False))
+        return 0
     if args.db:
         backend = "postgres" if args.db.startswith("postgres") else "sqlite"
         rows.append(run(backend, args.db, args.cases, folder, args.queries, args.seed, not args.no_rebuild))

@@ -99,7 +99,8 @@ SQL = {
         "INSERT INTO case_search (case_id, org, item_id, opened_at, number, rnumber, names) "
         "VALUES (:case_id, :org, :item_id, :opened_at, :number, :rnumber, :names)"
     ),
-    "part_insert": "INSERT INTO case_number_parts (case_id, part) VALUES (:case_id, :part)",  # search.part_rows
+    "part_insert": "INSERT INTO case_number_parts (case_id, part, org) VALUES (:case_id, :part, :org)",  # search.part_rows
+    "parts_org": "UPDATE case_number_parts SET org = :org WHERE case_id = :case_id",  # a transfer
     "head_insert": (  # search.head_rows
         "INSERT INTO case_heads (case_id, head, org, item_id, opened_at) VALUES (:case_id, :head, :org, :item_id, :opened_at)"
     ),

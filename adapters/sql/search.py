@@ -186,7 +186,7 @@ def query(uow: Any, q: CaseQuery) -> list[Any] | None:
             return []
     if found.short:
         return _by_heads(uow, found.text, q, where, params, key)
-    counts = _probe(uow, found)
+    counts = _probe(uow, found, _few_orgs(q))
     walk = _Walk(uow, found, q, key, where, params, counts)
     many = _may_be_common(found) or any(n > CANDIDATES for n in counts.values())
     if q.limit is not None and many:
@@ -200,7 +200,7 @@ def query(uow: Any, q: CaseQuery) -> list[Any] | None:
         scope.append(f"s.item_id = {_bind(params, q.item_id)}")
     if key is not None:
         scope.append(f"(s.opened_at, s.case_id) > ({_bind(params, key[0])}, {_bind(params, key[1])})")
-    found_rows = _candidates(uow, found, scope, dict(params), counts)
+    found_rows = _candidates(uow, found, scope, dict(params), counts, _few_orgs(q))
     if found_rows is None:
         return walk.rows()  # many matches: the walk in page order
     ordered = [cid for _, cid in sorted(found_rows)]  # few: the page from them
@@ -285,12 +285,18 @@ def _may_be_common(found: Needle) -> bool:
     return len(found.text) <= 6 and not any(ch.isdigit() for ch in found.text)
 
 
-def _probe(uow: Any, found: Needle) -> dict[str, int]:
+def _few_orgs(q: CaseQuery) -> list[str] | None:
+    """The caller's orgs when they are few enough to be read one by one (``PER_ORG``), else None."""
+    return sorted(q.orgs) if q.orgs is not None and len(q.orgs) <= PER_ORG else None
+
+
+def _probe(uow: Any, found: Needle, orgs: list[str] | None = None) -> dict[str, int]:
     """How many entries of each number index begin with the query — ``number`` (the number's
-    beginning), ``rnumber`` (its end), ``part`` (a part's beginning) — counted to at most
-    ``CANDIDATES + 1``, whatever the scope: a range of the index alone, no row read. A test
-    nothing can pass is left out of the walk (a name finds no number); more than ``CANDIDATES``
-    sends the query to the first look in page order (``420100-2026``: an org's whole year)."""
+    beginning), ``rnumber`` (its end), ``part`` (a part's beginning; of ``orgs`` only, when
+    given: ``ix_case_number_parts_org``) — counted to at most ``CANDIDATES + 1``: a range of the
+    index alone, no row read. A test nothing can pass is left out of the walk (a name finds no
+    number); more than ``CANDIDATES`` sends the query to the first look in page order
+    (``420100-2026``: an org's whole year)."""
     d = uow.d
     text = found.text
     out: dict[str, int] = {}
@@ -300,9 +306,13 @@ def _probe(uow: Any, found: Needle) -> dict[str, int]:
         if hi is None:
             out[name] = CANDIDATES + 1
             continue
-        sql = (f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {name} >= :lo AND {name} < :hi "
-               f"LIMIT {CANDIDATES + 1}) AS x")
-        out[name] = int(uow._one(d.prepare(sql), {"lo": value, "hi": hi}, write=False)[0])
+        params = {"lo": value, "hi": hi}
+        where = f"{name} >= :lo AND {name} < :hi"
+        if name == "part" and orgs is not None:
+            where = f"org IN ({', '.join(_bind(params, o) for o in orgs)}) AND {where}"
+            table += " INDEXED BY ix_case_number_parts_org" if d.name == "sqlite" else ""
+        sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {where} LIMIT {CANDIDATES + 1}) AS x"
+        out[name] = int(uow._one(d.prepare(sql), params, write=False)[0])
     return out
 
 
@@ -373,15 +383,23 @@ def row_test(dialect: str, found: Needle, params: dict[str, Any], s: str = "s",
         if not found.short and can("rnumber"):
             tests.append(f"substr({s}.number, -:q_len) = :q_text")
         tests.append(f"instr({s}.names, :q_names) > 0")
-        begins = "substr(p.part, 1, :q_len) = :q_text"
     else:
         tests = [f"left({s}.number, :q_len) = :q_text"] if can("number") else []
         if not found.short and can("rnumber"):
             tests.append(f"right({s}.number, :q_len) = :q_text")
         tests.append(f"strpos({s}.names, :q_names) > 0")
-        begins = "left(p.part, :q_len) = :q_text"
     if not found.short and can("part"):  # a part begins with it (the parts of this case: its primary key)
-        tests.append(f"EXISTS (SELECT 1 FROM case_number_parts AS p WHERE p.case_id = {s}.case_id AND {begins})")
+        hi = _after(found.text)
+        if hi is None:
+            begins = ("substr(p.part, 1, :q_len) = :q_text" if dialect == "sqlite"
+                      else "left(p.part, :q_len) = :q_text")
+        else:  # a range of the primary key (case_id, part)
+            params.update(q_part_hi=hi)
+            begins = "p.part >= :q_text AND p.part < :q_part_hi"
+        # PostgreSQL: OFFSET 0 keeps it a look-up a row; else, under an OR, the planner may
+        # hash every part that begins so (a scan of the whole table) before the first row
+        fence = " OFFSET 0" if dialect == "postgresql" else ""
+        tests.append(f"EXISTS (SELECT 1 FROM case_number_parts AS p WHERE p.case_id = {s}.case_id AND {begins}{fence})")
     return "(" + " OR ".join(tests) + ")"
 
 
@@ -407,10 +425,11 @@ def _cursor(uow: Any, q: CaseQuery) -> tuple[Any, str] | None:
 
 
 def _candidates(uow: Any, found: Needle, scope: list[str], params: dict[str, Any],
-                counts: Mapping[str, int]) -> set[tuple[Any, str]] | None:
+                counts: Mapping[str, int], orgs: list[str] | None = None) -> set[tuple[Any, str]] | None:
     """(opened_at, id) of the matching cases in scope (org, item, after the cursor) from the
     indexes, or None when one of them gives more than ``CANDIDATES`` (or a name test no index
-    serves). ``counts`` (``_probe``): an index no entry of which begins with the query is not read."""
+    serves). ``counts`` (``_probe``): an index no entry of which begins with the query is not read;
+    ``orgs``: the caller's few orgs, whose parts alone are read (``ix_case_number_parts_org``)."""
     d = uow.d
     cap = f" LIMIT {CANDIDATES + 1}"
     where = "".join(" AND " + w for w in scope)
@@ -432,9 +451,13 @@ def _candidates(uow: Any, found: Needle, scope: list[str], params: dict[str, Any
         if hi is None:
             return None
         join = "CROSS JOIN" if d.name == "sqlite" else "JOIN"
-        lookups.append((f"SELECT DISTINCT s.opened_at, s.case_id FROM case_number_parts AS p {join} case_search AS s "
-                        f"ON s.case_id = p.case_id WHERE p.part >= :lo AND p.part < :hi{where}{cap}",
-                        {**params, "lo": text, "hi": hi}))
+        bound = {**params, "lo": text, "hi": hi}
+        source, own = "case_number_parts AS p", ""
+        if orgs is not None:
+            source += " INDEXED BY ix_case_number_parts_org" if d.name == "sqlite" else ""
+            own = f"p.org IN ({', '.join(_bind(bound, o) for o in orgs)}) AND "
+        lookups.append((f"SELECT DISTINCT s.opened_at, s.case_id FROM {source} {join} case_search AS s "
+                        f"ON s.case_id = p.case_id WHERE {own}p.part >= :lo AND p.part < :hi{where}{cap}", bound))
     names = found.in_names
     if d.name == "sqlite":
         # every trigram of the needle (MATCH: the index alone; GLOB would read each row's
@@ -525,9 +548,9 @@ def refill(cur: Any, dialect: str, terms: Terms) -> int:
     return n
 
 
-def part_rows(case_id: str, number: str) -> list[dict[str, Any]]:
-    """The ``case_number_parts`` rows of a case (``SqlUnitOfWork.add_case``)."""
-    return [{"case_id": case_id, "part": p[:128]} for p in number_parts(number)]
+def part_rows(case_id: str, number: str, org: str = "") -> list[dict[str, Any]]:
+    """The ``case_number_parts`` rows of a case (``SqlUnitOfWork.add_case``), with its org."""
+    return [{"case_id": case_id, "part": p[:128], "org": org} for p in number_parts(number)]
 
 
 HEAD_COLUMNS = ("case_id", "head", "org", "item_id", "opened_at")

@@ -573,7 +573,7 @@ class SqlUnitOfWork:
         self._sla.move(None, counters.key_of_params(params))
         found = self.store.search.row(params, record.data)
         self._defer(self.q["search_insert"], found)
-        for part in _search.part_rows(record.id, record.number):
+        for part in _search.part_rows(record.id, record.number, record.org):
             self._defer(self.q["part_insert"], part)
         for head in _search.head_rows(found):
             self._defer(self.q["head_insert"], head)
@@ -611,6 +611,8 @@ class SqlUnitOfWork:
                 # the heads anew, now (deferred, a delete could run after another case's inserts),
                 # those of the search row as it is before its update (the key of each)
                 gone, heads = _search.heads_changed(stood, row)
+                if stood[0] != row["org"]:  # a transfer: the number's parts are the new org's
+                    self._exec(self.q["parts_org"], {"case_id": record.id, "org": row["org"]}, write=True)
                 if gone:
                     self._exec_many(self.q["head_delete"], gone)
                 if heads:

@@ -160,14 +160,20 @@ class CaseNumberPartRow(SQLModel, table=True):
     """A case number's parts (``workflow.search.number_parts``: the normalized number from the
     start of each inner segment on), indexed for their beginnings: ``420100-2026`` finds
     ``ZYDJ-420100-2026-00017``. A number never changes: the rows are written with the case's
-    (migration 0008 wrote those of the cases before it)."""
+    (migration 0008 wrote those of the cases before it), their org follows the case's."""
 
     __tablename__ = "case_number_parts"
-    __table_args__ = (sa.Index("ix_case_number_parts_part", "part"),)
+    __table_args__ = (
+        sa.Index("ix_case_number_parts_part", "part"),
+        sa.Index("ix_case_number_parts_org", "org", "part"),  # a clerk's orgs' parts (migration 0012)
+    )
 
     case_id: str = Field(max_length=64, primary_key=True, foreign_key="cases.id")
     part: str = Field(primary_key=True,
                       sa_type=sa.String(128).with_variant(sa.String(128, collation="C"), "postgresql"))
+    # the case's org (kept on a transfer), so that a clerk's query counts and reads the parts of
+    # the clerk's orgs only: another city's 420500-2026 is none of a Wuhan clerk's
+    org: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 class CaseHeadRow(SQLModel, table=True):

@@ -12,6 +12,7 @@ from adapters.sql import search as sql_search
 from adapters.sql.migrate import current_revision
 from tests.backends import table_names
 from tests.contract.conftest import BOSS, CLERK, PLEDGE
+from workflow import Actor
 
 PLEDGE_ITEM = "patent_pledge_registration"
 
@@ -132,6 +133,33 @@ def test_0008_writes_the_number_parts_of_the_cases_there_and_downgrades(sql_url)
         again.store.dispose()
 
 
+def test_0012_gives_the_number_parts_their_case_s_org_and_downgrades(sql_url):
+    """A number's parts by org: 0012 writes the org of each case's parts already there (from the
+    case), and a clerk's query counts and reads the parts of the clerk's orgs only."""
+    engine = build_engine(sql_url)
+    yichang = Actor("yc.clerk", {"clerk"}, org="420500")
+    wuhan = [engine.open_case(PLEDGE_ITEM, actor=CLERK, data={"pledgor": f"荆州纺织{i}厂"}) for i in range(2)]
+    other = engine.open_case(PLEDGE_ITEM, actor=yichang, data={"pledgor": "宜昌纺织厂"})
+    engine.store.dispose()
+    _down_and_up(sql_url, "0011", "no such table")
+    again = build_engine(sql_url)
+    try:
+        with again.store.unit_of_work() as uow:
+            rows = {(r[0], r[1]) for r in uow.fetch_all("SELECT case_id, org FROM case_number_parts")}
+        assert rows == {(c.id, c.org) for c in [*wuhan, other]} and other.org == "420500"
+        later = again.open_case(PLEDGE_ITEM, actor=yichang, data={"pledgor": "宜昌纺织二厂"})
+        with again.store.unit_of_work() as uow:
+            assert {r[1] for r in uow.fetch_all("SELECT case_id, org FROM case_number_parts")
+                    if r[0] == later.id} == {"420500"}
+        wuhan_year = wuhan[0].number.split("-", 1)[1][:11]  # 420100-2026
+        yichang_year = other.number.split("-", 1)[1][:11]  # 420500-2026
+        assert [c.id for c in again.list_cases(CLERK, q=wuhan_year)] == [c.id for c in wuhan]
+        assert again.list_cases(CLERK, q=yichang_year) == []
+        assert [c.id for c in again.list_cases(yichang, q=yichang_year)] == [other.id, later.id]
+    finally:
+        again.store.dispose()
+
+
 def test_a_short_query_reads_its_page_as_a_range_in_page_order(tmp_path):
     """SQLite's plan of a one- or two-character query: per org a range of ``case_heads``'s key
     (org, head, then page order), read in order with the page's LIMIT — no sort of every case
@@ -206,5 +234,13 @@ def test_a_rename_and_a_transfer_keep_the_search_rows_as_a_rebuild_writes_them(s
             assert kept == [sorted(tuple(r) for r in uow.fetch_all(q)) for q in snapshot]
         assert [c.number for c in engine.list_cases(BOSS, q="襄阳", org="420500")] == [case.number]
         assert [c.id for c in engine.list_cases(BOSS, q="十堰")] != [case.id]
+        with store.unit_of_work() as uow:  # the number's parts moved with the case (one UPDATE)
+            assert {r[1] for r in uow.fetch_all("SELECT case_id, org FROM case_number_parts")
+                    if r[0] == case.id} == {"420500"}
+        assert sum("UPDATE case_number_parts" in s for s, _ in trace) == 1
+        part = case.number.split("-", 1)[1][:11]  # 420100-2026: its number still says Wuhan
+        yichang = Actor("yc.clerk", {"clerk"}, org="420500")
+        assert [c.id for c in engine.list_cases(yichang, q=part)] == [case.id]
+        assert case.id not in [c.id for c in engine.list_cases(CLERK, q=part)]
     finally:
         store.dispose()

@@ -165,7 +165,7 @@ class CaseNumberPartRow(SQLModel, table=True):
     __tablename__ = "case_number_parts"
     __table_args__ = (
         sa.Index("ix_case_number_parts_part", "part"),
-        sa.Index("ix_case_number_parts_org", "org", "part"),  # a clerk's orgs' parts (migration 0012)
+        sa.Index("ix_case_number_parts_org", "org", "part"),  # a clerk's orgs' parts (migration 0013)
     )
 
     case_id: str = Field(max_length=64, primary_key=True, foreign_key="cases.id")

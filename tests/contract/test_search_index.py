@@ -133,15 +133,15 @@ def test_0008_writes_the_number_parts_of_the_cases_there_and_downgrades(sql_url)
         again.store.dispose()
 
 
-def test_0012_gives_the_number_parts_their_case_s_org_and_downgrades(sql_url):
-    """A number's parts by org: 0012 writes the org of each case's parts already there (from the
+def test_0013_gives_the_number_parts_their_case_s_org_and_downgrades(sql_url):
+    """A number's parts by org: 0013 writes the org of each case's parts already there (from the
     case), and a clerk's query counts and reads the parts of the clerk's orgs only."""
     engine = build_engine(sql_url)
     yichang = Actor("yc.clerk", {"clerk"}, org="420500")
     wuhan = [engine.open_case(PLEDGE_ITEM, actor=CLERK, data={"pledgor": f"荆州纺织{i}厂"}) for i in range(2)]
     other = engine.open_case(PLEDGE_ITEM, actor=yichang, data={"pledgor": "宜昌纺织厂"})
     engine.store.dispose()
-    _down_and_up(sql_url, "0011", "no such table")
+    _down_and_up(sql_url, "0012", "no such table")
     again = build_engine(sql_url)
     try:
         with again.store.unit_of_work() as uow:

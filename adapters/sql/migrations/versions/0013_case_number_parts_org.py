@@ -4,8 +4,8 @@ begins many numbers of another org (a Wuhan clerk's ``420500-2026``: every Yicha
 year) is counted and read within the clerk's orgs — none — instead of reading every part that
 begins so to find that none is the clerk's. The org of the parts already there is written here.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-08 00:10:00
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

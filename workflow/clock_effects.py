@@ -5,8 +5,11 @@ writing a case's deadlines. Mixed into ``Engine``."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, datetime
 from fractions import Fraction
+from typing import Any
 
 from . import legaltime as lt
 from .definition import ClockDef, Definition
@@ -70,6 +73,56 @@ class ClockEffectsMixin(EngineBase):
             if st.status is Status.RUNNING:
                 level = self._sla(st, now, today)
                 rec.clocks[name] = lt.pause(st, today, level)
+
+    def _follow_data(self, defn: Definition, rec: CaseRecord, earlier: Mapping[str, Any],
+                     now: datetime) -> dict[str, dict[str, Any]]:
+        """Limits chosen by a data field (``limit: {field, cases, default}``) follow the data a
+        step gives or changes while their clock counts (started, not stopped): the limit the data
+        now chooses replaces the one ``earlier`` data chose, still counted from the clock's own
+        start (its pauses and extensions kept), so its statutory and commitment days, its level
+        and its deadline rows follow. A clock already past its new limit is overdue at once, and
+        the sweep escalates it as any other (each level once). Returns, per clock changed, what
+        the transition's event records: the field, the limit before and after, and the dates."""
+        changed: dict[str, dict[str, Any]] = {}
+        for name, cdef in defn.clocks.items():
+            choice = cdef.limit_choice
+            st = rec.clocks.get(name)
+            if choice is None or cdef.step or st is None or st.status not in (Status.RUNNING, Status.PAUSED):
+                continue
+            limit = choice.pick(rec.data)
+            if limit == choice.pick(earlier) or limit == st.limit:
+                continue
+            was = self._dates_of(st)
+            new = replace(st, limit=limit)
+            if new.status is Status.PAUSED:  # it keeps the level it had reached, under the limit it has now
+                new = replace(new, held_level=self._level_at_pause(new))
+            rec.clocks[name] = new
+            changed[name] = {"field": choice.field, "value": rec.data.get(choice.field),
+                             "from": str(st.limit), "to": str(limit),
+                             "before": was, "after": self._dates_of(new)}
+        return changed
+
+    def _level_at_pause(self, st: ClockState) -> Sla | None:
+        """The level a paused clock had reached on the day it was paused (that day still counts)."""
+        last = st.segments[-1] if st.segments else None
+        if last is None or last.stop is None:
+            return st.held_level
+        running = replace(st, status=Status.RUNNING, held_level=None,
+                          segments=(*st.segments[:-1], lt.Segment(last.start)))
+        return lt.sla_at(running, self._derive(running), lt.midnight(last.stop))
+
+    def _dates_of(self, st: ClockState) -> dict[str, Any]:
+        """A counting clock's dates as events record them (ISO), its expiry for a party's or an
+        external clock."""
+        d = self._derive(st)
+        out: dict[str, Any] = {
+            "statutory_due": d.statutory_due.isoformat() if d.statutory_due else None,
+            "commitment_due": d.commitment_due.isoformat() if d.commitment_due else None,
+            "provisional": d.provisional,
+        }
+        if st.kind is not ClockKind.OFFICE:
+            out["expires_at"] = d.expires_at.isoformat() if d.expires_at else None
+        return out
 
     def _start_day(self, cdef: ClockDef, rec: CaseRecord, today: date) -> date:
         if cdef.start_from:
@@ -247,8 +300,6 @@ class ClockEffectsMixin(EngineBase):
 
 def _keep_run(new: ClockState, old: ClockState) -> ClockState:
     """A clock started again continues its run numbering (so deadline rows never collide)."""
-    from dataclasses import replace
-
     return replace(new, run=old.run + 1)
 
 

@@ -64,7 +64,9 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class LimitChoice:
-    """A limit chosen by a data field at clock start (e.g. online vs paper filing)."""
+    """A limit chosen by a data field (e.g. online vs paper filing): at clock start, and again
+    when a later step gives or changes the field while the clock counts (``_follow_data`` in
+    clock_effects.py)."""
 
     field: str
     cases: Mapping[str, Limit]

@@ -27,7 +27,7 @@ from .authority import (
 )
 from .calendar import WorkingCalendar
 from .definition import EXTENSION_FIELDS, Definition, FieldSpec, TransitionDef
-from .engine_base import BEFORE, _copy_json, _fingerprint, _jsonable
+from .engine_base import BEFORE, LIMITS_KEY, _copy_json, _fingerprint, _jsonable
 from .engine_base import ENGINE_EVENT_KINDS as ENGINE_EVENT_KINDS
 from .errors import (
     CaseNotFound,
@@ -535,9 +535,12 @@ class Engine(OfficeMixin, SweepMixin):
         self._check_extensions(rec, t, today)
         before = _snapshot(rec)
         source = rec.state
-        rec.data = merged
+        earlier, rec.data = rec.data, merged
         if source != dest:
             self._leave(defn, rec, source, dest, today, now)
+        # a limit chosen by data given only now (a channel at 受理) follows it, from the same start
+        relimited = self._follow_data(defn, rec, earlier, now)
+        if source != dest:
             start_on = None
             if trigger == DEEMED_TRIGGER and NOTICE_CLOCK in rec.clocks:  # 一次性告知 missed: accepted as of receipt
                 notice = rec.clocks[NOTICE_CLOCK]
@@ -567,8 +570,10 @@ class Engine(OfficeMixin, SweepMixin):
             rec.closed_at = None
         self._refresh(rec, defn, now)
         ext = {"extended": {k: str(v) for k, v in t.extend.items()}} if t.extend else {}
+        said = {k: v for k, v in given.items() if k != LIMITS_KEY}  # only the engine says a limit changed
+        limits = {LIMITS_KEY: relimited} if relimited else {}
         self._append(uow, rec, "transition", trigger, actor, now, source, dest,
-                     {**given, **ext, **procedure, BEFORE: before})
+                     {**said, **ext, **limits, **procedure, BEFORE: before})
         self._write_deadlines(uow, rec, defn)
         if closing:  # its open 督办 orders are moot now (workflow/orders.py)
             self._lapse_orders(uow, rec, now)

@@ -61,6 +61,7 @@ def _copy_json(value: Any) -> Any:
 
 
 BEFORE = "_before"  # key of a transition event's data holding the case as it was (for corrections)
+LIMITS_KEY = "limits_changed"  # key of a transition event's data: the limits its data chose anew
 
 ENGINE_EVENT_KINDS = frozenset({
     "opened", "transition", "corrected", "assigned", "transferred", "suspended", "migrated",

@@ -16,7 +16,7 @@ from .authority import PORTAL_ROLE, require_admin_over, require_outside, require
 from .clock_effects import ClockEffectsMixin
 from .engine_base import BEFORE, ENGINE_EVENT_KINDS, _copy_json, _jsonable
 from .errors import Forbidden, MissingData, TransitionNotAllowed
-from .legaltime import ClockKind, ClockState, Status
+from .legaltime import ClockState, Status
 from .model import SYSTEM, Actor, Case, CaseRecord, Deadline, Event, OutboxMessage, clock_from_dict
 from .ports import CaseQuery, UnitOfWork
 from .special import SPECIAL_CLOCK
@@ -326,18 +326,8 @@ class OfficeMixin(ClockEffectsMixin):
         return str(title) if title else Path(path).name
 
     def _clock_dates(self, rec: CaseRecord) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, st in rec.clocks.items():
-            if st.status in (Status.RUNNING, Status.PAUSED):
-                d = self._derive(st)
-                out[name] = {
-                    "statutory_due": d.statutory_due.isoformat() if d.statutory_due else None,
-                    "commitment_due": d.commitment_due.isoformat() if d.commitment_due else None,
-                    "provisional": d.provisional,
-                }
-                if st.kind is not ClockKind.OFFICE:
-                    out[name]["expires_at"] = d.expires_at.isoformat() if d.expires_at else None
-        return out
+        return {name: self._dates_of(st) for name, st in rec.clocks.items()
+                if st.status in (Status.RUNNING, Status.PAUSED)}
 
     def _open_clock_dates(self) -> dict[str, dict[str, Any]]:
         with self.store.unit_of_work() as uow:

@@ -12,6 +12,7 @@ from typing import Any
 
 from adapters.documents import print_label
 from workflow.definition import Definition
+from workflow.engine_base import LIMITS_KEY
 from workflow.model import Case, Event
 
 from . import present
@@ -84,6 +85,9 @@ def timeline(events: Sequence[Event], defn: Definition, case: Case, *,
             own = field_labels.get(e.trigger or "", {})
             for k, v in d.items():
                 if k.startswith("_") or k in HIDDEN or v in (None, ""):
+                    continue
+                if k == LIMITS_KEY and isinstance(v, Mapping):  # a limit the step's data chose anew
+                    rows += [_relimited(clock_label(name), change) for name, change in v.items()]
                     continue
                 if k == "special_procedure" and isinstance(v, Mapping):  # 特别程序: its expected end and law
                     rows += [(label, _text(v.get(key))) for key, label in (("expected_end", "预计届满"), ("basis", "依据"))
@@ -227,6 +231,15 @@ def data_rows(case: Case, defn: Definition, events: Sequence[Event]) -> tuple[li
             continue
         later.append((labels.get(k, WORDS.get(k, k)), _text(value)))
     return own, later
+
+
+def _relimited(clock: str, change: Any) -> tuple[str, str]:
+    """A limit the step's data chose anew: ``办理时限``, ``5个工作日 → 2个工作日（法定期限 … → …）``."""
+    if not isinstance(change, Mapping):
+        return clock, _text(change)
+    text = f"{present.limit_cn(change.get('from'))} → {present.limit_cn(change.get('to'))}"
+    moved = _dates(change)
+    return clock, f"{text}（{moved}）" if moved else text
 
 
 def _dates(value: Any) -> str:

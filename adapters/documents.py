@@ -242,8 +242,9 @@ def case_context(
     """Everything a template sees (see docs/operations.md for the list). ``basis``: the step the
     document is issued after (dates it; a decision says what it decided)."""
     s = settings or DocumentSettings()
-    opened = next((e for e in events if e.kind == "opened"), None)
-    opening = dict(opened.data) if opened is not None else dict(case.data)
+    # the case's data as it stands at issue: the opening's and every later step's as the engine
+    # merged them (a pledge received blank names its parties and channel given at 受理)
+    given = case.data
     labels = {f.name: print_label(f.label or f.name) for f in definition.fields}
     words = {**CHOICE_LABELS, **dict(s.choice_labels)}
 
@@ -257,9 +258,9 @@ def case_context(
         return _show(value)
 
     received = [
-        {"name": f.name, "label": labels[f.name], "value": show(f.type, opening[f.name])}
+        {"name": f.name, "label": labels[f.name], "value": show(f.type, given[f.name])}
         for f in definition.fields
-        if opening.get(f.name) not in (None, "")
+        if given.get(f.name) not in (None, "", [])
     ]
     types = {f.name: f.type for f in definition.fields}
     for t in definition.transitions:  # labels of data given with transitions (补正内容, 理由, …)

@@ -160,6 +160,27 @@ def test_supplement_notice_and_decision_use_the_case_data_and_dates(engine, rend
     assert f["stopped_on"][0]["datetime"] == "2024-03-07"
 
 
+@pytest.mark.freeze_time("2026-12-08 10:00:00+08:00")
+def test_documents_print_the_data_given_after_opening(engine, renderer, freezer):
+    """QA of issue 16, D2: a pledge received blank and completed at 受理 prints its parties, patent
+    numbers and channel on the receipt and the decision, and the online limit's dates (D1)."""
+    case = engine.open_case("patent_pledge_registration", actor=CLERK, data={})
+    f = parse(_render(engine, renderer, case)).fields
+    assert "received.pledgor" not in f and f["received.request_type"][0]["text"] == "设立登记"
+    freezer.move_to("2026-12-08 15:00:00+08:00")
+    given = {k: PLEDGE[k] for k in ("pledgor", "pledgee", "patent_numbers", "secured_amount")}
+    case = engine.fire(case.id, "accept", actor=CLERK, data={**given, "channel": "online"})
+    freezer.move_to("2026-12-09 10:00:00+08:00")
+    case = engine.fire(case.id, "approve", actor=EXAMINER, data={"registration_number": "Y2026420000999"})
+    for name in ("receipt", "decision"):
+        f = parse(_render(engine, renderer, case, name)).fields
+        printed = {k: f[f"received.{k}"][0]["text"] for k in ("pledgor", "pledgee", "patent_numbers", "channel")}
+        assert printed == {"pledgor": "武汉甲科技有限公司", "pledgee": "招商银行武汉分行",
+                           "patent_numbers": "ZL202010000001.1", "channel": "网上提交"}, name
+        assert f["received.secured_amount"][0]["text"] == "5,000,000元（500万元）"
+    assert f["statutory_due"][0]["datetime"] == "2026-12-10"  # 2 working days from receipt, not 5
+
+
 @pytest.mark.freeze_time("2024-09-20 10:00:00+08:00")
 def test_acceptance_notice_of_a_dispute_shows_each_running_office_clock(engine, renderer):
     case = engine.open_case("patent_infringement_adjudication", actor=CLERK, data={

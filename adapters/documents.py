@@ -55,6 +55,7 @@ from workflow.special import KIND_LABELS as SPECIAL_KIND_LABELS
 from workflow.values import is_abnormal_number, text_of
 
 from .issuance import DocumentNotIssuable, Issuable, IssueRule, check, load_rules, refusal
+from .wrapping import breakable
 
 SHIPPED = Path(__file__).resolve().parent / "templates"
 SUFFIX = ".html.j2"
@@ -354,6 +355,7 @@ class DocumentRenderer:
         self.env.filters["iso_date"] = iso_date
         self.env.filters["limit_label"] = limit_label
         self.env.filters["money"] = money
+        self.env.filters["breakable"] = breakable
 
     def templates(self) -> list[str]:
         """The documents that can be rendered (override folder and shipped), by name."""
@@ -529,6 +531,8 @@ class _Flow:
             return ""
         if node.tag == "br":
             return "<br/>"
+        if node.tag == "wbr":  # a break after a separator (adapters/wrapping): reportlab breaks Latin runs at spaces only
+            return " "
         inner = "".join(self.inline(c) for c in node.children)
         tag = _INLINE_MAP.get(node.tag)
         return f"<{tag}>{inner}</{tag}>" if tag and inner.strip() else inner

@@ -24,6 +24,7 @@ from typing import Any
 import jinja2
 from fastapi import FastAPI, Request
 
+from adapters.wrapping import breakable
 from api.backoff import Backoff, BackoffPolicy, failures_for
 from workflow.engine import Engine
 
@@ -85,7 +86,7 @@ def _environment() -> jinja2.Environment:
         PROVISIONAL_NOTE=present.PROVISIONAL_NOTE,
     )
     env.filters.update(
-        when=present.when, days_left=present.days_left, limit_cn=present.limit_cn,
+        when=present.when, days_left=present.days_left, breakable=breakable, limit_cn=present.limit_cn,
         show=present.show_value, role_names=present.role_names, choice=present.choice_label,
         pct=lambda v: "—" if v is None else f"{v * 100:.1f}%",
     )

@@ -124,3 +124,35 @@ def test_a_page_past_the_pdf_bound_is_refused_at_once_and_still_prints_as_html(e
     assert exc.value.size > MAX_PDF_CHARS and "打印版" in exc.value.reason
     with pytest.raises(DocumentTooLarge):
         html_to_pdf("<p>" + "x" * (MAX_PDF_CHARS + 1) + "</p>")
+
+
+@pytest.mark.freeze_time("2024-09-27 10:00:00+08:00")
+def test_patent_numbers_joined_by_commas_wrap_whole_and_the_labels_keep_their_column(engine):
+    """QA D3: numbers joined by ASCII commas without spaces (as 专利号（多件以逗号分隔） invites) were
+    cut in the middle (ZL20231000000 / 3.X) in the PDF, and in the print view the label column
+    shrank to one character a line (登/记/类/型). Now the value breaks after its commas, and the
+    labels stand whole in a column of their own, left of the values."""
+    numbers = ",".join(f"ZL2023100000{i:02d}.X" for i in range(40))
+    case = engine.open_case("patent_pledge_registration", actor=CLERK, data={**PLEDGE, "patent_numbers": numbers})
+    d = engine.definition(case.item_id, case.definition_version)
+    r = DocumentRenderer(org_name=engine.orgs.name)
+    page = r.html("receipt", case, d, events=engine.history(case.id))
+    assert "ZL202310000000.X,<wbr>ZL202310000001.X" in page  # a break after each comma; the text unchanged
+    assert "td { overflow-wrap: anywhere; }" in page and 'th[scope="row"] { width: 32%; }' in page
+    blob = r.pdf("receipt", case, d, events=engine.history(case.id))
+    lines = pdf_text(blob).splitlines()
+    for label in ("登记类型", "办理渠道", "出质人", "质权人", "专利号"):
+        assert label in lines, label  # each label on one line of its own
+    pieces = [p for line in lines for p in re.findall(r"ZL[0-9.X]*", line)]
+    assert pieces and all(re.fullmatch(r"ZL2023100000\d\d\.X", p) for p in pieces), pieces  # none cut
+    assert {f"ZL2023100000{i:02d}.X" for i in range(40)} <= set(pieces)
+    # where they stand: the labels' column starts at the page's left, the values' a third across
+    at: dict[str, float] = {}
+
+    def seen(text, cm, tm, font, size):
+        for key in ("登记类型", "ZL202310000000.X"):
+            if text.startswith(key) and key not in at:
+                at[key] = cm[4] + tm[4]
+
+    pypdf.PdfReader(io.BytesIO(blob)).pages[0].extract_text(visitor_text=seen)
+    assert at["ZL202310000000.X"] - at["登记类型"] > 150  # 32% of 170 mm ≈ 154 pt

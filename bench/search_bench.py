@@ -169,16 +169,16 @@ def measure(url: str, folder: Path, n_queries: int, seed_: int) -> dict[str, Any
     return out
 
 
-def measure_in_process(url: str, n_queries: int, seed_: int, slowest: int = 5) -> dict[str, Any]:
+def measure_in_process(url: str, n_queries: int, seed_: int, slowest: int = 5, wall: bool = False) -> dict[str, Any]:
     """The same queries asked of the store itself (``query_cases`` in a unit of work, no HTTP, no
     case views), each timed with the statements it ran: which way each kind takes, and what it
     costs. SQLite in CPU time of this process (the load of other processes hardly moves it),
-    PostgreSQL in wall time (the server is another process)."""
+    PostgreSQL (the server is another process), or with ``wall``, in wall time."""
     from adapters import build_engine
     from workflow.ports import CaseQuery
     from workflow.search import normalize
 
-    clock = time.perf_counter if url.startswith("postgres") else time.process_time
+    clock = time.perf_counter if wall or url.startswith("postgres") else time.process_time
     cases = _sample(url, n_queries, seed_)
     queries = _queries(cases, seed_)
     engine = build_engine(url)
@@ -306,6 +306,7 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--in-process", action="store_true",
                     help="with --db: ask the store itself, no HTTP; per kind, and the slowest queries' statements")
+    ap.add_argument("--wall", action="store_true", help="with --in-process on SQLite: wall time, not CPU time")
     args = ap.parse_args()
     print(f"caseclock search bench: {args.cases:,} cases, Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}", flush=True)
@@ -314,8 +315,8 @@ def main() -> int:
     if args.in_process:
         if not args.db:
             ap.error("--in-process needs --db (a database seeded before, asked as it is)")
-        found = measure_in_process(args.db, args.queries, args.seed)
-        unit = "wall" if args.db.startswith("postgres") else "CPU"
+        found = measure_in_process(args.db, args.queries, args.seed, wall=args.wall)
+        unit = "wall" if args.wall or args.db.startswith("postgres") else "CPU"
         for kind, m in found.items():
             if kind != "slowest":
                 print(f"  {kind:<14} n={m['n']:<4} p50 {m['p50']:6.1f}  p95 {m['p95']:6.1f}  max {m['max']:6.1f} ms ({unit})")

@@ -37,7 +37,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from html import escape as _esc
 from html.parser import HTMLParser
 from pathlib import Path
@@ -181,22 +181,26 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def _grouped(d: Decimal) -> str:
+    """Whole yuan without decimals; otherwise yuan and 分, two decimals (123,456,789.50)."""
     text = f"{d:,.2f}"
-    return text[:-3] if text.endswith(".00") else text.rstrip("0")
+    return text[:-3] if text.endswith(".00") else text
 
 
+FEN = Decimal("0.01")
 MONEY_CEILING = Decimal(10) ** 18  # larger is no amount a person wrote: shown as stored (abbreviated)
 
 
 def money(value: Any) -> str:
-    """An amount in yuan as it prints: ``5,000,000元（500万元）``; ``12,800元``; ``0.5元``.
-    Text that is not a number prints as it is."""
+    """An amount in yuan as it prints: ``5,000,000元（500万元）``; ``12,800元``; ``0.50元``; fractions
+    of a yuan to the 分 (``123,456,789.50元（12,345.67895万元）``: the 万元 figure is the same amount,
+    exact to the 分, never rounded further). Text that is not a number prints as it is."""
     d = _decimal(value)
     if d is None or abs(d) >= MONEY_CEILING:
         return "" if value is None else _show(value)
+    d = d.quantize(FEN, rounding=ROUND_HALF_UP)  # to the 分, half up, as amounts are written
     out = f"{_grouped(d)}元"
     if abs(d) >= 10000:
-        wan = (d / 10000).quantize(Decimal("0.0001")).normalize()
+        wan = (d / 10000).normalize()  # the same amount, to the 分, in 万元
         out += f"（{wan:,f}万元）"
     return out
 

@@ -21,10 +21,12 @@ DATA = {"request_type": "registration", "channel": "paper", "pledgor": "甲公�
 
 def test_amounts_print_with_separators_and_the_unit() -> None:
     assert money(5_000_000) == "5,000,000元（500万元）"
-    assert money("1234567.5") == "1,234,567.5元（123.4568万元）"
+    assert money("1234567.5") == "1,234,567.50元（123.45675万元）"  # to the 分, both (was .5元, 123.4568万元)
+    assert money(123456789.5) == "123,456,789.50元（12,345.67895万元）"  # QA m9
+    assert money("10000.005") == "10,000.01元（1.000001万元）" and money(1.234) == "1.23元"
     assert money(12_800) == "12,800元（1.28万元）"
     assert money(9999) == "9,999元"
-    assert money(0.5) == "0.5元"
+    assert money(0.5) == "0.50元"
     assert money("5,000") == "5,000元"
     assert money("面议") == "面议" and money(None) == ""
 

@@ -63,3 +63,22 @@ def test_search_pages_through_every_match(env: Any) -> None:  # noqa: F811
     # nonsense in the page parameters is ignored, never a failure
     for params in ({"after": "x\x00y"}, {"after": "../../etc"}, {"p": "abc", "after": made[0].id}, {"q": "\x00"}):
         assert c.get("/web/cases", params=params).status_code == 200
+
+
+def test_a_query_too_long_is_refused_in_words_and_punctuation_alone_filters_nothing(env: Any) -> None:  # noqa: F811
+    """QA m2: a query over 100 characters was cut to 100 and searched (the API answers 400); now
+    the page says it is too long and searches nothing. QA m1: only punctuation — %, _, * alike —
+    filters nothing, on the page as in the API."""
+    engine, app, clock = env
+    made = [engine.open_case(PLEDGE, actor=actor("clerk"), data=DATA) for _ in range(3)]
+    c = signed_in(app, "clerk")
+    long = "武汉" * 50 + "甲"  # 101 characters; its first 100 would match nothing either
+    r = c.get("/web/cases", params={"q": long})
+    assert r.status_code == 400
+    assert "查询内容过长：最多 100 个字符，现有 101 个" in r.text and 'aria-invalid="true"' in r.text
+    assert numbers(r.text) == [] and "的查询结果" not in r.text
+    r = c.get("/web/cases", params={"q": made[0].number + " " * 200})  # spaces around are not the query
+    assert r.status_code == 200 and numbers(r.text) == [made[0].number]
+    everyone = sorted(m.number for m in made)
+    for q in ("%%%", "___", "*", '"', "_%_"):
+        assert sorted(numbers(c.get("/web/cases", params={"q": q}).text)) == everyone, q

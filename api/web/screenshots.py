@@ -236,6 +236,8 @@ def take(out: Path, *, count: int = 160) -> list[Path]:
                 first = d.find_elements(By.CSS_SELECTOR, "table.cases tbody tr[data-case] a")
                 if first:
                     d.get(first[0].get_attribute("href"))
+                    # what the caption names: assign, transfer, correct (below the clocks)
+                    d.execute_script("const e = document.getElementById('supervise'); if (e) e.scrollIntoView()")
                     shot("case-supervisor")
                 sign_out(d)
                 applicant_shots(d, base, engine, app.state.demo.applications, shot)

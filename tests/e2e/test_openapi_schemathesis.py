@@ -76,6 +76,7 @@ def _run(schema: schemathesis.BaseSchema, mode: schemathesis.GenerationMode, hea
                    or (case.operation.label == "POST /api/cases" and isinstance(case.body, dict)
                        and case.body.get("started_on") is not None)
                    or case.operation.label == "POST /api/calendar"
+                   or case.operation.label == "GET /api/reports/monthly"  # a month not begun yet: 422 naming month
                    or case.operation.label == "POST /api/suspensions"  # first ≤ last, a known org
                    or case.operation.label == "POST /api/migrations"  # state names without NUL (found at 60 examples)
                    # a reason of white space only (U+00A0): refused as no reason, which a pattern cannot say

@@ -213,4 +213,5 @@ def test_ratings_in_the_monthly_report(svc, freezer):
     heads = [h for _, h in columns(report)]
     assert heads[heads.index("评价数"):heads.index("评价数") + 4] == ["评价数", "满意率", "差评数", "差评按时整改数"]
     assert "满意率" in to_csv(report).splitlines()[0]
+    freezer.move_to("2024-08-01 10:00:00+08:00")  # July over (a month not begun is refused: month_begun)
     assert ReportService(svc.engine).compute(2024, 7).line("420100") is None  # nothing in July

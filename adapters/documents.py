@@ -320,6 +320,11 @@ def case_context(
         # the 一次性告知 clock (kind notice) is the window's duty before acceptance, not a handling limit
         # nor is a special procedure's expected time (特别程序): its own notice states it
         "office_clocks": [c for c in clocks if not c["party"] and not c["external"] and c["kind"] not in ("notice", "special")],
+        # what a 受理通知书 promises: the office's limits still counting (running or paused), not
+        # a state's own step limit (已立案待送达) nor one already stopped (the 立案期限 at filing)
+        "promised_clocks": [c for c in clocks if not c["party"] and not c["external"]
+                            and c["kind"] not in ("notice", "special") and c["status"] in ("running", "paused")
+                            and not getattr(definition.clocks.get(c["name"]), "step", False)],
         "main": _clock_view(main) if main is not None else None,
         "events": list(events),
         "last_transition": last_transition,

@@ -167,6 +167,9 @@ def _workflow(exc: WorkflowError, instance: str) -> Response:
         extra["errors"] = [{"field": k, "message": v} for k, v in exc.fields.items()]
     elif isinstance(exc, BadRequest):
         extra["field"] = exc.field
+        if exc.field:  # as a 422 does: ``fields`` and ``errors`` name it with the reason
+            extra["fields"] = {exc.field: str(exc)}
+            extra["errors"] = [{"field": exc.field, "message": str(exc)}]
     elif isinstance(exc, PreconditionFailed):
         extra["field"] = "If-Match"
         extra["current_version"] = exc.current_version

@@ -28,7 +28,8 @@ EARLIEST_DATE = date(1949, 10, 1)
 MAX_MONEY = 10**12  # yuan (一万亿元), when a money field declares no max
 MAX_NUMBER = 10**15  # any other number's magnitude, when the field declares no bounds
 MAX_DIGITS = 24  # a number written with more digits than this is out of range before it is read
-NAME_SEPARATORS = re.compile(r"[、，,；;\s]+")
+# between names: 、，, ; and line breaks — never a space, which is inside a name (Mary Smith)
+NAME_SEPARATORS = re.compile(r"[、，,；;\r\n]+")
 # the most characters a text field holds unless it declares ``max_length`` (docs/definitions.md):
 # a name, a number, a title on one line; a reason or a 请求事项 of a few printed pages
 MAX_LENGTH = {"string": 200, "text": 5000}
@@ -75,9 +76,9 @@ def as_date(value: Any) -> date | None:
 
 
 def names_of(value: Any) -> list[str] | None:
-    """The names in a list or in text separated by 、，, ; (None: neither)."""
+    """The names in a list or in text separated by 、，, ; or line breaks (None: neither)."""
     if isinstance(value, str):
-        return [n for n in NAME_SEPARATORS.split(value.strip()) if n]
+        return [n.strip() for n in NAME_SEPARATORS.split(value.strip()) if n.strip()]
     if isinstance(value, list) and all(isinstance(n, str) for n in value):
         return [n.strip() for n in value if n.strip()]
     return None

@@ -27,6 +27,13 @@ def test_400_bad_request(live: Stack) -> None:
     r = c.post("/api/cases", content=b'{"item_id":"%s","data":{"n":NaN}}' % PLEDGE.encode(),
                headers={"content-type": "application/json"})
     assert problem(r, 400)["status"] == 400
+    # a 400 that names a field says it in ``fields`` and ``errors`` too, as a 422 does
+    r = c.post("/api/cases", content=b'{"item_id":"%s","data":{"secured_amount":1e400}}' % PLEDGE.encode(),
+               headers={"content-type": "application/json"})
+    body = problem(r, 400)
+    assert body["field"] == "data.secured_amount"
+    assert body["fields"] == {"data.secured_amount": "data.secured_amount must be a finite number"}
+    assert body["errors"] == [{"field": "data.secured_amount", "message": body["fields"]["data.secured_amount"]}]
     case = open_pledge(c)
     r = c.post(f"/api/cases/{case['id']}/transitions/accept", headers={"Idempotency-Key": "x" * 500})
     assert problem(r, 400)["field"].endswith("Idempotency-Key")

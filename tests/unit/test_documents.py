@@ -197,6 +197,25 @@ def test_acceptance_notice_of_a_dispute_shows_each_running_office_clock(engine, 
     assert page.fields["party"][0]["text"] == "甲公司"
 
 
+@pytest.mark.freeze_time("2024-09-20 10:00:00+08:00")
+def test_acceptance_notice_promises_only_what_still_counts(engine, renderer):
+    """After filing, the 立案期限 has stopped and 已立案待送达 is a state's own step limit: the
+    notice promises neither, only the office's limits still counting (the 办案期限)."""
+    case = engine.open_case("patent_infringement_adjudication", actor=CLERK, data={
+        "requester": "甲公司", "respondent": "乙公司", "respondent_domicile": "domestic",
+        "patent_number": "ZL201910000001.X", "patent_type": "invention", "claims": "停止侵权"})
+    case = engine.fire(case.id, "file_case", actor=EXAMINER, data={"panel": "张三、李四、王五"})
+    defn = engine.definition(case.item_id)
+    page = parse(_render(engine, renderer, case, "acceptance_notice"))
+    promised = {x["clock"] for x in page.fields["commitment_due"]}
+    stopped = {n for n, c in case.clocks.items() if c.status == "stopped"}
+    steps = {n for n, c in case.clocks.items() if defn.clocks[n].step and c.status == "running"}
+    assert stopped and steps, (stopped, steps)  # what the old notice promised too
+    counting = {n for n, c in case.clocks.items() if c.status in ("running", "paused") and not c.party
+                and not c.external and c.kind not in ("notice", "special") and not defn.clocks[n].step}
+    assert promised == counting and counting and not promised & (stopped | steps)
+
+
 def test_the_office_overrides_a_template_and_adds_its_own(tmp_path, engine):
     (tmp_path / "receipt.html.j2").write_text(
         '{% extends "_layout.html.j2" %}{% block content %}<h1>本局回执</h1>'

@@ -180,8 +180,11 @@ def test_required_data_and_the_panel_on_a_transition(engine):
             "panel": "must be an odd number of names, at least 3"}
     assert refused(engine, case.id, "file_case", {"amount": 5, "panel": "王、王、李"}) == {
         "panel": "names a person twice"}
-    filed = engine.fire(case.id, "file_case", actor=CLERK, data={"amount": 5, "panel": "王，李,赵"})
-    assert filed.data["panel"] == "王、李、赵"
+    # a space is inside a name (Mary Smith, 欧阳 修), never between names
+    assert refused(engine, case.id, "file_case", {"amount": 5, "panel": "张三 李四 王五"}) == {
+        "panel": "must be an odd number of names, at least 3"}
+    filed = engine.fire(case.id, "file_case", actor=CLERK, data={"amount": 5, "panel": "Mary Smith，李,赵\n钱；孙"})
+    assert filed.data["panel"] == "Mary Smith、李、赵、钱、孙"
     other = engine.open_case("ruled", actor=CLERK, data={"party": "乙", "amount": 1})
     assert engine.fire(other.id, "file_case", actor=CLERK,
                        data={"panel": ["王", "李", "赵", "钱", "孙"]}).data["panel"] == "王、李、赵、钱、孙"

@@ -38,6 +38,7 @@ COMPANIES = (
     "武汉东湖光电子有限公司", "湖北省科技融资担保有限公司", "中国银行湖北省分行",
     "招商银行武汉分行", "汉口银行光谷支行", "宜昌农村商业银行",
 )
+LENDERS = COMPANIES[7:]  # the guarantor and the banks
 PEOPLE = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴婷")
 
 
@@ -83,9 +84,11 @@ def _value(rng: random.Random, spec: FieldSpec, today: date) -> Any:
         return rng.randrange(50, 5000) * 10_000
     if spec.type == "boolean":
         return rng.random() < 0.7
-    if any(k in n for k in ("pledgor", "pledgee", "requester", "respondent", "applicant", "licensor",
+    if "pledgee" in n:  # a 质权人 lends: a bank or a guarantor
+        return rng.choice(LENDERS)
+    if any(k in n for k in ("pledgor", "requester", "respondent", "applicant", "licensor",
                             "licensee", "assignor", "assignee_party", "party", "holder")):
-        return rng.choice(COMPANIES)
+        return rng.choice(COMPANIES[:7])  # the firms; the lenders are pledgees
     if "patent" in n and ("number" in n or "no" in n):
         return f"ZL20{rng.randint(19, 24)}1{rng.randint(1000000, 9999999)}.{rng.randint(0, 9)}"
     if n == "approver":  # an extension's approving official (行政许可法 第四十二条)

@@ -199,10 +199,13 @@ def timeline(events: Sequence[Event], defn: Definition, case: Case, *,
     return out
 
 
-def data_rows(case: Case, defn: Definition, events: Sequence[Event]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def data_rows(case: Case, defn: Definition, events: Sequence[Event],
+              elsewhere: Mapping[str, Any] | None = None) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The case's data as the case page lists it: the item's own fields (its labels, amounts with
     their unit), then what was given with later steps, each labelled by the step that last gave it
-    (a withdrawal's 理由 is not called 不予登记理由)."""
+    (a withdrawal's 理由 is not called 不予登记理由). ``elsewhere``: field name → its spec in
+    the other definitions, for data this item does not declare (a 一件事 hands every child the
+    whole form: a transfer case holds the pledge's 出质人): labelled as there, never by its key."""
     from adapters.documents import money
 
     own: list[tuple[str, str]] = []
@@ -228,6 +231,10 @@ def data_rows(case: Case, defn: Definition, events: Sequence[Event]) -> tuple[li
     later = []
     for k, value in case.data.items():
         if k.startswith("_") or k in named or value in (None, "", []):
+            continue
+        spec = (elsewhere or {}).get(k) if k not in labels and k not in WORDS else None
+        if spec is not None:
+            later.append((spec.label or k, money(value) if spec.type == "money" else _text(value)))
             continue
         later.append((labels.get(k, WORDS.get(k, k)), _text(value)))
     return own, later

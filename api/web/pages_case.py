@@ -141,7 +141,7 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
         {f"reply:{k['o'].id}" for k in orders if k["o"].status == OPEN} if may_reply else set())
     return render(
         v.request, "case.html.j2", v, status=status, case=case, defn=defn, events=events, labels=labels,
-        timeline=entries, data_rows=history.data_rows(case, defn, events),
+        timeline=entries, data_rows=history.data_rows(case, defn, events, _fields_elsewhere(e, defn)),
         actions=actions, others=others, errors=errors or {}, values=values or {}, clocks=clocks, procedure=procedure,
         field_errors=field_errors or {},
         attachments=attachments, documents=ops.documents.available(case, defn, events),
@@ -151,6 +151,20 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
         may_order=may_order, may_reply=may_reply, order_days=(MIN_DAYS, MAX_DAYS),
         unseen=_unseen(errors or {}, forms, labels),
     )
+
+
+def _fields_elsewhere(e: Any, defn: Any) -> dict[str, Any]:
+    """Field name → its spec in the other loaded definitions (the first that declares it with a
+    label): how the case page labels data this item does not declare."""
+    out: dict[str, Any] = {}
+    # a 一件事 that opens this item first: its form is where the data came from
+    for d in sorted(e.registry.all(), key=lambda d: defn.id not in getattr(d, "children", ())):
+        if d.id == defn.id:
+            continue
+        for f in [*d.fields, *(f for t in d.transitions for f in t.fields)]:
+            if f.label and f.name not in out:
+                out[f.name] = f
+    return out
 
 
 def _unseen(errors: dict[str, str], forms: set[str], labels: dict[str, str]) -> list[str]:

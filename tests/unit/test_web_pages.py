@@ -200,6 +200,16 @@ def test_bundle_opens_children(env: Any) -> None:
     assert r.status_code == 303
     page = c.get(r.headers["location"]).text
     assert "子事项" in page and "专利权质押登记" in page and "专利权转让登记" in page
+    # each child holds the whole form; what its own item does not declare (the transfer's
+    # 出质人, 质权人, an amount) is labelled as the 一件事's form labels it, never by its key
+    bundle = engine.get_case(engine.list_cases(actor("clerk"), item_id="patent_transfer_and_pledge")[0].id)
+    transfer = next(cid for cid in bundle.children
+                    if engine.get_case(cid).item_id == "patent_right_transfer_filing")
+    assert engine.get_case(transfer).data["pledgor"] == "乙"  # the transfer case holds the pledge's parties
+    page = c.get(f"/web/cases/{transfer}").text
+    rows = re.findall(r'<th scope="row">([^<]+)</th>', page)
+    assert "出质人（通常即受让人）" in rows and "质权人" in rows
+    assert not {"pledgor", "pledgee", "secured_amount", "request_type"} & set(rows), rows
 
 
 def test_supervisor_operations(env: Any) -> None:

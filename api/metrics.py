@@ -30,12 +30,22 @@ class Metrics:
         self.transitions = Counter(
             "caseclock_transitions", "transitions fired", ["item", "trigger"], registry=self.registry
         )
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, remembered: prometheus hands out the same child for the same
+        labels every time, and asking costs more than the count itself on every request."""
+        key = (metric, labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def opened(self, item: str) -> None:
-        self.cases_opened.labels(item).inc()
+        self.child(self.cases_opened, item).inc()
 
     def fired(self, item: str, trigger: str) -> None:
-        self.transitions.labels(item, trigger).inc()
+        self.child(self.transitions, item, trigger).inc()
 
     def exposition(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
@@ -68,5 +78,5 @@ class MetricsMiddleware:
             route: Any = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "GET")
-            self.metrics.requests.labels(method, path, str(status["code"])).inc()
-            self.metrics.latency.labels(method, path).observe(time.perf_counter() - start)
+            self.metrics.child(self.metrics.requests, method, path, str(status["code"])).inc()
+            self.metrics.child(self.metrics.latency, method, path).observe(time.perf_counter() - start)

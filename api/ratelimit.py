@@ -28,6 +28,7 @@ docs/reliability.md, class 5).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import math
@@ -207,7 +208,11 @@ def client_key(scope: Mapping[str, Any]) -> str:
     """Who a request comes from: the peer's address (uvicorn has already put the proxy's
     ``X-Forwarded-For`` there when the proxy is trusted); an IPv6 address by its /64."""
     client = scope.get("client")
-    host = str(client[0]) if client else ""
+    return _client_of(str(client[0]) if client else "")
+
+
+@functools.lru_cache(maxsize=4096)  # every request asks: parsing the same few addresses again and again
+def _client_of(host: str) -> str:
     try:
         ip = ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:

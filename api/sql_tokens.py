@@ -45,6 +45,7 @@ class SqlTokenStore:
         database = store.url.database or ""
         self._file = None if self.pg or database in ("", ":memory:") or "mode=memory" in str(store.url) else database
         self._local = threading.local()
+        self._parsed: dict[tuple[Any, ...], TokenInfo] = {}
 
     def _reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -82,6 +83,18 @@ class SqlTokenStore:
             conn.close()
 
     def _info(self, row: Any) -> TokenInfo:
+        """The row as a :class:`TokenInfo`. Every check reads the row again (a revocation or an
+        expiry counts at the next request); only turning the same row into the same frozen
+        value is remembered (by the row's whole content, at most 1,024 of them)."""
+        key = tuple(row)
+        hit = self._parsed.get(key)
+        if hit is None:
+            if len(self._parsed) >= 1024:
+                self._parsed.clear()
+            hit = self._parsed[key] = self._parse(key)
+        return hit
+
+    def _parse(self, row: tuple[Any, ...]) -> TokenInfo:
         tid, h, user, roles, org, created, expires, revoked, note = row
         parsed = json.loads(roles) if isinstance(roles, str) else (roles or [])
         created_at = self.d.ts_out(created)

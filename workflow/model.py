@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime
 from fractions import Fraction
+from operator import attrgetter
 from typing import Any
 
 from .legaltime import ClockKind, ClockState, Level, Segment, Sla, Status, WarningRule
@@ -81,17 +82,23 @@ class Clock:
     awaiting_calendar: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe fields (dates as ISO text); no ``dataclasses.asdict`` deep copy."""
-        d: dict[str, Any] = {}
-        for f in _CLOCK_FIELDS:
-            v = getattr(self, f)
-            d[f] = v.isoformat() if isinstance(v, (date, datetime)) else v
+        """JSON-safe fields (dates as ISO text); no ``dataclasses.asdict`` deep copy. Every field
+        read at once, then only the date fields converted (a case's response and its history
+        build one per clock: tests/unit/test_api_case_json.py pins it to the field-by-field form)."""
+        d = dict(zip(_CLOCK_FIELDS, _clock_values(self), strict=True))
+        for f in _CLOCK_DATES:
+            v = d[f]
+            if v is not None:
+                d[f] = v.isoformat()
         d["paused_spans"] = [[a.isoformat(), b.isoformat() if b else None] for a, b in self.paused_spans]
         d["extensions"] = list(self.extensions)
         return d
 
 
 _CLOCK_FIELDS = tuple(f.name for f in fields(Clock))
+_clock_values = attrgetter(*_CLOCK_FIELDS)
+# the fields declared ``date | None`` or ``datetime | None`` (annotations are text here)
+_CLOCK_DATES = tuple(f.name for f in fields(Clock) if str(f.type).split(" | ")[0] in ("date", "datetime"))
 
 
 @dataclass(frozen=True)

@@ -232,6 +232,31 @@ def _clock_view(c: Clock) -> dict[str, Any]:
     }
 
 
+def _promised(clocks: list[dict[str, Any]], definition: Definition, basis: Event | None) -> list[dict[str, Any]]:
+    """What a 受理通知书 promises: the office's limits that count on from the acceptance — not a
+    state's own step limit (已立案待送达), nor a limit the acceptance itself stopped or that had
+    stopped before it (the 立案期限 at filing). Reprinted after the decision, it still states
+    the limits it promised (their dates as they stand). Without the acceptance event: the limits
+    still counting."""
+    out = []
+    for c in clocks:
+        spec = definition.clocks.get(c["name"])
+        if c["party"] or c["external"] or c["kind"] in ("notice", "special") or spec is None or spec.step:
+            continue
+        if c["status"] == "not_started":
+            continue
+        if basis is None or basis.to_state is None:
+            if c["status"] in ("running", "paused"):
+                out.append(c)
+            continue
+        if basis.to_state in spec.stop:  # the acceptance stopped it
+            continue
+        if c["status"] == "stopped" and c["stopped_on"] is not None and c["stopped_on"] < basis.at.astimezone(TZ).date():
+            continue
+        out.append(c)
+    return out
+
+
 def case_context(
     case: Case,
     definition: Definition,
@@ -286,7 +311,7 @@ def case_context(
         if last_transition is not None else ""
     basis_label = ""
     if basis is not None:
-        basis_label = "立案" if basis.kind == "opened" else step_labels.get(basis.trigger or "", basis.trigger or "")
+        basis_label = definition.opening_label if basis.kind == "opened" else step_labels.get(basis.trigger or "", basis.trigger or "")
     fmt = {"number": case.number, "id": case.id}
     known = orgs is not None and case.org in orgs
     issuer = orgs.authority(case.org) if known and orgs is not None else s.office_name
@@ -320,11 +345,7 @@ def case_context(
         # the 一次性告知 clock (kind notice) is the window's duty before acceptance, not a handling limit
         # nor is a special procedure's expected time (特别程序): its own notice states it
         "office_clocks": [c for c in clocks if not c["party"] and not c["external"] and c["kind"] not in ("notice", "special")],
-        # what a 受理通知书 promises: the office's limits still counting (running or paused), not
-        # a state's own step limit (已立案待送达) nor one already stopped (the 立案期限 at filing)
-        "promised_clocks": [c for c in clocks if not c["party"] and not c["external"]
-                            and c["kind"] not in ("notice", "special") and c["status"] in ("running", "paused")
-                            and not getattr(definition.clocks.get(c["name"]), "step", False)],
+        "promised_clocks": _promised(clocks, definition, basis),
         "main": _clock_view(main) if main is not None else None,
         "events": list(events),
         "last_transition": last_transition,

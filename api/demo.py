@@ -86,8 +86,8 @@ def _value(rng: random.Random, spec: FieldSpec, today: date) -> Any:
         return rng.random() < 0.7
     if "pledgee" in n:  # a 质权人 lends: a bank or a guarantor
         return rng.choice(LENDERS)
-    if any(k in n for k in ("pledgor", "requester", "respondent", "applicant", "licensor",
-                            "licensee", "assignor", "assignee_party", "party", "holder")):
+    if any(k in n for k in ("pledgor", "requester", "respondent", "applicant", "licensor", "licensee",
+                            "assignor", "assignee_party", "party", "holder", "transferor", "transferee")):
         return rng.choice(COMPANIES[:7])  # the firms; the lenders are pledgees
     if "patent" in n and ("number" in n or "no" in n):
         return f"ZL20{rng.randint(19, 24)}1{rng.randint(1000000, 9999999)}.{rng.randint(0, 9)}"
@@ -107,6 +107,8 @@ def _data(rng: random.Random, specs: tuple[FieldSpec, ...], required: tuple[str,
     for name in required:
         if name not in out:
             out[name] = _value(rng, FieldSpec(name=name, type="date" if name.endswith(("_on", "date")) else "text"), today)
+    if "transferee" in out and "pledgor" in out:  # 受让后即出质: the pledgor is the new owner
+        out["pledgor"] = out["transferee"]
     return out
 
 

@@ -146,10 +146,20 @@ def _validation(exc: RequestValidationError, instance: str) -> Response:
         errors.append({"field": _loc(e.get("loc", ())), "message": msg, "rule": str(e.get("type", ""))})
     first = errors[0] if errors else {"field": None, "message": "invalid request", "rule": None}
     detail = "; ".join(f"{x['field']}: {x['message']}" for x in errors) or "invalid request"
+    fields: dict[str, str] = {}
+    for x in errors:  # each field at fault with its reason, as a 422 names them
+        if x["field"]:
+            fields.setdefault(_field_key(x["field"]), x["message"])
     return problem_response(
         400, "Bad request", detail, code="bad_request", instance=instance,
-        field=first["field"], rule=first["rule"], errors=errors,
+        field=first["field"], rule=first["rule"], errors=errors, fields=fields or None,
     )
+
+
+def _field_key(path: str) -> str:
+    """A field's key in ``fields``: a case's data field by its name (``data.secured_amount`` →
+    ``secured_amount``, as a 422 names it), anything else by its path (``query.limit``)."""
+    return path[5:] if path.startswith("data.") and len(path) > 5 else path
 
 
 def _workflow(exc: WorkflowError, instance: str) -> Response:
@@ -168,7 +178,7 @@ def _workflow(exc: WorkflowError, instance: str) -> Response:
     elif isinstance(exc, BadRequest):
         extra["field"] = exc.field
         if exc.field:  # as a 422 does: ``fields`` and ``errors`` name it with the reason
-            extra["fields"] = {exc.field: str(exc)}
+            extra["fields"] = {_field_key(exc.field): str(exc)}
             extra["errors"] = [{"field": exc.field, "message": str(exc)}]
     elif isinstance(exc, PreconditionFailed):
         extra["field"] = "If-Match"

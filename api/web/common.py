@@ -41,7 +41,7 @@ HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"
            "Cache-Control": "no-store", "X-Frame-Options": "DENY"}
 
 DONE = {
-    "opened": "已立案。可在下方“打印受理回执”。",
+    "opened": "已收件。可在下方“打印受理回执”。",  # the case page says it in the item's words
     "fired": "已办理。",
     "assigned": "已指定承办人。",
     "corrected": "已更正：上一步办理已撤销。",
@@ -143,9 +143,13 @@ def render(request: Request, template: str, v: Visit | None = None, status: int 
            **context: Any) -> HTMLResponse:
     web = web_state(request)
     done = request.query_params.get("done")
+    flash = DONE.get(done or "", "")
+    defn = context.get("defn")
+    if done == "opened" and defn is not None:  # in the item's own words: 收件, 收案, 收到请求书 — not 立案
+        flash = f"已{defn.opening_label}。可在下方“打印受理回执”。"
     body = web.env.get_template(template).render(
         v=v, P=P, request=request, poll=web.settings.poll_seconds,
-        flash=DONE.get(done or "", ""), today=(v.engine.today() if v else None),
+        flash=flash, today=(v.engine.today() if v else None),
         live_counts=_counts(v) if v else {}, **context,
     )
     return HTMLResponse(body, status_code=status, headers=_headers())

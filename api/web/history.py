@@ -205,7 +205,8 @@ def data_rows(case: Case, defn: Definition, events: Sequence[Event],
     their unit), then what was given with later steps, each labelled by the step that last gave it
     (a withdrawal's 理由 is not called 不予登记理由). ``elsewhere``: field name → its spec in
     the other definitions, for data this item does not declare (a 一件事 hands every child the
-    whole form: a transfer case holds the pledge's 出质人): labelled as there, never by its key."""
+    whole form: a transfer case holds the pledge's 出质人): labelled as there, never by its key,
+    and listed with the item's own (it came with the application, not with a later step)."""
     from adapters.documents import money
 
     own: list[tuple[str, str]] = []
@@ -233,8 +234,8 @@ def data_rows(case: Case, defn: Definition, events: Sequence[Event],
         if k.startswith("_") or k in named or value in (None, "", []):
             continue
         spec = (elsewhere or {}).get(k) if k not in labels and k not in WORDS else None
-        if spec is not None:
-            later.append((spec.label or k, money(value) if spec.type == "money" else _text(value)))
+        if spec is not None:  # no step gave it: it came with the application (the 一件事's form)
+            own.append((spec.label or k, money(value) if spec.type == "money" else _text(value)))
             continue
         later.append((labels.get(k, WORDS.get(k, k)), _text(value)))
     return own, later

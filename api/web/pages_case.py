@@ -119,7 +119,8 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
     ordered = sorted(case.clocks.values(), key=lambda c: (rank.get(c.status, 9), c.name != case.main_clock))
     today = e.today()
     for c in ordered:
-        clocks.append({"c": c, "bar": present.clock_bar(c), "spans": present.span_positions(c),
+        clocks.append({"c": c, "level": present.clock_level(case, c), "bar": present.clock_bar(c),
+                       "spans": present.span_positions(c),
                        "commit_at": present.strip_position(c, c.commitment_due),
                        "today_at": present.strip_position(c, today) if c.status != "stopped" else None,
                        "left": present.days_left(c, today), "statutory": present.statutory_text(c),

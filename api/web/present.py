@@ -27,6 +27,16 @@ SLA_LABELS = {
     "deemed_accepted": "逾期未一次性告知（视为受理）", "overrun": OVERRUN_LABEL,
     "withdrawn": "已撤回",  # closed by a withdrawal: counted as withdrawn (撤回数), never as on time
 }
+def clock_level(case: Case, c: Clock) -> str:
+    """The level a clock's badge shows: its own, except that a clock the withdrawal stopped says
+    已撤回 — nothing was 办结 (on time or late) on a withdrawn case; a clock stopped before the
+    withdrawal (the 立案期限 at filing) keeps its level."""
+    if case.sla == "withdrawn" and c.status == "stopped" and c.sla.startswith("met") and case.closed_at is not None:
+        if c.stopped_on is None or c.stopped_on >= case.closed_at.astimezone(TZ).date():
+            return "withdrawn"
+    return c.sla
+
+
 # colour class of a level: green, yellow, red, darkred (and grey for closed on time)
 SLA_COLOUR = {
     "on_track": "green", "met": "green", "warning": "yellow", "expired": "yellow", "overdue": "red",

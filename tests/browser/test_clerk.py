@@ -65,7 +65,8 @@ def test_open_a_case_pause_it_and_resume_it(driver: Any, stack: Stack) -> None:
     driver.find_element(By.ID, "f_patent_numbers").send_keys("ZL202410000002.X")
     driver.find_element(By.CSS_SELECTOR, "form.case-form button[type=submit]").click()
     wait_for(driver, lambda d: "done=opened" in d.current_url)
-    assert "已立案" in driver.find_element(By.CSS_SELECTOR, ".flash").text
+    flash = driver.find_element(By.CSS_SELECTOR, ".flash").text
+    assert "已收件" in flash and "立案" not in flash  # a window item is received, not 立案
     number = driver.find_element(By.TAG_NAME, "h1").text.split()[0]
     assert number.startswith("ZYDJ-420100-")
     assert state(driver) == "received"

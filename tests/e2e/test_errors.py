@@ -32,8 +32,14 @@ def test_400_bad_request(live: Stack) -> None:
                headers={"content-type": "application/json"})
     body = problem(r, 400)
     assert body["field"] == "data.secured_amount"
-    assert body["fields"] == {"data.secured_amount": "data.secured_amount must be a finite number"}
-    assert body["errors"] == [{"field": "data.secured_amount", "message": body["fields"]["data.secured_amount"]}]
+    # a data field by its name, as the 422 of a field rule names it
+    assert body["fields"] == {"secured_amount": "data.secured_amount must be a finite number"}
+    assert body["errors"] == [{"field": "data.secured_amount", "message": body["fields"]["secured_amount"]}]
+    for query in ("limit=abc", "limit=0", "opened_from=2026-13-01"):
+        body = problem(c.get(f"/api/cases?{query}"), 400)
+        name = "query." + query.split("=")[0]
+        assert body["field"].startswith(name) and body["fields"] and all(
+            k.startswith(name) and v for k, v in body["fields"].items())  # opened_from.date: a union's member
     case = open_pledge(c)
     r = c.post(f"/api/cases/{case['id']}/transitions/accept", headers={"Idempotency-Key": "x" * 500})
     assert problem(r, 400)["field"].endswith("Idempotency-Key")

@@ -216,6 +216,17 @@ def test_acceptance_notice_promises_only_what_still_counts(engine, renderer):
     assert promised == counting and counting and not promised & (stopped | steps)
 
 
+@pytest.mark.freeze_time("2024-09-20 10:00:00+08:00")
+def test_acceptance_notice_reprinted_after_the_decision_still_states_its_limit(engine, renderer):
+    case = engine.open_case("patent_pledge_registration", actor=CLERK, data=PLEDGE)
+    case = engine.fire(case.id, "accept", actor=CLERK)
+    before = parse(_render(engine, renderer, case, "acceptance_notice")).fields["statutory_due"]
+    case = engine.fire(case.id, "approve", actor=EXAMINER, data={"registration_number": "Y1"})
+    assert case.clocks["handling"].status == "stopped"
+    after = parse(_render(engine, renderer, case, "acceptance_notice")).fields["statutory_due"]
+    assert after == before and [x["clock"] for x in after] == ["handling"]
+
+
 def test_the_office_overrides_a_template_and_adds_its_own(tmp_path, engine):
     (tmp_path / "receipt.html.j2").write_text(
         '{% extends "_layout.html.j2" %}{% block content %}<h1>本局回执</h1>'
@@ -259,3 +270,10 @@ def test_receipt_marks_each_provisional_date(engine, renderer):
     assert "2027年1月5日（暂定）" in text.replace(" ", "")
     notice = _render(engine, renderer, case, name="acceptance_notice")
     assert '2027年1月5日</time><span data-provisional="statutory">（暂定）</span>' in notice
+
+
+def test_acceptance_notice_calls_itself_a_notice(engine, renderer):
+    case = engine.open_case("patent_pledge_registration", actor=CLERK, data=PLEDGE)
+    case = engine.fire(case.id, "accept", actor=CLERK)
+    query = parse(_render(engine, renderer, case, "acceptance_notice")).fields["query"][0]["text"]
+    assert query.startswith("凭本通知书所载案件编号") and "本回执" not in query

@@ -172,7 +172,14 @@ def test_clerk_flow_with_refusal_in_place(env: Any) -> None:
     assert r.status_code == 303
     case_id = r.headers["location"].split("/")[3].split("?")[0]
     page = c.get(f"/web/cases/{case_id}").text
-    assert "已立案" not in page  # no flash without ?done
+    assert "已收件" not in page  # no flash without ?done
+    assert "已收件。可在下方" in c.get(f"/web/cases/{case_id}?done=opened").text
+    # a dispute is not 立案 when it comes in: that is a later step of its own
+    dispute = engine.open_case("patent_infringement_adjudication", actor=actor("clerk"), data={
+        "requester": "甲公司", "respondent": "乙公司", "respondent_domicile": "domestic",
+        "patent_number": "ZL201910000001.X", "patent_type": "invention", "claims": "停止侵权"})
+    flash = re.search(r'class="flash[^"]*"[^>]*>([^<]+)<', c.get(f"/web/cases/{dispute.id}?done=opened").text)
+    assert flash is not None and flash.group(1).startswith("已收到请求书。") and "立案" not in flash.group(1)
     r = c.post(f"/web/cases/{case_id}/fire/request_supplement", data={"csrf": token, "version": "1"})
     assert r.status_code == 422 and "一次性告知的补正内容：必填" in r.text
     r = c.post(f"/web/cases/{case_id}/fire/request_supplement",
@@ -209,6 +216,8 @@ def test_bundle_opens_children(env: Any) -> None:
     page = c.get(f"/web/cases/{transfer}").text
     rows = re.findall(r'<th scope="row">([^<]+)</th>', page)
     assert "出质人（通常即受让人）" in rows and "质权人" in rows
+    applied = page.split('id="h-data"')[1].split("办理中录入的信息")[0]  # came with the application
+    assert "出质人（通常即受让人）" in applied and "办理中录入的信息" not in page
     assert not {"pledgor", "pledgee", "secured_amount", "request_type"} & set(rows), rows
 
 
@@ -511,3 +520,15 @@ def test_a_too_large_order_form_leads_back_to_its_case_page(env: Any) -> None:
     assert back_link("/web/cases/abc123/orders/o1/reply") == "/web/cases/abc123"
     assert back_link("/apply/progress/supplement") == "/apply/progress/supplement"
     assert back_link("/api/cases") == "/"
+
+
+def test_a_withdrawn_case_s_clocks_say_withdrawn_not_on_time(env: Any) -> None:
+    """A clock the withdrawal stopped shows 已撤回, never 按时办结 (nothing was 办结); the case's
+    own level is withdrawn too (QA: the clock line read 按时办结 已停止)."""
+    engine, app, _ = env
+    case = engine.open_case(PLEDGE, actor=actor("clerk"), data=DATA)
+    case = engine.fire(case.id, "withdraw", actor=actor("clerk"), data={"reason": "申请人书面撤回"})
+    assert case.sla == "withdrawn" and case.clocks["handling"].sla == "met"  # the clock stopped in time
+    page = signed_in(app, "clerk").get(f"/web/cases/{case.id}").text
+    handling = re.search(r'<article class="clock[^"]*" data-clock="handling".*?</h3>', page, re.S)
+    assert handling is not None and "已撤回" in handling.group(0) and "按时办结" not in handling.group(0)

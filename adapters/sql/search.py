@@ -299,21 +299,21 @@ def _probe(uow: Any, found: Needle, orgs: list[str] | None = None) -> dict[str, 
     (``420100-2026``: an org's whole year)."""
     d = uow.d
     text = found.text
-    out: dict[str, int] = {}
+    params: dict[str, Any] = {}
+    counts: list[str] = []  # one statement, one round trip: a count of each index's range
     for name, table, value in (("number", "case_search", text), ("rnumber", "case_search", text[::-1]),
                                ("part", "case_number_parts", text)):
         hi = _after(value)
         if hi is None:
-            out[name] = CANDIDATES + 1
+            counts.append(f"{CANDIDATES + 1}")
             continue
-        params = {"lo": value, "hi": hi}
-        where = f"{name} >= :lo AND {name} < :hi"
+        where = f"{name} >= {_bind(params, value)} AND {name} < {_bind(params, hi)}"
         if name == "part" and orgs is not None:
             where = f"org IN ({', '.join(_bind(params, o) for o in orgs)}) AND {where}"
             table += " INDEXED BY ix_case_number_parts_org" if d.name == "sqlite" else ""
-        sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {where} LIMIT {CANDIDATES + 1}) AS x"
-        out[name] = int(uow._one(d.prepare(sql), params, write=False)[0])
-    return out
+        counts.append(f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {where} LIMIT {CANDIDATES + 1}) AS {name}_x)")
+    row = uow._one(d.prepare("SELECT " + ", ".join(counts)), params, write=False)
+    return {"number": int(row[0]), "rnumber": int(row[1]), "part": int(row[2])}
 
 
 class _Walk:

@@ -58,7 +58,7 @@ def where_of(query: CaseQuery, d: _Dialect, t: str = "") -> tuple[list[str], dic
         where.append("(" + " OR ".join(alts) + ")")
     if query.sla is not None:
         where.append(f"{t}sla = {bind(query.sla)}")
-        if query.open is True and query.sla in ("overdue", "over_statutory") and not t:
+        if query.open is True and query.sla in ("overdue", "over_statutory", "deemed_accepted") and not t:
             where.append(BREACH_WHERE)  # implies ix_cases_open_breaches' predicate: the planner uses it
     if query.assignee is not None:
         where.append(f"{t}assignee = {bind(query.assignee)}")

@@ -66,7 +66,9 @@ def _json(nullable: bool = False) -> Any:
 
 # The partial index's predicate; a query that repeats it word for word lets SQLite's planner (and
 # PostgreSQL's, with generic plans) use the index (adapters/sql/query.py adds it).
-BREACH_WHERE = "closed_at IS NULL AND sla IN ('overdue', 'over_statutory')"
+# deemed_accepted (no 一次性告知 in time, 行政许可法第三十二条) is a breach the list shows first:
+# without it in the predicate its page was a walk of every open case (0.7 s at 1M, migration 0014)
+BREACH_WHERE = "closed_at IS NULL AND sla IN ('overdue', 'over_statutory', 'deemed_accepted')"
 # The worklist's order ("most urgent first", adapters/sql/query.py) as index expressions, over the
 # open cases only: a page is read in order and the walk stops at its limit instead of sorting
 # every open case (issue 10: the worklist at 100k open cases).

@@ -119,7 +119,7 @@ def test_save_case_without_a_prior_read_moves_the_counter(sql_url: str) -> None:
         engine.store.dispose()
 
 
-@pytest.mark.parametrize("level", ["overdue", "over_statutory"])
+@pytest.mark.parametrize("level", ["overdue", "over_statutory", "deemed_accepted"])  # the list's three
 @pytest.mark.parametrize("orgs", [ORGS, ("420500",)])
 def test_breach_query_uses_a_partial_index(sql_url: str, level: str, orgs: tuple[str, ...]) -> None:
     from adapters.sql.query import case_query

@@ -232,18 +232,16 @@ def _clock_view(c: Clock) -> dict[str, Any]:
     }
 
 
-def _promised(clocks: list[dict[str, Any]], definition: Definition, basis: Event | None) -> list[dict[str, Any]]:
+def _promised(office: list[dict[str, Any]], definition: Definition, basis: Event | None) -> list[dict[str, Any]]:
     """What a 受理通知书 promises: the office's limits that count on from the acceptance — not a
     state's own step limit (已立案待送达), nor a limit the acceptance itself stopped or that had
     stopped before it (the 立案期限 at filing). Reprinted after the decision, it still states
     the limits it promised (their dates as they stand). Without the acceptance event: the limits
-    still counting."""
+    still counting. ``office``: the case's office clocks (``office_clocks``)."""
     out = []
-    for c in clocks:
+    for c in office:
         spec = definition.clocks.get(c["name"])
-        if c["party"] or c["external"] or c["kind"] in ("notice", "special") or spec is None or spec.step:
-            continue
-        if c["status"] == "not_started":
+        if spec is None or spec.step or c["status"] == "not_started":
             continue
         if basis is None or basis.to_state is None:
             if c["status"] in ("running", "paused"):
@@ -305,6 +303,9 @@ def case_context(
     main = case.clocks.get(case.main_clock) if case.main_clock else None
     ordered = sorted(case.clocks.values(), key=lambda c: c.name != case.main_clock)  # main first
     clocks = [_clock_view(c) for c in ordered]
+    # the 一次性告知 clock (kind notice) is the window's duty before acceptance, not a handling limit;
+    # nor is a special procedure's expected time (特别程序): its own notice states it
+    office = [c for c in clocks if not c["party"] and not c["external"] and c["kind"] not in ("notice", "special")]
     last_transition = next((e for e in reversed(events) if e.kind == "transition"), None)
     step_labels = {x.trigger: (x.label or x.trigger) for x in definition.transitions}
     last_label = step_labels.get(last_transition.trigger or "", last_transition.trigger or "") \
@@ -342,10 +343,8 @@ def case_context(
         "shown": {d["name"]: d["value"] for d in data},
         "labels": labels,
         "clocks": clocks,
-        # the 一次性告知 clock (kind notice) is the window's duty before acceptance, not a handling limit
-        # nor is a special procedure's expected time (特别程序): its own notice states it
-        "office_clocks": [c for c in clocks if not c["party"] and not c["external"] and c["kind"] not in ("notice", "special")],
-        "promised_clocks": _promised(clocks, definition, basis),
+        "office_clocks": office,
+        "promised_clocks": _promised(office, definition, basis),
         "main": _clock_view(main) if main is not None else None,
         "events": list(events),
         "last_transition": last_transition,

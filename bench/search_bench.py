@@ -161,12 +161,14 @@ def measure(url: str, folder: Path, n_queries: int, seed_: int) -> dict[str, Any
             c.close()
     finally:
         srv.stop()
-    out: dict[str, Any] = {}
-    for kind, xs in sorted(times.items()):
-        xs.sort()
-        out[kind] = {"n": len(xs), "p50": statistics.median(xs), "p95": xs[min(len(xs) - 1, int(0.95 * len(xs)))],
-                     "p99": xs[min(len(xs) - 1, int(0.99 * len(xs)))], "max": xs[-1], "more_pages": more[kind]}
-    return out
+    return {kind: {**_spread(xs), "more_pages": more[kind]} for kind, xs in sorted(times.items())}
+
+
+def _spread(xs: list[float]) -> dict[str, Any]:
+    """n, p50, p95, p99 and max of some latencies."""
+    xs = sorted(xs)
+    return {"n": len(xs), "p50": statistics.median(xs), "p95": xs[min(len(xs) - 1, int(0.95 * len(xs)))],
+            "p99": xs[min(len(xs) - 1, int(0.99 * len(xs)))], "max": xs[-1]}
 
 
 def measure_in_process(url: str, n_queries: int, seed_: int, slowest: int = 5, wall: bool = False) -> dict[str, Any]:
@@ -208,11 +210,7 @@ def measure_in_process(url: str, n_queries: int, seed_: int, slowest: int = 5, w
             slow.append((ms, k, q, statements))
     finally:
         store.dispose()
-    out: dict[str, Any] = {}
-    for kind, xs in sorted(times.items()):
-        xs.sort()
-        out[kind] = {"n": len(xs), "p50": statistics.median(xs), "p95": xs[min(len(xs) - 1, int(0.95 * len(xs)))],
-                     "max": xs[-1]}
+    out: dict[str, Any] = {kind: _spread(xs) for kind, xs in sorted(times.items())}
     slow.sort(key=lambda x: -x[0])
     out["slowest"] = [{"ms": round(ms, 1), "kind": k, "q": q, "statements": [[round(t, 1), sql] for t, sql in st]}
                       for ms, k, q, st in slow[:slowest]]

@@ -186,7 +186,8 @@ def query(uow: Any, q: CaseQuery) -> list[Any] | None:
             return []
     if found.short:
         return _by_heads(uow, found.text, q, where, params, key)
-    counts = _probe(uow, found, _few_orgs(q))
+    few = _few_orgs(q)
+    counts = _probe(uow, found, few)
     walk = _Walk(uow, found, q, key, where, params, counts)
     many = _may_be_common(found) or any(n > CANDIDATES for n in counts.values())
     if q.limit is not None and many:
@@ -199,8 +200,8 @@ def query(uow: Any, q: CaseQuery) -> list[Any] | None:
     if q.item_id is not None:
         scope.append(f"s.item_id = {_bind(params, q.item_id)}")
     if key is not None:
-        scope.append(f"(s.opened_at, s.case_id) > ({_bind(params, key[0])}, {_bind(params, key[1])})")
-    found_rows = _candidates(uow, found, scope, dict(params), counts, _few_orgs(q))
+        scope.append(_after_key(params, key))
+    found_rows = _candidates(uow, found, scope, dict(params), counts, few)
     if found_rows is None:
         return walk.rows()  # many matches: the walk in page order
     ordered = [cid for _, cid in sorted(found_rows)]  # few: the page from them
@@ -253,7 +254,7 @@ def _by_heads(uow: Any, head: str, q: CaseQuery, where: list[str], params: dict[
     if q.item_id is not None:
         common.append(f"h.item_id = {_bind(params, q.item_id)}")
     if key is not None:
-        common.append(f"(h.opened_at, h.case_id) > ({_bind(params, key[0])}, {_bind(params, key[1])})")
+        common.append(_after_key(params, key, "h"))
     common += where
     source = f"case_heads AS h {join} cases AS c ON c.id = h.case_id" if where else "case_heads AS h"
     limit = f" LIMIT {int(q.limit)}" if q.limit is not None else ""
@@ -334,22 +335,22 @@ class _Walk:
         d, q = self.uow.d, self.q
         params = dict(self.params)
         test = row_test(d.name, self.found, params, counts=self.counts)
-        per_org = q.orgs is not None and len(q.orgs) <= PER_ORG
-        index = "ix_case_search_org_opened" if per_org else "ix_case_search_opened"
+        few = _few_orgs(q)
+        index = "ix_case_search_org_opened" if few is not None else "ix_case_search_opened"
         hint = f" INDEXED BY {index}" if d.name == "sqlite" else ""
         join = "CROSS JOIN" if d.name == "sqlite" else "JOIN"  # SQLite: joined in the order written
         ordered: list[str] = []  # what the page order's index reads: the org walked, after the cursor
         if self.key is not None:
-            ordered.append(f"(s.opened_at, s.case_id) > ({_bind(params, self.key[0])}, {_bind(params, self.key[1])})")
+            ordered.append(_after_key(params, self.key))
         tested = [test]
         if q.item_id is not None:
             tested.append(f"s.item_id = {_bind(params, q.item_id)}")
-        if q.orgs is not None and not per_org:
+        if q.orgs is not None and few is None:
             tested.append(f"s.org IN ({', '.join(_bind(params, o) for o in sorted(q.orgs))})")
         limit = f" LIMIT {int(q.limit)}" if q.limit is not None else ""
         branches = []
         self.whole = True
-        for org in sorted(q.orgs) if per_org and q.orgs is not None else [None]:
+        for org in few if few is not None else [None]:
             read = [f"s.org = {_bind(params, org)}", *ordered] if org is not None else ordered
             source = f"case_search AS s{hint}"
             if window is not None:
@@ -401,6 +402,11 @@ def row_test(dialect: str, found: Needle, params: dict[str, Any], s: str = "s",
         fence = " OFFSET 0" if dialect == "postgresql" else ""
         tests.append(f"EXISTS (SELECT 1 FROM case_number_parts AS p WHERE p.case_id = {s}.case_id AND {begins}{fence})")
     return "(" + " OR ".join(tests) + ")"
+
+
+def _after_key(params: dict[str, Any], key: tuple[Any, str], alias: str = "s") -> str:
+    """The rows after the cursor's (opened_at, id) in page order, on the row named ``alias``."""
+    return f"({alias}.opened_at, {alias}.case_id) > ({_bind(params, key[0])}, {_bind(params, key[1])})"
 
 
 def _bind(params: dict[str, Any], value: Any) -> str:

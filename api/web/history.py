@@ -200,13 +200,14 @@ def timeline(events: Sequence[Event], defn: Definition, case: Case, *,
 
 
 def data_rows(case: Case, defn: Definition, events: Sequence[Event],
-              elsewhere: Mapping[str, Any] | None = None) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+              elsewhere: Callable[[], Mapping[str, Any]] | None = None) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The case's data as the case page lists it: the item's own fields (its labels, amounts with
     their unit), then what was given with later steps, each labelled by the step that last gave it
-    (a withdrawal's 理由 is not called 不予登记理由). ``elsewhere``: field name → its spec in
+    (a withdrawal's 理由 is not called 不予登记理由). ``elsewhere()``: field name → its spec in
     the other definitions, for data this item does not declare (a 一件事 hands every child the
     whole form: a transfer case holds the pledge's 出质人): labelled as there, never by its key,
-    and listed with the item's own (it came with the application, not with a later step)."""
+    and listed with the item's own (it came with the application, not with a later step); asked
+    only when the case holds such data."""
     from adapters.documents import money
 
     own: list[tuple[str, str]] = []
@@ -230,10 +231,15 @@ def data_rows(case: Case, defn: Definition, events: Sequence[Event],
             else:
                 labels[k] = f"{WORDS.get(k, k)}（{t.label or t.trigger}）"
     later = []
+    other: Mapping[str, Any] | None = None  # elsewhere(), once, when first needed
     for k, value in case.data.items():
         if k.startswith("_") or k in named or value in (None, "", []):
             continue
-        spec = (elsewhere or {}).get(k) if k not in labels and k not in WORDS else None
+        spec = None
+        if k not in labels and k not in WORDS and elsewhere is not None:
+            if other is None:
+                other = elsewhere()
+            spec = other.get(k)
         if spec is not None:  # no step gave it: it came with the application (the 一件事's form)
             own.append((spec.label or k, money(value) if spec.type == "money" else _text(value)))
             continue

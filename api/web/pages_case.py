@@ -142,7 +142,7 @@ def _case_page(v: Visit, case_id: str, *, status: int = 200, errors: dict[str, s
         {f"reply:{k['o'].id}" for k in orders if k["o"].status == OPEN} if may_reply else set())
     return render(
         v.request, "case.html.j2", v, status=status, case=case, defn=defn, events=events, labels=labels,
-        timeline=entries, data_rows=history.data_rows(case, defn, events, _fields_elsewhere(e, defn)),
+        timeline=entries, data_rows=history.data_rows(case, defn, events, functools.partial(_fields_elsewhere, e, defn)),
         actions=actions, others=others, errors=errors or {}, values=values or {}, clocks=clocks, procedure=procedure,
         field_errors=field_errors or {},
         attachments=attachments, documents=ops.documents.available(case, defn, events),
